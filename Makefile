@@ -1,0 +1,38 @@
+# The two commands: `make run` (set up and run the service) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install clean-var
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up and run web + Celery worker + Celery beat with demo data (embedded PostgreSQL/Redis
+## under var/ unless DATABASE_URL / REDIS_URL are set). Ctrl-C stops all three.
+run: $(STAMP)
+	$(BIN)/python scripts/stack.py run
+
+## The whole suite, against real PostgreSQL and Redis.
+test: $(STAMP)
+	$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/stack.py exec -- $(BIN)/mypy .
+	$(BIN)/python scripts/stack.py exec -- $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: $(STAMP)
+	$(BIN)/python scripts/stack.py exec -- $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+clean-var:
+	rm -rf var/

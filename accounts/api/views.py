@@ -1,0 +1,43 @@
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.serializers import MeSerializer, TenantSerializer
+from accounts.models import Tenant
+from core.permissions import roles
+from core.roles import Role
+from core.viewsets import AuditedModelViewSet
+
+
+class MeView(APIView):
+    """Who am I: my user, my role and my tenant."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        user: Any = request.user
+        if user.tenant_id:
+            user = type(user).objects.select_related("tenant").get(pk=user.pk)
+        return Response(MeSerializer(user).data)
+
+
+class TenantViewSet(AuditedModelViewSet):
+    """Tenants (staff only): companies renting capacity."""
+
+    serializer_class = TenantSerializer
+    permission_classes = [
+        roles(read=(Role.OPERATOR, Role.FINANCE), write=(Role.OPERATOR, Role.FINANCE))
+    ]
+    filterset_fields = ["category"]
+    search_fields = ["name", "tax_id"]
+    ordering_fields = ["id", "name"]
+    http_method_names = ["get", "post", "patch", "put", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Tenant]:
+        return Tenant.objects.all()
+
+

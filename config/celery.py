@@ -1,0 +1,20 @@
+"""The Celery app. The beat schedule is declared here, once, and loaded into django-celery-beat."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("aidc")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Times are operator-local (CELERY_TIMEZONE = OPERATOR_TIME_ZONE).
+app.conf.beat_schedule = {
+    "purge-idempotency-keys": {
+        "task": "core.purge_idempotency_keys",
+        "schedule": crontab(minute=17, hour=4),
+    },
+}

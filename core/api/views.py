@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import clock
+from core.audit import audit_record
+from core.exceptions import NotFound
+from core.permissions import IsAdminRole
+from core.serializers import StrictSerializer
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when PostgreSQL and Redis answer; 503 naming the failing part otherwise."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["postgres"] = "ok"
+    except Exception as exc:  # any failure means "not healthy"
+        logger.warning("healthz: postgres failed: %s", exc)
+        checks["postgres"] = f"error: {exc.__class__.__name__}"
+    try:
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
+        )
+        client.ping()
+        client.close()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        logger.warning("healthz: redis failed: %s", exc)
+        checks["redis"] = f"error: {exc.__class__.__name__}"
+    failing = sorted(name for name, state in checks.items() if state != "ok")
+    body: dict[str, Any] = {"status": "ok" if not failing else "unavailable", "checks": checks}
+    if failing:
+        body["failing"] = failing
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+class TestClockSerializer(StrictSerializer):
+    now = serializers.DateTimeField(allow_null=True)
+
+
+class TestClockView(APIView):
+    """Read or set the test clock (admin, only when the TEST_CLOCK setting is on)."""
+
+    permission_classes = [IsAdminRole]
+
+    def _ensure_enabled(self) -> None:
+        if not settings.TEST_CLOCK:
+            raise NotFound("The test clock is off.")
+
+    @extend_schema(
+        responses=inline_serializer("TestClock", {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()})
+    )
+    def get(self, request: Request) -> Response:
+        self._ensure_enabled()
+        return Response({"now": clock.now(), "frozen": clock.test_clock_is_set()})
+
+    @extend_schema(request=TestClockSerializer)
+    def post(self, request: Request) -> Response:
+        self._ensure_enabled()
+        serializer = TestClockSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        before = clock.now()
+        clock.set_test_clock(serializer.validated_data["now"])
+        audit_record(
+            actor=request.user,
+            action="test_clock.set",
+            object_type="test_clock",
+            before={"now": before.isoformat()},
+            after={"now": clock.now().isoformat()},
+        )
+        return Response({"now": clock.now(), "frozen": clock.test_clock_is_set()})

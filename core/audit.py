@@ -1,0 +1,60 @@
+"""The audit log: every write records who, what, when and the state before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.forms.models import model_to_dict
+
+from core.models import AuditLog
+
+
+def snapshot(instance: models.Model | None) -> dict[str, Any] | None:
+    """A JSON-safe dict of a model instance's concrete fields."""
+    if instance is None:
+        return None
+    data = model_to_dict(instance, fields=[f.name for f in instance._meta.concrete_fields])
+    # Round-trip through the encoder so dates, Decimals and UUIDs become JSON strings.
+    encoder = DjangoJSONEncoder()
+    return {key: _jsonable(value, encoder) for key, value in data.items()}
+
+
+def _jsonable(value: Any, encoder: DjangoJSONEncoder) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(item, encoder) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, encoder) for k, v in value.items()}
+    if isinstance(value, models.Model):
+        return value.pk
+    return encoder.default(value)
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    instance: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditLog:
+    """Append one audit row. Call inside the write's transaction so both commit or neither."""
+    if instance is not None:
+        object_type = object_type or instance._meta.label
+        object_id = object_id if object_id is not None else instance.pk
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
+    return AuditLog.objects.create(
+        actor_id=actor_id if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=object_type or "",
+        object_id="" if object_id is None else str(object_id),
+        before=before,
+        after=after,
+        reason=reason,
+    )

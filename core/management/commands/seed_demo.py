@@ -1,0 +1,30 @@
+from importlib import import_module
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+# Each app's demo module adds its part, in dependency order.
+SEEDERS = ["accounts.demo"]
+
+
+class Command(BaseCommand):
+    help = "Load demo data: tenants, users and tokens, and each app's demo part."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when demo data is already there"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        accounts_demo = import_module("accounts.demo")
+        if options["if_empty"] and accounts_demo.is_seeded():
+            self.stdout.write("Demo data already present.")
+        else:
+            with transaction.atomic():
+                for module in SEEDERS:
+                    import_module(module).seed()
+            self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(f"Demo users (password '{accounts_demo.DEMO_PASSWORD}'):")
+        for line in accounts_demo.describe():
+            self.stdout.write(line)

@@ -1,0 +1,33 @@
+"""Money and quantities: Decimal only, quantized here and nowhere else (SPEC §2)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+UNIT_PRICE_STEP = Decimal("0.0001")
+RATE_STEP = Decimal("0.0001")
+ACCRUAL_STEP = Decimal("0.000001")
+
+MONEY_DIGITS = 14  # max_digits of money fields: up to 999,999,999,999.99
+PRICE_DIGITS = 14
+
+
+def to_decimal(value: Decimal | int | str) -> Decimal:
+    """Decimal from an int, str or Decimal; floats are refused: they are not money."""
+    if isinstance(value, float):
+        raise TypeError("floats are not accepted in money paths")
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def round_money(value: Decimal) -> Decimal:
+    """Round to cents, ROUND_HALF_UP."""
+    return to_decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_price(value: Decimal) -> Decimal:
+    """Round a unit price to 4 places, ROUND_HALF_UP."""
+    return to_decimal(value).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
+def round_rate(value: Decimal) -> Decimal:
+    """Round a ratio (occupancy rates, break-even) to 4 places, ROUND_HALF_UP."""
+    return to_decimal(value).quantize(RATE_STEP, rounding=ROUND_HALF_UP)
