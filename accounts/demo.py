@@ -10,7 +10,12 @@ from core.roles import Role
 DEMO_TENANTS = [
     ("Zhiyuan AI Lab", TenantCategory.STARTUP, "91420500MA4F0ZY01X", "宜昌市 Yichang, Hubei"),
     ("Shulan Robotics", TenantCategory.SME, "91510100MA6C1SL02K", "成都市 Chengdu, Sichuan"),
-    ("Xibu Cloud Group", TenantCategory.STATE_OWNED, "91621000MA7A2XB03P", "庆阳市 Qingyang, Gansu"),
+    (
+        "Xibu Cloud Group",
+        TenantCategory.STATE_OWNED,
+        "91621000MA7A2XB03P",
+        "庆阳市 Qingyang, Gansu",
+    ),
 ]
 DEMO_STAFF = [("operator", Role.OPERATOR), ("finance", Role.FINANCE), ("admin", Role.ADMIN)]
 DEMO_PASSWORD = "demo-password"
@@ -28,11 +33,15 @@ def seed() -> None:
 
 def describe() -> list[str]:
     rows = []
-    users = User.objects.filter(username__in=[u for u, _ in DEMO_STAFF] + ["tenant1", "tenant2", "tenant3"])
+    users = User.objects.filter(
+        username__in=[u for u, _ in DEMO_STAFF] + ["tenant1", "tenant2", "tenant3"]
+    )
     for user in users.select_related("auth_token", "tenant").order_by("id"):
         token = getattr(user, "auth_token", None)
         tenant = f" ({user.tenant.name})" if user.tenant else ""
-        rows.append(f"  {user.username:<9} {user.role:<9} token {token.key if token else '-'}{tenant}")
+        rows.append(
+            f"  {user.username:<9} {user.role:<9} token {token.key if token else '-'}{tenant}"
+        )
     return rows
 
 

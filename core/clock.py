@@ -105,7 +105,9 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
 def parse_month(value: str) -> dt.date:
     """'YYYY-MM' → the first day of that month; ValueError when malformed."""
     try:
-        parsed = dt.datetime.strptime(value, "%Y-%m")
-    except (TypeError, ValueError) as exc:
+        year, month = (int(part) for part in value.split("-"))
+        if len(value) != 7:
+            raise ValueError(value)
+        return dt.date(year, month, 1)
+    except (AttributeError, TypeError, ValueError) as exc:
         raise ValueError("expected a month as YYYY-MM") from exc
-    return parsed.date()

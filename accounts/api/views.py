@@ -2,16 +2,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.serializers import MeSerializer, TenantSerializer
-from accounts.models import Tenant
+from accounts.models import Tenant, User
 from core.permissions import roles
 from core.roles import Role
-from core.viewsets import AuditedModelViewSet
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin
 
 
 class MeView(APIView):
@@ -21,23 +20,24 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         user: Any = request.user
         if user.tenant_id:
-            user = type(user).objects.select_related("tenant").get(pk=user.pk)
+            user = User.objects.select_related("tenant").get(pk=user.pk)
         return Response(MeSerializer(user).data)
 
 
-class TenantViewSet(AuditedModelViewSet):
-    """Tenants (staff only): companies renting capacity."""
+class TenantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
+    """Tenants: companies renting capacity. Staff manage them; a tenant user reads its own."""
 
     serializer_class = TenantSerializer
+    tenant_field = "id"
     permission_classes = [
-        roles(read=(Role.OPERATOR, Role.FINANCE), write=(Role.OPERATOR, Role.FINANCE))
+        roles(read=(Role.TENANT, Role.OPERATOR, Role.FINANCE), write=(Role.OPERATOR, Role.FINANCE))
     ]
     filterset_fields = ["category"]
     search_fields = ["name", "tax_id"]
     ordering_fields = ["id", "name"]
+    ordering = ["id"]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
+    queryset = Tenant.objects.all()
 
     def get_queryset(self) -> QuerySet[Tenant]:
-        return Tenant.objects.all()
-
-
+        return super().get_queryset()

@@ -63,7 +63,9 @@ class TestClockView(APIView):
             raise NotFound("The test clock is off.")
 
     @extend_schema(
-        responses=inline_serializer("TestClock", {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()})
+        responses=inline_serializer(
+            "TestClock", {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()}
+        )
     )
     def get(self, request: Request) -> Response:
         self._ensure_enabled()

@@ -1,0 +1,20 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt ./
+COPY config ./config
+COPY core ./core
+COPY accounts ./accounts
+COPY marketplace ./marketplace
+COPY leasing ./leasing
+COPY billing ./billing
+COPY analytics ./analytics
+RUN pip install --no-cache-dir -c constraints.txt .
+COPY . .
+RUN useradd --create-home app && DATABASE_URL=postgres://x@localhost/x python manage.py collectstatic --noinput -v 0
+USER app
+
+EXPOSE 8000
+CMD ["sh", "-c", "gunicorn config.wsgi:application --bind 0.0.0.0:${PORT:-8000} --workers 2 --access-logfile -"]

@@ -1,0 +1,82 @@
+from collections.abc import Callable, Iterator
+from typing import Any, cast
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import Tenant, User
+from core import clock
+from core.roles import Role
+from tests.factories import TenantFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _reset_test_clock(settings: Any) -> Iterator[None]:
+    cache.delete(clock.TEST_CLOCK_KEY)
+    yield
+    cache.delete(clock.TEST_CLOCK_KEY)
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return cast(Tenant, TenantFactory())
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(role: str = Role.TENANT, **kwargs: Any) -> User:
+        return cast(User, UserFactory(role=role, **kwargs))
+
+    return make
+
+
+@pytest.fixture
+def make_client() -> Callable[[User | None], APIClient]:
+    def make(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def tenant_user(make_user: Callable[..., User], tenant: Tenant) -> User:
+    return make_user(Role.TENANT, tenant=tenant)
+
+
+@pytest.fixture
+def operator(make_user: Callable[..., User]) -> User:
+    return make_user(Role.OPERATOR)
+
+
+@pytest.fixture
+def finance(make_user: Callable[..., User]) -> User:
+    return make_user(Role.FINANCE)
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def tenant_client(make_client: Callable[..., APIClient], tenant_user: User) -> APIClient:
+    return make_client(tenant_user)
+
+
+@pytest.fixture
+def operator_client(make_client: Callable[..., APIClient], operator: User) -> APIClient:
+    return make_client(operator)
+
+
+@pytest.fixture
+def finance_client(make_client: Callable[..., APIClient], finance: User) -> APIClient:
+    return make_client(finance)
+
+
+@pytest.fixture
+def admin_client_api(make_client: Callable[..., APIClient], admin_user: User) -> APIClient:
+    return make_client(admin_user)

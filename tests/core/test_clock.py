@@ -1,0 +1,68 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from celery.contrib.testing.worker import start_worker
+
+from config.celery import app as celery_app
+from core import clock
+from core.tasks import clock_now
+
+pytestmark = pytest.mark.django_db
+
+INSTANT = "2027-02-28T23:30:00+08:00"
+
+
+def test_the_test_clock_is_404_when_the_setting_is_off(admin_client_api, settings) -> None:
+    settings.TEST_CLOCK = False
+    assert admin_client_api.get("/api/v1/test-clock/").status_code == 404
+
+
+def test_only_admins_may_set_the_clock(operator_client, settings) -> None:
+    settings.TEST_CLOCK = True
+    response = operator_client.post("/api/v1/test-clock/", {"now": INSTANT}, format="json")
+    assert response.status_code == 403
+
+
+def test_setting_the_clock_moves_now_for_the_web_process(admin_client_api, settings) -> None:
+    settings.TEST_CLOCK = True
+    response = admin_client_api.post("/api/v1/test-clock/", {"now": INSTANT}, format="json")
+    assert response.status_code == 200
+    expected = dt.datetime.fromisoformat(INSTANT)
+    assert clock.now() == expected
+    assert clock.local_today() == dt.date(2027, 2, 28)
+    body = admin_client_api.get("/api/v1/test-clock/").json()
+    assert dt.datetime.fromisoformat(body["now"].replace("Z", "+00:00")) == expected
+    assert body["frozen"] is True
+
+
+def test_a_null_now_returns_the_clock_to_real_time(admin_client_api, settings) -> None:
+    settings.TEST_CLOCK = True
+    admin_client_api.post("/api/v1/test-clock/", {"now": INSTANT}, format="json")
+    admin_client_api.post("/api/v1/test-clock/", {"now": None}, format="json")
+    assert abs(clock.now() - dt.datetime.now(dt.UTC)) < dt.timedelta(seconds=5)
+
+
+def test_a_bad_datetime_is_a_400(admin_client_api, settings) -> None:
+    settings.TEST_CLOCK = True
+    response = admin_client_api.post("/api/v1/test-clock/", {"now": "yesterday"}, format="json")
+    assert response.status_code == 400
+    assert "now" in response.json()["error"]["fields"]
+
+
+def test_without_the_test_clock_time_machine_controls_now(settings) -> None:
+    settings.TEST_CLOCK = False
+    with time_machine.travel(dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC), tick=False):
+        assert clock.now() == dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC)
+        assert clock.local_today() == dt.date(2028, 2, 29)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_task_on_a_real_worker_reads_the_same_test_clock(settings) -> None:
+    """The task travels through Redis to a real worker, which reads the shared test clock."""
+    settings.TEST_CLOCK = True
+    clock.set_test_clock(dt.datetime.fromisoformat(INSTANT))
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        result = clock_now.apply_async()
+        assert result.get(timeout=20) == "2027-02-28T15:30:00+00:00"
