@@ -189,3 +189,15 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     CSRF_COOKIE_HTTPONLY = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024  # usage batches of 10,000 records
+
+# --- Price book (SPEC §4) ---
+# Long-lease discount on the card model's monthly list price, by committed term in months.
+LONG_LEASE_DISCOUNTS = {
+    12: Decimal("0.10"),
+    24: Decimal("0.15"),
+    36: Decimal("0.20"),
+    48: Decimal("0.25"),
+    60: Decimal("0.30"),
+}
+# Largest inventory CSV accepted by inventory/import/.
+INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -206,6 +207,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         fields = exc.message_dict if hasattr(exc, "error_dict") else None
         message = "; ".join(exc.messages)
         exc = InvalidInput(message, fields=fields)
+    if isinstance(exc, ProtectedError | RestrictedError):
+        exc = Conflict(
+            "It is still referenced by other objects and cannot be deleted.", code="in_use"
+        )
     if isinstance(exc, Http404):
         exc = NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -1,5 +1,5 @@
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -20,13 +20,13 @@ def _reset_test_clock(settings: Any) -> Iterator[None]:
 
 @pytest.fixture
 def tenant(db: None) -> Tenant:
-    return cast(Tenant, TenantFactory())
+    return TenantFactory()
 
 
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(role: str = Role.TENANT, **kwargs: Any) -> User:
-        return cast(User, UserFactory(role=role, **kwargs))
+        return UserFactory(role=role, **kwargs)
 
     return make
 

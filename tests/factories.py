@@ -1,3 +1,5 @@
+import datetime as dt
+from decimal import Decimal
 from typing import cast
 
 import factory
@@ -6,9 +8,10 @@ from rest_framework.authtoken.models import Token
 from accounts.choices import TenantCategory
 from accounts.models import Tenant, User
 from core.roles import Role
+from marketplace.models import Card, CardModel, Rack, Server, Site
 
 
-class TenantFactory(factory.django.DjangoModelFactory):
+class TenantFactory(factory.django.DjangoModelFactory[Tenant]):
     class Meta:
         model = Tenant
 
@@ -18,7 +21,7 @@ class TenantFactory(factory.django.DjangoModelFactory):
     billing_address = "1 Compute Road, Yichang"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -36,3 +39,61 @@ class UserFactory(factory.django.DjangoModelFactory):
     def token(self, create: bool, extracted: object, **kwargs: object) -> None:
         if create:
             Token.objects.create(user=cast(User, self))
+
+
+class SiteFactory(factory.django.DjangoModelFactory[Site]):
+    class Meta:
+        model = Site
+
+    code = factory.Sequence(lambda n: f"S{n:03d}")
+    name = factory.LazyAttribute(lambda o: f"Site {o.code}")
+
+
+class RackFactory(factory.django.DjangoModelFactory[Rack]):
+    class Meta:
+        model = Rack
+
+    site = factory.SubFactory(SiteFactory)
+    name = factory.Sequence(lambda n: f"R{n:03d}")
+    status = "racked"
+    power_kw = Decimal("40.00")
+
+
+class ServerFactory(factory.django.DjangoModelFactory[Server]):
+    class Meta:
+        model = Server
+
+    rack = factory.SubFactory(RackFactory)
+    name = factory.Sequence(lambda n: f"srv{n:04d}")
+    position = factory.Sequence(lambda n: n + 1)
+
+
+class CardModelFactory(factory.django.DjangoModelFactory[CardModel]):
+    class Meta:
+        model = CardModel
+
+    vendor = "Huawei"
+    name = factory.Sequence(lambda n: f"Ascend-{n}")
+    memory_gb = 64
+    bf16_tflops = Decimal("320.00")
+    domestic = True
+    hourly_rate = Decimal("7.5000")
+    monthly_rate = Decimal("3900.0000")
+
+
+class CardFactory(factory.django.DjangoModelFactory[Card]):
+    class Meta:
+        model = Card
+
+    server = factory.SubFactory(ServerFactory)
+    card_model = factory.SubFactory(CardModelFactory)
+    serial = factory.Sequence(lambda n: f"SN{n:07d}")
+    status = "available"
+    capex_cost = Decimal("120000.00")
+    commissioned_on = dt.date(2025, 6, 1)
+
+
+def make_server_with_cards(rack, card_model, cards=8, **server_kwargs):
+    """A server in `rack` holding `cards` cards of `card_model`."""
+    server = ServerFactory(rack=rack, **server_kwargs)
+    return server, [CardFactory(server=server, card_model=card_model) for _ in range(cards)]

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 # Each app's demo module adds its part, in dependency order.
-SEEDERS = ["accounts.demo"]
+SEEDERS = ["accounts.demo", "marketplace.demo"]
 
 
 class Command(BaseCommand):

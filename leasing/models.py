@@ -1,0 +1,116 @@
+"""Leases and the allocations through which they hold cards (SPEC §4)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Tenant
+from core.models import TimeStampedModel
+from leasing.choices import LeaseKind, LeaseStatus
+from marketplace.models import Card, CardModel, Site
+
+
+class Lease(TimeStampedModel):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="leases")
+    kind = models.CharField(max_length=8, choices=LeaseKind.choices)
+    card_model = models.ForeignKey(CardModel, on_delete=models.PROTECT, related_name="leases")
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="leases"
+    )
+    card_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=LeaseStatus.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True, help_text="exclusive; null = open-ended")
+    term_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    committed_end = models.DateTimeField(
+        null=True, blank=True, help_text="long leases: the end of the original commitment"
+    )
+    unit_price = models.DecimalField(
+        max_digits=14, decimal_places=4, help_text="monthly fee per card (long) or hourly rate"
+    )
+    termination_fee = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    terminated_on = models.DateField(null=True, blank=True)
+    renewed_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="renewal"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(card_count__gte=1), name="leasing_lease_card_count_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gt=F("start")),
+                name="leasing_lease_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=LeaseKind.LONG, term_months__in=[12, 24, 36, 48, 60], end__isnull=False)
+                    | Q(kind=LeaseKind.SHORT, term_months__isnull=True)
+                ),
+                name="leasing_lease_kind_terms",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0)
+                & (Q(termination_fee__isnull=True) | Q(termination_fee__gte=0)),
+                name="leasing_lease_money_non_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status"], name="leasing_lease_tenant_status"),
+            models.Index(fields=["status", "start"], name="leasing_lease_status_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lease #{self.pk} ({self.kind}, {self.card_count}× {self.card_model_id})"
+
+
+class Allocation(models.Model):
+    """A lease's hold on one card over a half-open period. Never two overlapping per card."""
+
+    lease = models.ForeignKey(Lease, on_delete=models.CASCADE, related_name="allocations")
+    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="allocations")
+    period = DateTimeRangeField(help_text="[start, end); an open upper bound = until stopped")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            ExclusionConstraint(
+                name="leasing_allocation_no_double_booking",
+                expressions=[("card", RangeOperators.EQUAL), ("period", RangeOperators.OVERLAPS)],
+            ),
+            models.CheckConstraint(
+                condition=Q(period__isempty=False), name="leasing_allocation_period_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"card {self.card_id} → lease {self.lease_id} {self.period}"
+
+
+class LeaseEvent(models.Model):
+    """Every state change of a lease: who, when, from, to, why."""
+
+    lease = models.ForeignKey(Lease, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    reason = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.lease_id}: {self.from_status or '∅'} → {self.to_status}"

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core.serializers import MoneyField, StrictModelSerializer, StrictSerializer, UnitPriceField
+from marketplace.choices import LeaseKind, RackStatus
+from marketplace.models import Card, CardModel, Rack, Server, Site
+from marketplace.pricing import LONG_TERMS
+
+
+class SiteSerializer(StrictModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "name", "code", "city", "province"]
+
+
+class RackSerializer(StrictModelSerializer):
+    power_kw = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
+
+    class Meta:
+        model = Rack
+        fields = ["id", "site", "name", "status", "power_kw"]
+
+    def validate_status(self, value: str) -> str:
+        rack = self.instance
+        if rack is not None and rack.status == RackStatus.DECOMMISSIONED and value != rack.status:
+            raise serializers.ValidationError("A decommissioned rack stays decommissioned.")
+        return value
+
+
+class ServerSerializer(StrictModelSerializer):
+    position = serializers.IntegerField(min_value=1, max_value=32767)
+
+    class Meta:
+        model = Server
+        fields = ["id", "rack", "name", "position"]
+
+    def validate_rack(self, value: Rack) -> Rack:
+        if value.status == RackStatus.DECOMMISSIONED:
+            raise serializers.ValidationError("The rack is decommissioned.")
+        return value
+
+
+class CardModelSerializer(StrictModelSerializer):
+    hourly_rate = UnitPriceField(min_value=0)
+    monthly_rate = UnitPriceField(min_value=0)
+    bf16_tflops = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    memory_gb = serializers.IntegerField(min_value=1)
+
+    class Meta:
+        model = CardModel
+        fields = [
+            "id",
+            "vendor",
+            "name",
+            "memory_gb",
+            "bf16_tflops",
+            "domestic",
+            "hourly_rate",
+            "monthly_rate",
+            "is_active",
+        ]
+
+
+class CardSerializer(StrictModelSerializer):
+    capex_cost = MoneyField(min_value=0)
+
+    class Meta:
+        model = Card
+        fields = ["id", "server", "card_model", "serial", "status", "capex_cost", "commissioned_on"]
+
+
+class CapacityRowSerializer(serializers.Serializer):
+    group = serializers.IntegerField()
+    cards = serializers.IntegerField()
+    cards_available = serializers.IntegerField()
+    cards_in_maintenance = serializers.IntegerField()
+    pflops = serializers.DecimalField(max_digits=14, decimal_places=3)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    sites_created = serializers.IntegerField()
+    racks_created = serializers.IntegerField()
+    servers_created = serializers.IntegerField()
+    cards_created = serializers.IntegerField()
+    cards_unchanged = serializers.IntegerField()
+
+
+class ImportRequestSerializer(StrictSerializer):
+    file = serializers.FileField()
+
+
+class FlexibleDateTimeField(serializers.DateTimeField):
+    """A datetime, or a date meaning operator-local midnight."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        import datetime as dt
+
+        from core import clock
+
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return clock.day_start(dt.date.fromisoformat(value))
+            except ValueError:
+                pass
+        return super().to_internal_value(value)
+
+
+class AvailabilityQuerySerializer(StrictSerializer):
+    card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
+    site = serializers.PrimaryKeyRelatedField(
+        queryset=Site.objects.all(), required=False, allow_null=True
+    )
+    count = serializers.IntegerField(min_value=1, max_value=100000)
+    kind = serializers.ChoiceField(choices=LeaseKind.choices, required=False)
+    term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)
+    start = FlexibleDateTimeField(required=False)
+    end = FlexibleDateTimeField(required=False)
+    format = serializers.CharField(required=False)  # DRF's renderer switch, ignored here
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind") or (LeaseKind.LONG if "term_months" in attrs else LeaseKind.SHORT)
+        attrs["kind"] = kind
+        if kind == LeaseKind.LONG:
+            if "term_months" not in attrs:
+                raise serializers.ValidationError({"term_months": ["Required for long leases."]})
+            if "end" in attrs:
+                raise serializers.ValidationError(
+                    {"end": ["A long lease ends after its term; give term_months."]}
+                )
+        elif "term_months" in attrs:
+            raise serializers.ValidationError({"term_months": ["Only for long leases."]})
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and end <= start:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        return attrs
+
+
+class QuoteSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    unit_price = UnitPriceField()
+    amount = MoneyField()
+
+
+class AvailabilityServerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cards = serializers.ListField(child=serializers.IntegerField())
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    card_count = serializers.IntegerField()
+    free_cards = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(allow_null=True)
+    servers = AvailabilityServerSerializer(many=True)
+    quote = QuoteSerializer()

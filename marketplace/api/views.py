@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.exceptions import InvalidInput
+from core.idempotency import idempotent
+from core.permissions import ALL_ROLES, STAFF, roles
+from core.roles import Role
+from core.viewsets import AuditedModelViewSet
+from marketplace import selectors, services
+from marketplace.api import filters
+from marketplace.api.serializers import (
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
+    CapacityRowSerializer,
+    CardModelSerializer,
+    CardSerializer,
+    ImportRequestSerializer,
+    ImportResultSerializer,
+    RackSerializer,
+    ServerSerializer,
+    SiteSerializer,
+)
+from marketplace.models import Card, CardModel, Rack, Server, Site
+
+OPERATORS = (Role.OPERATOR,)
+
+
+class SiteViewSet(AuditedModelViewSet):
+    """Sites. Everyone reads them (a lease may ask for a site); operators manage them."""
+
+    queryset = Site.objects.all()
+    serializer_class = SiteSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
+    search_fields = ["name", "code", "city", "province"]
+    ordering_fields = ["id", "name", "code"]
+    ordering = ["id"]
+
+
+class RackViewSet(AuditedModelViewSet):
+    queryset = Rack.objects.all()
+    serializer_class = RackSerializer
+    permission_classes = [roles(read=STAFF, write=OPERATORS)]
+    filterset_class = filters.RackFilter
+    search_fields = ["name"]
+    ordering_fields = ["id", "name", "site"]
+    ordering = ["id"]
+
+
+class ServerViewSet(AuditedModelViewSet):
+    queryset = Server.objects.all()
+    serializer_class = ServerSerializer
+    permission_classes = [roles(read=STAFF, write=OPERATORS)]
+    filterset_class = filters.ServerFilter
+    search_fields = ["name"]
+    ordering_fields = ["id", "name", "position"]
+    ordering = ["id"]
+
+
+class CardModelViewSet(AuditedModelViewSet):
+    """The catalogue: card models and their prices. Everyone reads; operators manage."""
+
+    queryset = CardModel.objects.all()
+    serializer_class = CardModelSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
+    filterset_class = filters.CardModelFilter
+    search_fields = ["vendor", "name"]
+    ordering_fields = ["id", "name", "hourly_rate", "monthly_rate"]
+    ordering = ["id"]
+    audit_name = "card_model"
+
+
+class CardViewSet(AuditedModelViewSet):
+    """Cards. Staff see all; a tenant sees only the cards its leases hold (reserved or active)."""
+
+    serializer_class = CardSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
+    filterset_class = filters.CardFilter
+    search_fields = ["serial"]
+    ordering_fields = ["id", "serial", "commissioned_on"]
+    ordering = ["id"]
+
+    def get_queryset(self) -> QuerySet[Card]:
+        user: Any = self.request.user
+        if user.role == Role.TENANT:
+            return selectors.cards_leased_by(tenant_id=user.tenant_id)
+        return Card.objects.all()
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.card_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = services.card_update(
+            actor=self.request.user, card=serializer.instance, **serializer.validated_data
+        )
+
+
+class CapacityView(APIView):
+    """Cards and PFLOPS (Σ bf16_tflops / 1000) of installed cards by site, rack or card model."""
+
+    permission_classes = [roles(read=STAFF)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("group_by", enum=list(selectors.CAPACITY_GROUPS), default="site")
+        ],
+        responses=CapacityRowSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        group_by = request.query_params.get("group_by", "site")
+        if group_by not in selectors.CAPACITY_GROUPS:
+            raise InvalidInput(
+                f"group_by must be one of {', '.join(selectors.CAPACITY_GROUPS)}.",
+                fields={"group_by": ["Unknown group."]},
+            )
+        rows = selectors.capacity_by(group_by)
+        return Response(CapacityRowSerializer(rows, many=True).data)
+
+
+class InventoryImportView(APIView):
+    """Import cards from a CSV file (multipart field `file`, or a text/csv body). All or nothing.
+
+    Columns: site, rack, server, position, card_model, serial, capex_cost, commissioned_on
+    [, status]. Missing sites (by code), racks and servers are created. Bad rows come back as
+    `error.errors: [{row, field, reason}]` and nothing is written.
+    """
+
+    permission_classes = [roles(write=OPERATORS)]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": ImportRequestSerializer}, responses=ImportResultSerializer
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput(
+                "Send the CSV as multipart field 'file'.", fields={"file": ["Required."]}
+            )
+        if upload.size and upload.size > settings.INVENTORY_IMPORT_MAX_BYTES:
+            raise InvalidInput("The file is too large.", code="file_too_large")
+        result = services.inventory_import(actor=request.user, content=upload.read())
+        return Response(ImportResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class AvailabilityView(APIView):
+    """Can `count` cards of a model be placed over a window, on which servers, at what price."""
+
+    permission_classes = [roles(read=ALL_ROLES)]
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses=AvailabilitySerializer)
+    def get(self, request: Request) -> Response:
+        query = AvailabilityQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        site = data.get("site")
+        result = selectors.availability_find(
+            card_model=data["card_model"],
+            count=data["count"],
+            kind=data["kind"],
+            site_id=site.pk if site else None,
+            start=data.get("start"),
+            end=data.get("end"),
+            term_months=data.get("term_months"),
+        )
+        return Response(AvailabilitySerializer(result).data)

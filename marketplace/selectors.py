@@ -1,0 +1,284 @@
+"""Reads of inventory reused across apps: placement, availability, capacity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import accumulate
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from core import clock
+from core.exceptions import NoCapacity
+from marketplace.choices import CardStatus, LeaseKind, RackStatus
+from marketplace.models import Card, CardModel
+from marketplace.pricing import Quote, quote_long, quote_short
+
+
+@dataclass
+class ServerFree:
+    server_id: int
+    rack_id: int
+    card_ids: list[int]
+
+    @property
+    def free(self) -> int:
+        return len(self.card_ids)
+
+
+@dataclass
+class Placement:
+    """The cards chosen for a request, grouped by server (in server id order)."""
+
+    servers: list[tuple[int, list[int]]] = field(default_factory=list)
+
+    @property
+    def card_ids(self) -> list[int]:
+        return [card for _, cards in self.servers for card in cards]
+
+    @property
+    def server_ids(self) -> list[int]:
+        return [server for server, _ in self.servers]
+
+    rack_ids: set[int] = field(default_factory=set)
+
+
+# The free-card query. Allocatable cards (available, in a racked rack) of one model, optionally
+# at one site, that no allocation holds during [start, end). Allocations live in leasing; the
+# NOT EXISTS below is the one place inventory looks at them (it is what the exclusion
+# constraint's GiST index serves). `end` may be NULL: an open-ended hold.
+_FREE_CARDS_SQL = """
+SELECT c.id, c.server_id, s.rack_id
+FROM marketplace_card c
+JOIN marketplace_server s ON s.id = c.server_id
+JOIN marketplace_rack r ON r.id = s.rack_id
+WHERE c.card_model_id = %(card_model)s
+  AND c.status = %(available)s
+  AND r.status = %(racked)s
+  AND (%(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint)
+  AND NOT EXISTS (
+      SELECT 1 FROM leasing_allocation a
+      WHERE a.card_id = c.id AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+  )
+ORDER BY c.server_id, c.id
+"""
+
+
+def free_cards_by_server(
+    *, card_model_id: int, site_id: int | None, start: dt.datetime, end: dt.datetime | None
+) -> list[ServerFree]:
+    """Free allocatable cards per server, in server id order (cards in id order)."""
+    params = {
+        "card_model": card_model_id,
+        "site": site_id,
+        "start": start,
+        "end": end,
+        "available": CardStatus.AVAILABLE,
+        "racked": RackStatus.RACKED,
+    }
+    servers: dict[int, ServerFree] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(_FREE_CARDS_SQL, params)
+        for card_id, server_id, rack_id in cursor.fetchall():
+            entry = servers.get(server_id)
+            if entry is None:
+                entry = servers[server_id] = ServerFree(server_id, rack_id, [])
+            entry.card_ids.append(card_id)
+    return list(servers.values())
+
+
+def _min_servers(frees: list[int], count: int) -> int | None:
+    """Fewest servers whose free cards add up to `count` (largest first), or None."""
+    for index, total in enumerate(accumulate(sorted(frees, reverse=True)), start=1):
+        if total >= count:
+            return index
+    return None
+
+
+def _lowest_feasible_subset(servers: list[ServerFree], k: int, count: int) -> list[ServerFree]:
+    """The k servers with the lexicographically lowest ids whose free cards reach `count`."""
+    ordered = sorted(servers, key=lambda s: s.server_id)
+    chosen: list[ServerFree] = []
+    total = 0
+    for index, server in enumerate(ordered):
+        need = k - len(chosen) - 1
+        if need < 0:
+            break
+        rest = sorted((s.free for s in ordered[index + 1 :]), reverse=True)[:need]
+        if len(rest) == need and total + server.free + sum(rest) >= count:
+            chosen.append(server)
+            total += server.free
+    return chosen
+
+
+def choose_placement(servers: list[ServerFree], count: int) -> Placement | None:
+    """Topology-aware, deterministic placement (SPEC §4).
+
+    Fewest servers first; then fewest racks; ties by lowest ids. With k the fewest servers that
+    can hold `count` cards, we look for the fewest racks that hold k such servers (one rack at a
+    time in rack id order; then the r racks with most free cards, r = 2, 3, …), and within
+    them take the k servers with the lowest ids that fit. Cards are taken in id order, filling
+    each chosen server before the next.
+    """
+    if count <= 0:
+        return None
+    k = _min_servers([s.free for s in servers], count)
+    if k is None:
+        return None
+    by_rack: dict[int, list[ServerFree]] = defaultdict(list)
+    for server in servers:
+        by_rack[server.rack_id].append(server)
+
+    chosen: list[ServerFree] = []
+    for rack_id in sorted(by_rack):
+        if _min_servers([s.free for s in by_rack[rack_id]], count) == k:
+            chosen = _lowest_feasible_subset(by_rack[rack_id], k, count)
+            break
+    if not chosen:
+        racks_by_free = sorted(by_rack, key=lambda r: (-sum(s.free for s in by_rack[r]), r))
+        for r in range(2, len(racks_by_free) + 1):
+            pool = [s for rack in racks_by_free[:r] for s in by_rack[rack]]
+            if _min_servers([s.free for s in pool], count) == k:
+                chosen = _lowest_feasible_subset(pool, k, count)
+                break
+    placement = Placement()
+    remaining = count
+    for server in sorted(chosen, key=lambda s: s.server_id):
+        take = server.card_ids[: min(server.free, remaining)]
+        placement.servers.append((server.server_id, take))
+        placement.rack_ids.add(server.rack_id)
+        remaining -= len(take)
+    return placement if remaining == 0 else None
+
+
+def placement_find(
+    *,
+    card_model_id: int,
+    count: int,
+    start: dt.datetime,
+    end: dt.datetime | None,
+    site_id: int | None = None,
+) -> Placement:
+    """The cards to allocate for a request, or `NoCapacity` saying how many are free."""
+    servers = free_cards_by_server(
+        card_model_id=card_model_id, site_id=site_id, start=start, end=end
+    )
+    placement = choose_placement(servers, count)
+    if placement is None:
+        free = sum(s.free for s in servers)
+        raise NoCapacity(
+            f"Only {free} card(s) of this model are free for that period; {count} requested.",
+            extra={"free": free, "requested": count},
+        )
+    return placement
+
+
+# --- Capacity ---
+
+CAPACITY_GROUPS = {
+    "site": "server__rack__site_id",
+    "rack": "server__rack_id",
+    "card_model": "card_model_id",
+}
+
+
+def capacity_by(group_by: str) -> list[dict[str, object]]:
+    """Card counts and PFLOPS (Σ bf16_tflops / 1000) of installed cards, per group."""
+    column = CAPACITY_GROUPS[group_by]
+    queryset = Card.objects.installed()
+    rows = (
+        queryset.values(column)
+        .annotate(
+            cards=Count("id"),
+            cards_available=Count("id", filter=Q(status=CardStatus.AVAILABLE)),
+            cards_in_maintenance=Count("id", filter=Q(status=CardStatus.MAINTENANCE)),
+            tflops=Sum("card_model__bf16_tflops"),
+        )
+        .order_by(column)
+    )
+    return [
+        {
+            "group": row[column],
+            "cards": row["cards"],
+            "cards_available": row["cards_available"],
+            "cards_in_maintenance": row["cards_in_maintenance"],
+            "pflops": ((row["tflops"] or Decimal(0)) / 1000).quantize(Decimal("0.001")),
+        }
+        for row in rows
+    ]
+
+
+# --- Availability ---
+
+
+@dataclass
+class Availability:
+    available: bool
+    card_count: int
+    free_cards: int
+    start: dt.datetime
+    end: dt.datetime | None
+    servers: list[dict[str, object]]
+    quote: Quote
+
+
+def lease_window(
+    *, kind: str, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
+) -> tuple[dt.datetime, dt.datetime | None]:
+    """The [start, end) a lease request would hold: long leases run from operator-local
+    midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
+    if kind == LeaseKind.LONG:
+        assert term_months is not None
+        first_day = clock.local_date(start) if start else clock.local_today()
+        return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
+    return (start or clock.now()), end
+
+
+def availability_find(
+    *,
+    card_model: CardModel,
+    count: int,
+    kind: str,
+    site_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    term_months: int | None = None,
+) -> Availability:
+    """Can `count` cards be placed over the window, on which servers, and at what price.
+
+    A short request without `end` is checked as open-ended (as a lease without an end would
+    hold its cards) and quoted per hour.
+    """
+    start, end = lease_window(kind=kind, start=start, end=end, term_months=term_months)
+    servers = free_cards_by_server(
+        card_model_id=card_model.pk, site_id=site_id, start=start, end=end
+    )
+    placement = choose_placement(servers, count)
+    if kind == LeaseKind.LONG:
+        assert term_months is not None
+        quote = quote_long(card_model, count, term_months)
+    else:
+        quote = quote_short(card_model, count, start, end or start + dt.timedelta(hours=1))
+    return Availability(
+        available=placement is not None,
+        card_count=count,
+        free_cards=sum(s.free for s in servers),
+        start=start,
+        end=end,
+        servers=[{"id": sid, "cards": cards} for sid, cards in placement.servers]
+        if placement
+        else [],
+        quote=quote,
+    )
+
+
+def cards_leased_by(*, tenant_id: int) -> QuerySet[Card]:
+    """Cards a tenant's reserved or active leases hold now or later (what a tenant may see)."""
+    holding = Q(
+        allocations__lease__tenant_id=tenant_id,
+        allocations__lease__status__in=["reserved", "active"],
+    ) & (Q(allocations__period__endswith__gt=clock.now()) | Q(allocations__period__upper_inf=True))
+    return Card.objects.filter(pk__in=Card.objects.filter(holding).values("pk"))

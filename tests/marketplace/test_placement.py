@@ -1,0 +1,136 @@
+"""Topology-aware placement: fewest servers, then fewest racks, ties by lowest ids."""
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.exceptions import NoCapacity
+from marketplace.selectors import ServerFree, choose_placement, placement_find
+from tests.factories import CardModelFactory, RackFactory, SiteFactory, make_server_with_cards
+
+START = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+END = dt.datetime(2027, 2, 1, tzinfo=dt.UTC)
+
+
+def _place(model, count, site=None):
+    return placement_find(
+        card_model_id=model.pk, count=count, start=START, end=END, site_id=site.pk if site else None
+    )
+
+
+@pytest.mark.django_db
+def test_eight_cards_land_on_one_free_eight_card_server() -> None:
+    model = CardModelFactory()
+    rack = RackFactory()
+    make_server_with_cards(rack, model, cards=6)
+    full, full_cards = make_server_with_cards(rack, model, cards=8)
+    placement = _place(model, 8)
+    assert placement.server_ids == [full.pk]
+    assert placement.card_ids == [c.pk for c in full_cards]
+
+
+@pytest.mark.django_db
+def test_a_lease_needing_two_servers_prefers_two_in_one_rack() -> None:
+    model = CardModelFactory()
+    rack_a, rack_b = RackFactory(), RackFactory()
+    make_server_with_cards(rack_a, model)  # lowest server id, alone in its rack
+    b1, _ = make_server_with_cards(rack_b, model)
+    b2, _ = make_server_with_cards(rack_b, model)
+    placement = _place(model, 12)
+    assert placement.server_ids == [b1.pk, b2.pk]
+    assert placement.rack_ids == {rack_b.pk}
+    assert len(placement.card_ids) == 12
+
+
+@pytest.mark.django_db
+def test_maintenance_retired_and_planned_rack_cards_are_never_chosen() -> None:
+    model = CardModelFactory()
+    racked = RackFactory()
+    planned = RackFactory(status="planned")
+    _, planned_cards = make_server_with_cards(planned, model)
+    _, cards = make_server_with_cards(racked, model)
+    cards[0].status = "maintenance"
+    cards[0].save()
+    cards[1].status = "retired"
+    cards[1].save()
+    placement = _place(model, 6)
+    chosen = set(placement.card_ids)
+    assert chosen == {c.pk for c in cards[2:]}
+    assert not chosen & {c.pk for c in planned_cards}
+    with pytest.raises(NoCapacity) as excinfo:
+        _place(model, 7)
+    assert excinfo.value.extra == {"free": 6, "requested": 7}
+
+
+@pytest.mark.django_db
+def test_other_models_and_other_sites_are_not_chosen() -> None:
+    model, other_model = CardModelFactory(), CardModelFactory()
+    here, there = SiteFactory(), SiteFactory()
+    make_server_with_cards(RackFactory(site=there), model)
+    server, _ = make_server_with_cards(RackFactory(site=here), model)
+    make_server_with_cards(RackFactory(site=here), other_model)
+    assert _place(model, 8, site=here).server_ids == [server.pk]
+
+
+@pytest.mark.django_db
+def test_placement_is_deterministic() -> None:
+    model = CardModelFactory()
+    for _ in range(3):
+        rack = RackFactory()
+        for n in (3, 8, 5):
+            make_server_with_cards(rack, model, cards=n)
+    first = _place(model, 13)
+    for _ in range(5):
+        assert _place(model, 13).servers == first.servers
+
+
+def test_ties_go_to_the_lowest_ids() -> None:
+    servers = [ServerFree(s, 1, [s * 10 + i for i in range(8)]) for s in (5, 3, 9)]
+    placement = choose_placement(servers, 4)
+    assert placement is not None
+    assert placement.servers == [(3, [30, 31, 32, 33])]
+
+
+def test_fewest_servers_beats_fewest_racks() -> None:
+    # Rack 1 could hold 10 cards only on three servers; racks 2+3 hold them on two.
+    servers = [
+        ServerFree(1, 1, list(range(100, 104))),
+        ServerFree(2, 1, list(range(200, 204))),
+        ServerFree(3, 1, list(range(300, 304))),
+        ServerFree(4, 2, list(range(400, 408))),
+        ServerFree(5, 3, list(range(500, 504))),
+    ]
+    placement = choose_placement(servers, 10)
+    assert placement is not None
+    assert placement.server_ids == [1, 4]  # two servers (two racks), lowest ids
+    assert placement.rack_ids == {1, 2}
+
+
+free_lists = st.lists(st.tuples(st.integers(1, 4), st.integers(0, 8)), min_size=1, max_size=12)
+
+
+@given(free_lists, st.integers(1, 40))
+def test_placement_takes_exactly_count_free_cards_on_the_fewest_servers(layout, count) -> None:
+    servers = [
+        ServerFree(index + 1, rack, [(index + 1) * 100 + c for c in range(free)])
+        for index, (rack, free) in enumerate(layout)
+        if free
+    ]
+    total = sum(s.free for s in servers)
+    placement = choose_placement(servers, count)
+    if count > total:
+        assert placement is None
+        return
+    assert placement is not None
+    ids = placement.card_ids
+    assert len(ids) == count == len(set(ids))
+    all_free = {c for s in servers for c in s.card_ids}
+    assert set(ids) <= all_free
+    fewest = next(
+        k
+        for k in range(1, len(servers) + 1)
+        if sum(sorted((s.free for s in servers), reverse=True)[:k]) >= count
+    )
+    assert len(placement.server_ids) == fewest
