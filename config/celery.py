@@ -13,6 +13,10 @@ app.autodiscover_tasks()
 
 # Times are operator-local (CELERY_TIMEZONE = OPERATOR_TIME_ZONE).
 app.conf.beat_schedule = {
+    "advance-leases": {
+        "task": "leasing.advance_leases",
+        "schedule": 60.0,
+    },
     "purge-idempotency-keys": {
         "task": "core.purge_idempotency_keys",
         "schedule": crontab(minute=17, hour=4),

@@ -7,6 +7,7 @@ from core.api.views import healthz
 api_v1 = [
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("leasing.api.urls")),
     path("", include("marketplace.api.urls")),
 ]
 

@@ -1,6 +1,7 @@
 """Money and quantities: Decimal only, quantized here and nowhere else (SPEC §2)."""
 
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 CENT = Decimal("0.01")
 UNIT_PRICE_STEP = Decimal("0.0001")
@@ -31,3 +32,10 @@ def round_price(value: Decimal) -> Decimal:
 def round_rate(value: Decimal) -> Decimal:
     """Round a ratio (occupancy rates, break-even) to 4 places, ROUND_HALF_UP."""
     return to_decimal(value).quantize(RATE_STEP, rounding=ROUND_HALF_UP)
+
+
+def fraction_to_money(value: Fraction) -> Decimal:
+    """Round an exact rational amount to cents, ROUND_HALF_UP (one rounding, no drift)."""
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    # 28 significant digits: a true half-cent is represented exactly, so it rounds up.
+    return exact.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -11,7 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
+from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from marketplace.choices import CardStatus, RackStatus
@@ -26,6 +28,14 @@ def _check_server_accepts_cards(server: Server) -> None:
             "The server's rack is decommissioned: it takes no cards.",
             fields={"server": ["Rack is decommissioned."]},
         )
+
+
+def _is_held(card: Card) -> bool:
+    """Whether an allocation holds the card now or later (allocations belong to leasing)."""
+    now = clock.now()
+    return card.allocations.filter(  # type: ignore[attr-defined]
+        Q(period__endswith__gt=now) | Q(period__upper_inf=True)
+    ).exists()
 
 
 @transaction.atomic
@@ -47,6 +57,12 @@ def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
         and changes.get("status", card.status) != CardStatus.RETIRED
     ):
         raise InvalidState("A retired card never comes back into service.")
+    new_status = changes.get("status", card.status)
+    if new_status != card.status and new_status != CardStatus.AVAILABLE and _is_held(card):
+        raise InvalidState(
+            "The card is held by a lease now or later: put it into maintenance with "
+            f"POST /api/v1/cards/{card.pk}/maintenance/, which swaps in a replacement."
+        )
     if "server" in changes and changes["server"].pk != card.server_id:
         _check_server_accepts_cards(changes["server"])
     for name, value in changes.items():

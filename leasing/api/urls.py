@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from leasing.api import views
+
+router = SimpleRouter()
+router.register("leases", views.LeaseViewSet, basename="lease")
+
+urlpatterns = [
+    path(
+        "cards/<int:pk>/maintenance/",
+        views.CardMaintenanceView.as_view(),
+        name="card-maintenance",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import idempotent
+from core.permissions import ALL_ROLES, roles
+from core.roles import Role
+from core.viewsets import TenantScopedViewSetMixin
+from leasing import services
+from leasing.api.filters import LeaseFilter
+from leasing.api.serializers import (
+    CardSwapSerializer,
+    LeaseCreateSerializer,
+    LeaseEventSerializer,
+    LeaseSerializer,
+    ReasonSerializer,
+    RenewSerializer,
+    TerminateSerializer,
+)
+from leasing.models import Allocation, Lease
+from marketplace.models import Card
+
+LEASE_WRITERS = (Role.TENANT, Role.OPERATOR)
+
+
+class LeaseViewSet(
+    TenantScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Leases. Tenants see and act on their own; operators see all and may act for a tenant."""
+
+    serializer_class = LeaseSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=LEASE_WRITERS)]
+    filterset_class = LeaseFilter
+    ordering_fields = ["id", "start", "end", "status"]
+    ordering = ["id"]
+
+    queryset = Lease.objects.prefetch_related(
+        Prefetch(
+            "allocations",
+            queryset=Allocation.objects.select_related("card").only(
+                "id", "lease_id", "card_id", "period", "card__server_id"
+            ),
+        )
+    )
+
+    def _respond(self, lease: Lease, status_code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=lease.pk)
+        return Response(LeaseSerializer(fresh).data, status=status_code)
+
+    @extend_schema(request=LeaseCreateSerializer, responses={201: LeaseSerializer})
+    @idempotent
+    def create(self, request: Request) -> Response:
+        serializer = LeaseCreateSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        lease = services.lease_create(actor=request.user, **data)
+        return self._respond(lease, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses=LeaseSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str) -> Response:
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lease = services.lease_stop(
+            actor=request.user,
+            lease=self.get_object(),
+            reason=body.validated_data.get("reason", ""),
+        )
+        return self._respond(lease)
+
+    @extend_schema(request=TerminateSerializer, responses=LeaseSerializer)
+    @action(detail=True, methods=["post"])
+    def terminate(self, request: Request, pk: str) -> Response:
+        body = TerminateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lease = services.lease_terminate(
+            actor=request.user,
+            lease=self.get_object(),
+            effective=body.validated_data["effective"],
+            reason=body.validated_data.get("reason", ""),
+        )
+        return self._respond(lease)
+
+    @extend_schema(request=RenewSerializer, responses={201: LeaseSerializer})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def renew(self, request: Request, pk: str) -> Response:
+        body = RenewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        renewal = services.lease_renew(
+            actor=request.user,
+            lease=self.get_object(),
+            term_months=body.validated_data.get("term_months"),
+        )
+        return self._respond(renewal, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReasonSerializer, responses=LeaseSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[roles(write=(Role.OPERATOR, Role.FINANCE))],
+    )
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Staff cancel a reserved lease before it starts; its cards are released."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        lease = services.lease_cancel(
+            actor=request.user,
+            lease=self.get_object(),
+            reason=body.validated_data.get("reason", ""),
+        )
+        return self._respond(lease)
+
+    @extend_schema(responses=LeaseEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, pk: str) -> Response:
+        lease = self.get_object()
+        events = lease.events.select_related("actor").order_by("at", "id")
+        page = self.paginate_queryset(events)
+        return self.get_paginated_response(LeaseEventSerializer(page, many=True).data)
+
+
+class CardMaintenanceView(APIView):
+    """Put a card into maintenance; leases holding it get a free card of the same model."""
+
+    permission_classes = [roles(write=(Role.OPERATOR,))]
+
+    @extend_schema(request=ReasonSerializer, responses=CardSwapSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        card = get_object_or_404(Card, pk=pk)
+        result = services.card_swap(
+            actor=request.user, card=card, reason=body.validated_data.get("reason", "")
+        )
+        return Response(CardSwapSerializer(result).data)

@@ -1,0 +1,576 @@
+"""Writes for leases: create, stop, terminate, renew, cancel, time-driven transitions, card swap.
+
+Allocation is serialised per card model with a transaction-level advisory lock, so concurrent
+requests for the same cards queue rather than collide: exactly as many succeed as fit. The
+exclusion constraint on allocations stays the database's guarantee against double booking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models import F, Func, Q, Value
+
+from accounts.models import Tenant
+from core import clock
+from core.audit import audit_record, snapshot
+from core.exceptions import InvalidInput, InvalidState, NoCapacity
+from core.money import fraction_to_money
+from leasing.choices import LeaseKind, LeaseStatus
+from leasing.models import Allocation, Lease, LeaseEvent
+from marketplace.choices import CardStatus
+from marketplace.models import Card, CardModel, Site
+from marketplace.pricing import LONG_TERMS, long_lease_monthly_fee
+from marketplace.selectors import (
+    choose_placement,
+    free_cards_by_server,
+    placement_find,
+)
+
+SHORT_MAX_ADVANCE = dt.timedelta(days=30)
+SHORT_MAX_DURATION = dt.timedelta(days=90)
+CLOCK_SKEW = dt.timedelta(seconds=60)
+TERMINATION_FEE_SHARE = Fraction(1, 2)
+
+
+def _lock_card_model(card_model_id: int) -> None:
+    """Serialise allocation of one card model until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('leasing.allocate', %s))",
+            [card_model_id],
+        )
+
+
+def _event(
+    lease: Lease,
+    *,
+    actor: Any,
+    at: dt.datetime,
+    from_status: str,
+    to_status: str,
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+) -> LeaseEvent:
+    return LeaseEvent.objects.create(
+        lease=lease,
+        at=at,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        data=data or {},
+    )
+
+
+def _audit(actor: Any, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
+    audit_record(actor=actor, action=action, instance=lease, before=before, after=snapshot(lease))
+
+
+def _fleet_size(card_model: CardModel, site: Site | None) -> int:
+    cards = Card.objects.installed().filter(card_model=card_model)
+    if site is not None:
+        cards = cards.filter(server__rack__site=site)
+    return cards.count()
+
+
+def _allocate(
+    lease: Lease, card_ids: list[int], start: dt.datetime, end: dt.datetime | None
+) -> None:
+    Allocation.objects.bulk_create(
+        Allocation(lease=lease, card_id=card_id, period=DateTimeTZRange(start, end, "[)"))
+        for card_id in card_ids
+    )
+
+
+# --- Create ---
+
+
+@transaction.atomic
+def lease_create(
+    *,
+    actor: Any,
+    tenant: Tenant,
+    kind: str,
+    card_model: CardModel,
+    card_count: int,
+    site: Site | None = None,
+    start: dt.datetime | dt.date | None = None,
+    end: dt.datetime | None = None,
+    term_months: int | None = None,
+) -> Lease:
+    """Take a long or short lease: validate, place, allocate all-or-nothing, freeze the price."""
+    now = clock.now()
+    if not card_model.is_active:
+        raise InvalidInput(
+            "This card model is no longer offered.", fields={"card_model": ["Retired model."]}
+        )
+    if card_count < 1:
+        raise InvalidInput("card_count must be at least 1.", fields={"card_count": ["Too small."]})
+    fleet = _fleet_size(card_model, site)
+    if card_count > fleet:
+        raise InvalidInput(
+            f"card_count {card_count} is more than the {fleet} installed card(s) of this model"
+            + (" at this site." if site else "."),
+            fields={"card_count": [f"At most {fleet}."]},
+        )
+    if kind == LeaseKind.LONG:
+        lease_start, lease_end, unit_price = _long_terms(card_model, start, end, term_months)
+    elif kind == LeaseKind.SHORT:
+        lease_start, lease_end = _short_window(start, end, term_months, now)
+        unit_price = card_model.hourly_rate
+    else:
+        raise InvalidInput("kind must be long or short.", fields={"kind": ["Unknown kind."]})
+
+    _lock_card_model(card_model.pk)
+    placement = placement_find(
+        card_model_id=card_model.pk,
+        count=card_count,
+        start=lease_start,
+        end=lease_end,
+        site_id=site.pk if site else None,
+    )
+    status = LeaseStatus.ACTIVE if lease_start <= now else LeaseStatus.RESERVED
+    lease = Lease.objects.create(
+        tenant=tenant,
+        kind=kind,
+        card_model=card_model,
+        site=site,
+        card_count=card_count,
+        status=status,
+        start=lease_start,
+        end=lease_end,
+        committed_end=lease_end if kind == LeaseKind.LONG else None,
+        term_months=term_months if kind == LeaseKind.LONG else None,
+        unit_price=unit_price,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _allocate(lease, placement.card_ids, lease_start, lease_end)
+    _event(
+        lease,
+        actor=actor,
+        at=now,
+        from_status="",
+        to_status=status,
+        reason="created",
+        data={"cards": placement.card_ids, "servers": placement.server_ids},
+    )
+    _audit(actor, "lease.create", lease, None)
+    return lease
+
+
+def _long_terms(
+    card_model: CardModel,
+    start: dt.datetime | dt.date | None,
+    end: dt.datetime | None,
+    term_months: int | None,
+) -> tuple[dt.datetime, dt.datetime, Decimal]:
+    if term_months not in LONG_TERMS:
+        raise InvalidInput(
+            f"term_months must be one of {', '.join(map(str, LONG_TERMS))}.",
+            fields={"term_months": ["Not an offered term."]},
+        )
+    if end is not None:
+        raise InvalidInput(
+            "A long lease ends after its term; do not send end.", fields={"end": ["Not allowed."]}
+        )
+    today = clock.local_today()
+    if start is None:
+        first_day = today
+    elif isinstance(start, dt.datetime):
+        first_day = clock.local_date(start)
+    else:
+        first_day = start
+    if first_day < today:
+        raise InvalidInput(
+            "A long lease starts today or later.", fields={"start": ["In the past."]}
+        )
+    lease_start = clock.day_start(first_day)
+    lease_end = clock.day_start(clock.add_months(first_day, term_months))
+    return lease_start, lease_end, long_lease_monthly_fee(card_model, term_months)
+
+
+def _short_window(
+    start: dt.datetime | dt.date | None,
+    end: dt.datetime | None,
+    term_months: int | None,
+    now: dt.datetime,
+) -> tuple[dt.datetime, dt.datetime | None]:
+    if term_months is not None:
+        raise InvalidInput(
+            "term_months is for long leases.", fields={"term_months": ["Not allowed."]}
+        )
+    if isinstance(start, dt.date) and not isinstance(start, dt.datetime):
+        start = clock.day_start(start)
+    lease_start = start or now
+    if lease_start < now - CLOCK_SKEW:
+        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
+    lease_start = max(lease_start, now)
+    if lease_start > now + SHORT_MAX_ADVANCE:
+        raise InvalidInput(
+            "A short lease can be reserved at most 30 days ahead.",
+            fields={"start": ["More than 30 days ahead."]},
+        )
+    if end is not None:
+        if end <= lease_start:
+            raise InvalidInput("end must be after start.", fields={"end": ["Before start."]})
+        if end - lease_start > SHORT_MAX_DURATION:
+            raise InvalidInput(
+                "A short lease lasts at most 90 days.", fields={"end": ["More than 90 days."]}
+            )
+    return lease_start, end
+
+
+# --- Lifecycle ---
+
+
+def _locked(lease: Lease) -> Lease:
+    return Lease.objects.select_for_update().get(pk=lease.pk)
+
+
+def _cut_allocations(lease: Lease, at: dt.datetime) -> None:
+    """End every allocation of `lease` that runs past `at` at `at` (drop those starting later)."""
+    allocations = Allocation.objects.filter(lease=lease)
+    allocations.filter(period__startswith__gte=at).delete()
+    allocations.filter(Q(period__endswith__gt=at) | Q(period__upper_inf=True)).update(
+        period=_range_until(at)
+    )
+
+
+def _range_until(at: dt.datetime) -> Any:
+    """An update expression: the allocation's own lower bound up to `at`."""
+    return Func(
+        Func(F("period"), function="lower"),
+        Value(at),
+        Value("[)"),
+        function="tstzrange",
+    )
+
+
+@transaction.atomic
+def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
+    """End a short lease now (a reserved one that has not started is cancelled instead)."""
+    lease = _locked(lease)
+    if lease.kind != LeaseKind.SHORT:
+        raise InvalidState("Only short leases are stopped; long leases are terminated.")
+    if lease.status != LeaseStatus.ACTIVE:
+        raise InvalidState(f"A {lease.status} lease cannot be stopped.")
+    now = clock.now()
+    before = snapshot(lease)
+    _cut_allocations(lease, now)
+    lease.end = now
+    lease.status = LeaseStatus.ENDED
+    lease.save(update_fields=["end", "status", "updated_at"])
+    _event(
+        lease,
+        actor=actor,
+        at=now,
+        from_status=LeaseStatus.ACTIVE,
+        to_status=lease.status,
+        reason=reason or "stopped",
+    )
+    _audit(actor, "lease.stop", lease, before)
+    transaction.on_commit(lambda: _after_stop(lease.pk))
+    return lease
+
+
+def _after_stop(lease_id: int) -> None:
+    """Hook for side effects of a stop (metering the held minutes lands with billing)."""
+
+
+def long_lease_value(fee: Decimal, card_count: int, start: dt.date, end: dt.date) -> Fraction:
+    """Exactly what the long-lease fee rule bills over [start, end): per calendar month,
+    fee × cards × active days / days in month (the start day counts, the end day does not)."""
+    total = Fraction(0)
+    day = start
+    while day < end:
+        stop = min(clock.next_month_first(day), end)
+        total += Fraction(fee) * card_count * (stop - day).days / clock.days_in_month(day)
+        day = stop
+    return total
+
+
+@transaction.atomic
+def lease_terminate(*, actor: Any, lease: Lease, effective: dt.date, reason: str = "") -> Lease:
+    """End a long lease early at `effective` (after today), with the termination fee:
+    50 % of what the fee rule would bill from `effective` to the committed end."""
+    lease = _locked(lease)
+    if lease.kind != LeaseKind.LONG:
+        raise InvalidState("Only long leases are terminated; short leases are stopped.")
+    if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
+        raise InvalidState(f"A {lease.status} lease cannot be terminated.")
+    assert lease.end is not None
+    today = clock.local_today()
+    start_day, end_day = clock.local_date(lease.start), clock.local_date(lease.end)
+    if effective <= today:
+        raise InvalidInput(
+            "Termination takes effect after today.", fields={"effective": ["Not after today."]}
+        )
+    if effective <= start_day or effective >= end_day:
+        raise InvalidInput(
+            f"effective must fall after the lease's start ({start_day}) and before its end "
+            f"({end_day}).",
+            fields={"effective": ["Outside the lease's term."]},
+        )
+    before = snapshot(lease)
+    remaining = long_lease_value(lease.unit_price, lease.card_count, effective, end_day)
+    effective_at = clock.day_start(effective)
+    _cut_allocations(lease, effective_at)
+    from_status = lease.status
+    lease.termination_fee = fraction_to_money(remaining * TERMINATION_FEE_SHARE)
+    lease.terminated_on = effective
+    lease.end = effective_at
+    lease.status = LeaseStatus.TERMINATED
+    lease.save(update_fields=["termination_fee", "terminated_on", "end", "status", "updated_at"])
+    _event(
+        lease,
+        actor=actor,
+        at=clock.now(),
+        from_status=from_status,
+        to_status=lease.status,
+        reason=reason or "terminated early",
+        data={
+            "effective": effective.isoformat(),
+            "remaining_committed_value": str(fraction_to_money(remaining)),
+            "termination_fee": str(lease.termination_fee),
+        },
+    )
+    _audit(actor, "lease.terminate", lease, before)
+    return lease
+
+
+@transaction.atomic
+def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
+    """Cancel a lease before it starts; its cards are released."""
+    lease = _locked(lease)
+    if lease.status != LeaseStatus.RESERVED:
+        raise InvalidState(f"Only reserved leases can be cancelled; this one is {lease.status}.")
+    before = snapshot(lease)
+    cards = list(lease.allocations.values_list("card_id", flat=True))
+    lease.allocations.all().delete()
+    lease.status = LeaseStatus.CANCELLED
+    lease.save(update_fields=["status", "updated_at"])
+    _event(
+        lease,
+        actor=actor,
+        at=clock.now(),
+        from_status=LeaseStatus.RESERVED,
+        to_status=lease.status,
+        reason=reason or "cancelled",
+        data={"released_cards": cards},
+    )
+    _audit(actor, "lease.cancel", lease, before)
+    return lease
+
+
+def current_card_ids(lease: Lease) -> list[int]:
+    """The cards a lease holds at its end (or now, for an open-ended lease)."""
+    allocations = Allocation.objects.filter(lease=lease)
+    if lease.end is None:
+        allocations = allocations.filter(period__upper_inf=True)
+    else:
+        allocations = allocations.filter(
+            Q(period__upper_inf=True) | Q(period__endswith__gte=lease.end)
+        )
+    return sorted(allocations.values_list("card_id", flat=True))
+
+
+@transaction.atomic
+def lease_renew(*, actor: Any, lease: Lease, term_months: int | None = None) -> Lease:
+    """A follow-on long lease on the same cards, starting at the old end, when they are free."""
+    lease = _locked(lease)
+    if lease.kind != LeaseKind.LONG:
+        raise InvalidState("Only long leases are renewed.")
+    if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
+        raise InvalidState(f"A {lease.status} lease cannot be renewed.")
+    if Lease.objects.filter(renewed_from=lease).exists():
+        raise InvalidState("This lease has already been renewed.")
+    assert lease.end is not None and lease.term_months is not None
+    term = term_months or lease.term_months
+    if term not in LONG_TERMS:
+        raise InvalidInput(
+            f"term_months must be one of {', '.join(map(str, LONG_TERMS))}.",
+            fields={"term_months": ["Not an offered term."]},
+        )
+    card_model = lease.card_model
+    first_day = clock.local_date(lease.end)
+    start = lease.end
+    end = clock.day_start(clock.add_months(first_day, term))
+    cards = current_card_ids(lease)
+    _lock_card_model(card_model.pk)
+    free = {
+        card
+        for server in free_cards_by_server(
+            card_model_id=card_model.pk, site_id=None, start=start, end=end
+        )
+        for card in server.card_ids
+    }
+    taken = sorted(set(cards) - free)
+    if taken:
+        raise NoCapacity(
+            f"{len(taken)} of the lease's cards are not free after its end; it cannot be renewed "
+            "on the same cards.",
+            extra={"unavailable_cards": taken},
+        )
+    renewal = Lease.objects.create(
+        tenant=lease.tenant,
+        kind=LeaseKind.LONG,
+        card_model=card_model,
+        site=lease.site,
+        card_count=len(cards),
+        status=LeaseStatus.RESERVED,
+        start=start,
+        end=end,
+        committed_end=end,
+        term_months=term,
+        unit_price=long_lease_monthly_fee(card_model, term),
+        renewed_from=lease,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    _allocate(renewal, cards, start, end)
+    now = clock.now()
+    _event(
+        renewal,
+        actor=actor,
+        at=now,
+        from_status="",
+        to_status=renewal.status,
+        reason=f"renewal of lease {lease.pk}",
+        data={"cards": cards, "renewed_from": lease.pk},
+    )
+    _event(
+        lease,
+        actor=actor,
+        at=now,
+        from_status=lease.status,
+        to_status=lease.status,
+        reason=f"renewed by lease {renewal.pk}",
+        data={"renewal": renewal.pk},
+    )
+    _audit(actor, "lease.renew", renewal, None)
+    return renewal
+
+
+# --- Time-driven transitions ---
+
+
+@transaction.atomic
+def leases_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Move leases whose time has come: reserved → active at start; active → ended at end.
+
+    Set-based and idempotent: a second run at the same instant changes nothing.
+    """
+    now = now or clock.now()
+    started = list(
+        Lease.objects.select_for_update(skip_locked=True)
+        .filter(status=LeaseStatus.RESERVED, start__lte=now)
+        .values_list("pk", flat=True)
+    )
+    ended = list(
+        Lease.objects.select_for_update(skip_locked=True)
+        .filter(status__in=[LeaseStatus.ACTIVE, LeaseStatus.RESERVED], end__lte=now)
+        .values_list("pk", flat=True)
+    )
+    Lease.objects.filter(pk__in=started).exclude(pk__in=ended).update(
+        status=LeaseStatus.ACTIVE, updated_at=now
+    )
+    Lease.objects.filter(pk__in=ended).update(status=LeaseStatus.ENDED, updated_at=now)
+    events = [
+        LeaseEvent(
+            lease_id=pk,
+            at=now,
+            from_status=LeaseStatus.RESERVED,
+            to_status=LeaseStatus.ACTIVE,
+            reason="start reached",
+        )
+        for pk in started
+    ] + [
+        LeaseEvent(
+            lease_id=pk,
+            at=now,
+            from_status=LeaseStatus.ACTIVE,
+            to_status=LeaseStatus.ENDED,
+            reason="end reached",
+        )
+        for pk in ended
+    ]
+    LeaseEvent.objects.bulk_create(events)
+    return {"activated": len(set(started) - set(ended)), "ended": len(ended)}
+
+
+# --- Card swap ---
+
+
+@transaction.atomic
+def card_swap(*, actor: Any, card: Card, reason: str = "") -> dict[str, Any]:
+    """Put a card into maintenance; every lease holding it now or later gets a free card of the
+    same model for the rest of its allocation (same server preferred), in one transaction.
+    If any replacement is missing, nothing changes (409)."""
+    card = Card.objects.select_for_update().select_related("server").get(pk=card.pk)
+    if card.status == CardStatus.RETIRED:
+        raise InvalidState("A retired card cannot go into maintenance.")
+    _lock_card_model(card.card_model_id)
+    now = clock.now()
+    held = list(
+        Allocation.objects.select_related("lease")
+        .filter(card=card)
+        .filter(Q(period__endswith__gt=now) | Q(period__upper_inf=True))
+        .order_by("pk")
+    )
+    before = snapshot(card)
+    swaps = []
+    for allocation in held:
+        lower, upper = allocation.period.lower, allocation.period.upper
+        from_at = max(lower, now)
+        servers = free_cards_by_server(
+            card_model_id=card.card_model_id,
+            site_id=allocation.lease.site_id,
+            start=from_at,
+            end=upper,
+        )
+        # Replacements chosen earlier in this loop are already allocated, so not free here.
+        same_server = [s for s in servers if s.server_id == card.server_id]
+        placement = choose_placement(same_server or servers, 1)
+        if placement is None:
+            raise NoCapacity(
+                f"No free {card.card_model} card can replace card {card.pk} for lease "
+                f"{allocation.lease_id}; nothing was changed.",
+                extra={"lease": allocation.lease_id},
+            )
+        replacement = placement.card_ids[0]
+        if lower >= now:
+            allocation.delete()
+        else:
+            allocation.period = DateTimeTZRange(lower, now, "[)")
+            allocation.save(update_fields=["period"])
+        Allocation.objects.create(
+            lease=allocation.lease,
+            card_id=replacement,
+            period=DateTimeTZRange(from_at, upper, "[)"),
+        )
+        _event(
+            allocation.lease,
+            actor=actor,
+            at=now,
+            from_status=allocation.lease.status,
+            to_status=allocation.lease.status,
+            reason=reason or "card swapped for maintenance",
+            data={"card_out": card.pk, "card_in": replacement},
+        )
+        swaps.append({"lease": allocation.lease_id, "card_out": card.pk, "card_in": replacement})
+    card.status = CardStatus.MAINTENANCE
+    card.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="card.maintenance",
+        instance=card,
+        before=before,
+        after=snapshot(card),
+        reason=reason,
+    )
+    return {"card": card.pk, "status": card.status, "swaps": swaps}
