@@ -48,8 +48,9 @@ class Lease(TimeStampedModel):
                 condition=Q(card_count__gte=1), name="leasing_lease_card_count_positive"
             ),
             models.CheckConstraint(
-                condition=Q(end__isnull=True) | Q(end__gt=F("start")),
-                name="leasing_lease_end_after_start",
+                # end == start only for a short lease stopped the instant it started.
+                condition=Q(end__isnull=True) | Q(end__gte=F("start")),
+                name="leasing_lease_end_not_before_start",
             ),
             models.CheckConstraint(
                 condition=(

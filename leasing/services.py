@@ -119,6 +119,7 @@ def lease_create(
             + (" at this site." if site else "."),
             fields={"card_count": [f"At most {fleet}."]},
         )
+    lease_end: dt.datetime | None
     if kind == LeaseKind.LONG:
         lease_start, lease_end, unit_price = _long_terms(card_model, start, end, term_months)
     elif kind == LeaseKind.SHORT:

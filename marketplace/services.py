@@ -33,9 +33,7 @@ def _check_server_accepts_cards(server: Server) -> None:
 def _is_held(card: Card) -> bool:
     """Whether an allocation holds the card now or later (allocations belong to leasing)."""
     now = clock.now()
-    return card.allocations.filter(  # type: ignore[attr-defined]
-        Q(period__endswith__gt=now) | Q(period__upper_inf=True)
-    ).exists()
+    return card.allocations.filter(Q(period__endswith__gt=now) | Q(period__upper_inf=True)).exists()
 
 
 @transaction.atomic

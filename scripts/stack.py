@@ -214,6 +214,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "--bind", f"0.0.0.0:{port}",
             "--workers", env.get("WEB_CONCURRENCY", "2"),
             "--access-logfile", "-",
+            "--no-control-socket",
             "--timeout", "120",
         ],
         "worker": [

@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from accounts.choices import TenantCategory
 from accounts.models import Tenant, User
 from core.roles import Role
+from leasing.models import Lease
 from marketplace.models import Card, CardModel, Rack, Server, Site
 
 
@@ -97,3 +98,19 @@ def make_server_with_cards(rack, card_model, cards=8, **server_kwargs):
     """A server in `rack` holding `cards` cards of `card_model`."""
     server = ServerFactory(rack=rack, **server_kwargs)
     return server, [CardFactory(server=server, card_model=card_model) for _ in range(cards)]
+
+
+class LeaseFactory(factory.django.DjangoModelFactory[Lease]):
+    """A bare lease row (no allocations): for tests of the allocation constraint itself."""
+
+    class Meta:
+        model = Lease
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = "short"
+    card_model = factory.SubFactory(CardModelFactory)
+    card_count = 1
+    status = "active"
+    start = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    end = None
+    unit_price = Decimal("7.5000")

@@ -99,7 +99,9 @@ class LeaseSerializer(serializers.ModelSerializer):
 
 
 class LeaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = LeaseEvent

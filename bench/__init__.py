@@ -1,0 +1,6 @@
+"""Benchmarks for SPEC §10: `make bench [BENCH_ARGS="NAME …"]` (see docs/performance.md).
+
+`bench/run.py` prepares its own database (`aidc_bench`) and Redis db, builds the generated fleet
+once, starts gunicorn and runs the benchmarks registered in `run.BENCHMARKS`: modules
+`bench/<name>.py` exposing `run(ctx: harness.Context) -> dict`.
+"""

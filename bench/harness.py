@@ -1,0 +1,167 @@
+"""What benchmarks share: the run context, an HTTP client, latency statistics.
+
+A benchmark is a module `bench/<name>.py` with `run(ctx: Context) -> dict[str, Any]`, listed in
+`bench/run.py`'s `BENCHMARKS`. What it returns is recorded as-is in the results file; by
+convention it holds:
+
+- `rows`: one flat dict per variant (`variant` first), printed as the results table;
+- `target` (text) and `meets_target` (bool) when SPEC §10 sets a target for it;
+- anything else worth keeping (details, failure examples).
+
+A module that does not need the web server sets `NEEDS_SERVER = False`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BenchError(Exception):
+    """A benchmark could not run (not a slow result: a broken precondition or response)."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    elapsed: float  # seconds, from sending the request to the last byte of the body
+    new_connection: bool  # a TCP connection was opened for this request
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class ApiClient:
+    """One persistent (keep-alive) HTTP/1.1 connection with token authentication.
+
+    `http.client` reopens the connection by itself when the server closed it (gunicorn's sync
+    workers answer `Connection: close`); `connections_opened` says how often that happened.
+    """
+
+    def __init__(self, host: str, port: int, token: str | None, timeout: float = 60) -> None:
+        self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        self._headers = {"Accept": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Token {token}"
+        self.connections_opened = 0
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        url = f"{path}?{urlencode(params)}" if params else path
+        all_headers = {**self._headers, **(headers or {})}
+        for attempt in (1, 2):
+            fresh = self._conn.sock is None
+            started = time.perf_counter()
+            try:
+                self._conn.request(method, url, body=body, headers=all_headers)
+                response = self._conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # A kept-alive connection the server had already closed: reconnect once.
+                self._conn.close()
+                if fresh or attempt == 2:
+                    raise
+                continue
+            elapsed = time.perf_counter() - started
+            if fresh:
+                self.connections_opened += 1
+            return Response(response.status, data, elapsed, fresh)
+        raise AssertionError("unreachable")
+
+    def get(self, path: str, params: Mapping[str, object] | None = None) -> Response:
+        return self.request("GET", path, params)
+
+    def get_json(self, path: str, params: Mapping[str, object] | None = None) -> Any:
+        response = self.get(path, params)
+        if response.status != 200:
+            raise BenchError(f"GET {path} answered {response.status}: {response.body[:300]!r}")
+        return response.json()
+
+    def list_all(self, path: str, params: Mapping[str, object] | None = None) -> list[Any]:
+        """Every row of a paginated list endpoint (following `next`)."""
+        rows: list[Any] = []
+        page: Any = self.get_json(path, {"page_size": 500, **(params or {})})
+        while True:
+            rows.extend(page["results"])
+            if not page.get("next"):
+                return rows
+            parts = urlsplit(page["next"])
+            page = self.get_json(f"{parts.path}?{parts.query}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a benchmark gets: the bench database, the running server, a tenant token."""
+
+    env: dict[str, str]  # the bench environment (DATABASE_URL of aidc_bench, REDIS_URL, …)
+    database_url: str
+    host: str
+    port: int | None  # None when no selected benchmark needs the web server
+    token: str  # a tenant user's API token
+    warmup: int  # requests (or rounds) before measuring
+    requests: int  # measured requests (or rounds)
+    seed: int
+
+    def client(self, token: str | None = None) -> ApiClient:
+        """A fresh connection to the server, authenticated as the bench tenant by default."""
+        if self.port is None:
+            raise BenchError("the web server is not running (NEEDS_SERVER = False?)")
+        return ApiClient(self.host, self.port, token or self.token)
+
+    def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """A direct connection to the bench database (for SQL baselines)."""
+        return psycopg.connect(self.database_url, autocommit=True)
+
+    def manage(self, *args: str) -> str:
+        """Run `manage.py` against the bench database; return its stdout."""
+        return manage(self.env, *args)
+
+
+def manage(env: Mapping[str, str], *args: str, capture: bool = True) -> str:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=dict(env),
+        cwd=ROOT,
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout or ""
+
+
+def latency_summary(samples: list[float], wall: float) -> dict[str, float]:
+    """Median, p95, p99 and max in ms of per-request times (seconds); req/s over `wall`."""
+    if len(samples) < 2:
+        raise BenchError("need at least two samples")
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "median_ms": round(statistics.median(samples) * 1000, 2),
+        "p95_ms": round(cuts[94] * 1000, 2),
+        "p99_ms": round(cuts[98] * 1000, 2),
+        "max_ms": round(max(samples) * 1000, 2),
+        "mean_ms": round(statistics.fmean(samples) * 1000, 2),
+        "req_per_s": round(len(samples) / wall, 1),
+    }

@@ -1,0 +1,446 @@
+"""Run the SPEC §10 benchmarks against their own database and a gunicorn of the app.
+
+    make bench                              # every registered benchmark
+    make bench BENCH_ARGS="availability"    # some of them, by name
+    make bench BENCH_ARGS="--fresh"         # drop and rebuild the bench database first
+    make bench BENCH_ARGS="--list"
+
+Needs DATABASE_URL and REDIS_URL (`make bench` runs this under `scripts/stack.py exec`). The
+benchmarks use the database `aidc_bench` on the same PostgreSQL server (created when missing;
+`--fresh` drops only that one) and Redis db 14 (15 if the app already uses 14), with Celery
+queue `aidc-bench`. The generated fleet (`generate_fleet --cards 10000 --days 365`) is built
+once and kept across runs. Results: a table on stdout and one JSON line per benchmark appended
+to bench/results/<date>.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import importlib
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+# `python bench/run.py` puts bench/ first on sys.path, where a module named like a standard one
+# (bench/profile.py, …) would shadow it: put the project root there instead.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+import psycopg
+from psycopg import sql
+
+from bench.harness import ROOT, BenchError, Context, manage
+
+# The registry: bench/<name>.py modules with `run(ctx) -> dict`, in the order a plain
+# `make bench` runs them. Read-only benchmarks first, then those that write (leases, usage).
+BENCHMARKS: tuple[str, ...] = ("availability",)
+
+BENCH_DB = "aidc_bench"
+BENCH_REDIS_DB = 14
+BENCH_QUEUE = "aidc-bench"
+FLEET_PREFIX = "GF"
+RESULTS = ROOT / "bench" / "results"
+HOST = "127.0.0.1"
+GUNICORN_WORKERS = 2
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+# --- Registry ---
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    run: Callable[[Context], dict[str, Any]]
+    needs_server: bool
+    summary: str
+
+
+def load(name: str) -> Benchmark:
+    module = importlib.import_module(f"bench.{name}")
+    run = getattr(module, "run", None)
+    if not callable(run):
+        raise SystemExit(f"[bench] bench/{name}.py has no run(ctx) function")
+    summary = (module.__doc__ or "").strip().splitlines()
+    return Benchmark(
+        name=name,
+        run=run,
+        needs_server=bool(getattr(module, "NEEDS_SERVER", True)),
+        summary=summary[0] if summary else "",
+    )
+
+
+# --- Database and Redis ---
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def bench_redis_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise SystemExit(f"[bench] REDIS_URL must be redis:// or rediss://, not {parts.scheme}://")
+    app_db = int(parts.path.strip("/") or 0)
+    db = BENCH_REDIS_DB if app_db != BENCH_REDIS_DB else BENCH_REDIS_DB + 1
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def prepare_database(server_url: str, *, fresh: bool) -> None:
+    """Create aidc_bench when missing (drop it first with `fresh`). No other database is touched."""
+    with psycopg.connect(
+        with_database(server_url, "postgres"), autocommit=True, connect_timeout=5
+    ) as conn:
+        name = sql.Identifier(BENCH_DB)
+        if fresh:
+            log(f"dropping database {BENCH_DB}")
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
+        if exists.fetchone() is None:
+            log(f"creating database {BENCH_DB}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def fleet_facts(database_url: str) -> dict[str, Any]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        sites, cards = conn.execute(
+            """
+            SELECT count(DISTINCT s.id), count(c.id)
+            FROM marketplace_site s
+            LEFT JOIN marketplace_rack r ON r.site_id = s.id
+            LEFT JOIN marketplace_server v ON v.rack_id = r.id
+            LEFT JOIN marketplace_card c ON c.server_id = v.id
+            WHERE s.code LIKE %s
+            """,
+            [f"{FLEET_PREFIX}%"],
+        ).fetchone() or (0, 0)
+        facts: dict[str, Any] = {"sites": sites, "cards": cards}
+        row = conn.execute("SELECT to_regclass('leasing_allocation') IS NOT NULL").fetchone()
+        if row and row[0]:
+            allocations = conn.execute("SELECT count(*) FROM leasing_allocation").fetchone()
+            facts["allocations"] = allocations[0] if allocations else 0
+        return facts
+
+
+def ensure_fleet(env: dict[str, str], database_url: str, *, cards: int, days: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        present = conn.execute(
+            "SELECT 1 FROM marketplace_site WHERE code LIKE %s LIMIT 1", [f"{FLEET_PREFIX}%"]
+        ).fetchone()
+    if present:
+        log(f"generated fleet present: {fleet_facts(database_url)} (--fresh rebuilds it)")
+        return
+    log(f"building the fleet: generate_fleet --cards {cards} --days {days} (takes a while)")
+    started = time.monotonic()
+    manage(env, "generate_fleet", "--cards", str(cards), "--days", str(days), capture=False)
+    log(f"fleet built in {time.monotonic() - started:.0f}s: {fleet_facts(database_url)}")
+
+
+def create_tenant(env: dict[str, str]) -> str:
+    username = f"bench-tenant-{secrets.token_hex(4)}"
+    out = manage(
+        env, "create_user", "--username", username, "--role", "tenant", "--tenant", "Bench tenant"
+    )
+    lines = out.strip().splitlines()
+    if not lines:
+        raise SystemExit("[bench] create_user printed no token")
+    log(f"tenant user {username}")
+    return lines[-1].strip()
+
+
+# --- gunicorn ---
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_gunicorn(env: dict[str, str], port: int, logfile: Path) -> subprocess.Popen[bytes]:
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    argv = [
+        str(gunicorn), "config.wsgi:application",
+        "-w", str(GUNICORN_WORKERS),
+        "--bind", f"{HOST}:{port}",
+        # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
+        # keep clear of a `make run` gunicorn's.
+        "--no-control-socket",
+    ]  # fmt: skip
+    log(f"starting gunicorn -w {GUNICORN_WORKERS} on {HOST}:{port} (log: {logfile})")
+    with logfile.open("wb") as out:
+        return subprocess.Popen(
+            argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], port: int, logfile: Path) -> None:
+    deadline = time.monotonic() + 60
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"[bench] gunicorn exited with {proc.returncode}:\n{tail(logfile)}")
+        conn = http.client.HTTPConnection(HOST, port, timeout=5)
+        try:
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            body = response.read()
+            if response.status == 200:
+                return
+            last = f"{response.status} {body[:200]!r}"
+        except OSError as exc:
+            last = str(exc)
+        finally:
+            conn.close()
+        time.sleep(0.3)
+    raise SystemExit(f"[bench] /healthz not 200 within 60s ({last}):\n{tail(logfile)}")
+
+
+def stop_gunicorn(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)  # its own session: the master and its workers
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log("gunicorn stopped")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --- Facts and results ---
+
+
+def machine_facts(database_url: str) -> dict[str, Any]:
+    cpu_model = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gb: float | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+                break
+    except OSError:
+        pass
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model,
+        "memory_gb": memory_gb,
+        "postgresql": row[0] if row else None,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "gunicorn_workers": GUNICORN_WORKERS,
+    }
+
+
+def git_facts() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def format_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def print_table(name: str, result: dict[str, Any]) -> None:
+    rows: list[dict[str, Any]] = result.get("rows") or []
+    print(f"\n== {name} ==")
+    if result.get("target"):
+        meets = result.get("meets_target")
+        verdict = "" if meets is None else "met" if meets else "NOT met"
+        print(f"target: {result['target']}  {verdict}".rstrip())
+    if not rows:
+        for key, value in result.items():
+            if not isinstance(value, dict | list):
+                print(f"{key}: {format_cell(value)}")
+        return
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(key for key in row if key not in columns)
+    cells = [[format_cell(row.get(col, "")) for col in columns] for row in rows]
+    widths = [max(len(col), *(len(line[i]) for line in cells)) for i, col in enumerate(columns)]
+    print("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for line in cells:
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+
+
+def append_results(records: list[dict[str, Any]]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{dt.date.today().isoformat()}.jsonl"
+    with path.open("a") as out:
+        for record in records:
+            out.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    return path
+
+
+# --- Main ---
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default: all of {BENCHMARKS})"
+    )
+    parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--fresh", action="store_true", help=f"drop and recreate {BENCH_DB} first")
+    parser.add_argument("--warmup", type=int, default=50, help="warm-up requests (default 50)")
+    parser.add_argument("--requests", type=int, default=500, help="measured requests (500)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--cards", type=int, default=10000, help="fleet size when built")
+    parser.add_argument("--days", type=int, default=365, help="days of leases when built")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for name in BENCHMARKS:
+            print(f"{name:24} {load(name).summary}")
+        return 0
+    unknown = [name for name in args.names if name not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"[bench] unknown benchmark(s) {unknown}; known: {', '.join(BENCHMARKS)}")
+    selected = [load(name) for name in (args.names or BENCHMARKS)]
+    if args.requests < 2 or args.warmup < 0:
+        raise SystemExit("[bench] --requests must be at least 2 and --warmup not negative")
+
+    server_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if not server_url or not redis_url:
+        raise SystemExit("[bench] DATABASE_URL and REDIS_URL must be set (use `make bench`)")
+    database_url = with_database(server_url, BENCH_DB)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": bench_redis_url(redis_url),
+        "CELERY_QUEUE": BENCH_QUEUE,
+        "DEBUG": "false",
+        "TEST_CLOCK": "false",
+        "THROTTLE_RATE": "1000000/min",
+    }
+    log(f"database {BENCH_DB}, Redis {env['REDIS_URL']}, Celery queue {BENCH_QUEUE}")
+
+    prepare_database(server_url, fresh=args.fresh)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    ensure_fleet(env, database_url, cards=args.cards, days=args.days)
+    token = create_tenant(env)
+    machine = machine_facts(database_url)
+    fleet = fleet_facts(database_url)
+    git = git_facts()
+    log(f"machine: {machine}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    logfile = RESULTS / "gunicorn.log"
+    proc: subprocess.Popen[bytes] | None = None
+    port: int | None = None
+    records: list[dict[str, Any]] = []
+    failed = False
+    try:
+        if any(bench.needs_server for bench in selected):
+            port = free_port()
+            proc = start_gunicorn(env, port, logfile)
+            wait_healthy(proc, port, logfile)
+        ctx = Context(
+            env=env,
+            database_url=database_url,
+            host=HOST,
+            port=port,
+            token=token,
+            warmup=args.warmup,
+            requests=args.requests,
+            seed=args.seed,
+        )
+        for bench in selected:
+            log(f"running {bench.name}: {bench.summary}")
+            started_at = dt.datetime.now(dt.UTC)
+            started = time.monotonic()
+            record: dict[str, Any] = {
+                "benchmark": bench.name,
+                "started_at": started_at.isoformat(timespec="seconds"),
+                "argv": sys.argv[1:],
+                "machine": machine,
+                "fleet": fleet,
+                "git": git,
+            }
+            try:
+                record["result"] = bench.run(ctx)
+            except (BenchError, OSError, ValueError, KeyError) as exc:
+                failed = True
+                traceback.print_exc()
+                record["error"] = f"{exc.__class__.__name__}: {exc}"
+            record["duration_s"] = round(time.monotonic() - started, 1)
+            records.append(record)
+    finally:
+        if proc is not None:
+            stop_gunicorn(proc)
+
+    for record in records:
+        if "error" in record:
+            print(f"\n== {record['benchmark']} ==\nFAILED: {record['error']}")
+        else:
+            print_table(record["benchmark"], record["result"])
+    print(
+        f"\nmachine: {machine['nproc']} CPUs ({machine['cpu_model']}), "
+        f"PostgreSQL {machine['postgresql']}; fleet: {fleet}"
+    )
+    path = append_results(records)
+    log(f"results appended to {path.relative_to(ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
