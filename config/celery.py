@@ -13,6 +13,14 @@ app.autodiscover_tasks()
 
 # Times are operator-local (CELERY_TIMEZONE = OPERATOR_TIME_ZONE).
 app.conf.beat_schedule = {
+    "meter-short-leases": {
+        "task": "billing.meter_short_leases",
+        "schedule": crontab(minute=2),
+    },
+    "run-previous-month-invoices": {
+        "task": "billing.run_previous_month_invoices",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
+    },
     "advance-leases": {
         "task": "leasing.advance_leases",
         "schedule": 60.0,

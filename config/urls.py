@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("leasing.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("marketplace.api.urls")),
 ]
 

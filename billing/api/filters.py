@@ -1,0 +1,54 @@
+from typing import Any
+
+import django_filters
+
+from billing.choices import InvoiceStatus
+from billing.models import CreditNote, Invoice, UsageRecord, VoucherGrant
+from core import clock
+from core.exceptions import InvalidInput
+
+
+class MonthFilter(django_filters.CharFilter):
+    """`?month=YYYY-MM` on a date column holding the month's first day."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if not value:
+            return qs
+        try:
+            month = clock.parse_month(value)
+        except ValueError:
+            raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
+        return qs.filter(**{self.field_name: month})
+
+
+class UsageRecordFilter(django_filters.FilterSet):
+    metric = django_filters.CharFilter(field_name="metric__code")
+    month = MonthFilter(field_name="month")
+    invoiced = django_filters.BooleanFilter(
+        field_name="invoice", lookup_expr="isnull", exclude=True
+    )
+
+    class Meta:
+        model = UsageRecord
+        fields = ["lease", "card", "metric", "source", "month", "tenant", "invoiced"]
+
+
+class VoucherGrantFilter(django_filters.FilterSet):
+    class Meta:
+        model = VoucherGrant
+        fields = ["program", "tenant"]
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    month = MonthFilter(field_name="month")
+    status = django_filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
+
+    class Meta:
+        model = Invoice
+        fields = ["tenant", "month", "status", "number"]
+
+
+class CreditNoteFilter(django_filters.FilterSet):
+    class Meta:
+        model = CreditNote
+        fields = ["invoice"]

@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import Tenant
+from billing.choices import ClaimStatus
+from billing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceRun,
+    Metric,
+    UsageRecord,
+    VoucherGrant,
+    VoucherProgram,
+    VoucherRedemption,
+)
+from core.serializers import MoneyField, StrictModelSerializer, StrictSerializer, UnitPriceField
+from marketplace.models import CardModel
+
+RATE = {"max_digits": 5, "decimal_places": 4}
+
+
+class MetricSerializer(StrictModelSerializer):
+    unit_price = UnitPriceField(min_value=0, allow_null=True, required=False)
+
+    class Meta:
+        model = Metric
+        fields = ["id", "code", "name", "unit", "unit_price", "billable", "external"]
+        read_only_fields = ["id", "code", "billable", "external"]
+
+
+class UsageRecordSerializer(serializers.ModelSerializer):
+    metric = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    corrects = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
+
+    class Meta:
+        model = UsageRecord
+        fields = [
+            "id", "tenant", "lease", "card", "metric", "quantity", "start", "end", "month",
+            "source", "external_id", "corrects", "invoice", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class UsageInSerializer(serializers.Serializer):
+    """One usage record (documentation: the ingestion service validates records set-based)."""
+
+    source = serializers.CharField(max_length=64)
+    external_id = serializers.CharField(max_length=128)
+    lease = serializers.IntegerField()
+    card = serializers.IntegerField(required=False, allow_null=True)
+    metric = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    corrects = serializers.CharField(required=False, help_text="external_id of a corrected record")
+
+
+class UsageBatchSerializer(serializers.Serializer):
+    atomic = serializers.BooleanField(default=True)
+    records = UsageInSerializer(many=True)
+
+
+class UsageBatchResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class ModelRateSerializer(serializers.Serializer):
+    card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
+    rate = serializers.DecimalField(**RATE, min_value=0, max_value=1)
+
+    def validate_rate(self, value: Any) -> Any:
+        if value <= 0:
+            raise serializers.ValidationError("Must be above 0.")
+        return value
+
+
+class VoucherProgramSerializer(StrictModelSerializer):
+    budget = MoneyField(min_value=0)
+    granted = MoneyField(read_only=True)
+    per_tenant_cap = MoneyField(min_value=0)
+    coverage_rate = serializers.DecimalField(**RATE, max_value=1)
+    model_rates = ModelRateSerializer(many=True, required=False)
+    lease_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=["long", "short"]), required=False
+    )
+    card_models = serializers.PrimaryKeyRelatedField(
+        queryset=CardModel.objects.all(), many=True, required=False
+    )
+    max_term_months = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+    class Meta:
+        model = VoucherProgram
+        fields = [
+            "id", "issuer", "name", "budget", "granted", "coverage_rate", "model_rates",
+            "per_tenant_cap", "valid_from", "valid_to", "lease_kinds", "card_models",
+            "max_term_months",
+        ]  # fmt: skip
+
+    def validate_coverage_rate(self, value: Any) -> Any:
+        if value <= 0:
+            raise serializers.ValidationError("Must be above 0 and at most 1.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            attrs.get("valid_to")
+            and attrs.get("valid_from")
+            and attrs["valid_to"] < attrs["valid_from"]
+        ):
+            raise serializers.ValidationError({"valid_to": ["Before valid_from."]})
+        models = [row["card_model"].pk for row in attrs.get("model_rates", [])]
+        if len(models) != len(set(models)):
+            raise serializers.ValidationError({"model_rates": ["One rate per card model."]})
+        return attrs
+
+    def to_representation(self, instance: VoucherProgram) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["model_rates"] = [
+            {"card_model": r.card_model_id, "rate": f"{r.rate:.4f}"}
+            for r in instance.model_rates.all()
+        ]
+        return data
+
+
+class RedemptionSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
+
+    class Meta:
+        model = VoucherRedemption
+        fields = ["id", "grant", "invoice", "invoice_number", "amount", "created_at", "voided_at"]
+
+
+class VoucherGrantSerializer(StrictModelSerializer):
+    amount = MoneyField(min_value=0)
+    redeemed = MoneyField(read_only=True)
+    remaining = MoneyField(read_only=True)
+    valid_from = serializers.DateField(required=False)
+    valid_to = serializers.DateField(required=False)
+    tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.all())
+
+    class Meta:
+        model = VoucherGrant
+        fields = [
+            "id", "program", "tenant", "amount", "valid_from", "valid_to", "redeemed",
+            "remaining", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "created_at"]
+
+
+class ClaimQuerySerializer(StrictSerializer):
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    format = serializers.CharField(required=False)
+
+
+class ClaimAdvanceSerializer(StrictSerializer):
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    status = serializers.ChoiceField(choices=[ClaimStatus.SUBMITTED, ClaimStatus.REIMBURSED])
+
+
+class ClaimRowSerializer(serializers.Serializer):
+    tenant = serializers.IntegerField()
+    tenant_name = serializers.CharField()
+    invoice = serializers.IntegerField()
+    invoice_number = serializers.CharField()
+    amount = MoneyField()
+
+
+class ClaimSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    month = serializers.DateField(format="%Y-%m")
+    status = serializers.CharField()
+    total = MoneyField()
+    rows = ClaimRowSerializer(many=True)
+
+
+class InvoiceRunSerializer(serializers.ModelSerializer):
+    month = serializers.DateField(format="%Y-%m", read_only=True)
+
+    class Meta:
+        model = InvoiceRun
+        fields = ["id", "month", "status", "invoices", "error", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+class InvoiceRunCreateSerializer(StrictSerializer):
+    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    metric = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
+    unit_price = UnitPriceField(read_only=True)
+    amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "id", "kind", "lease", "metric", "card_model", "description", "quantity", "unit",
+            "unit_price", "amount", "period_start", "period_end",
+        ]  # fmt: skip
+
+
+class InvoiceRedemptionSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = VoucherRedemption
+        fields = ["grant", "amount", "voided_at"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    month = serializers.DateField(format="%Y-%m", read_only=True)
+    subtotal = MoneyField(read_only=True)
+    tax = MoneyField(read_only=True)
+    voucher_deduction = MoneyField(read_only=True)
+    amount_due = MoneyField(read_only=True)
+    tax_rate = serializers.DecimalField(**RATE, read_only=True)
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    redemptions = InvoiceRedemptionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "number", "tenant", "month", "status", "currency", "subtotal", "tax_rate",
+            "tax", "voucher_deduction", "amount_due", "lines", "redemptions", "issued_at",
+            "paid_on", "payment_reference", "voided_at", "void_reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class InvoicePaySerializer(StrictSerializer):
+    paid_on = serializers.DateField(required=False)
+    reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class InvoiceVoidSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class CreditNoteSerializer(StrictModelSerializer):
+    amount = MoneyField()
+    number = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "invoice", "amount", "reason", "created_at"]
+        read_only_fields = ["id", "number", "created_at"]

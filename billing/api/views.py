@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing import documents
+from billing.api import filters
+from billing.api.serializers import (
+    ClaimAdvanceSerializer,
+    ClaimQuerySerializer,
+    ClaimSerializer,
+    CreditNoteSerializer,
+    InvoicePaySerializer,
+    InvoiceRunCreateSerializer,
+    InvoiceRunSerializer,
+    InvoiceSerializer,
+    InvoiceVoidSerializer,
+    MetricSerializer,
+    UsageBatchResultSerializer,
+    UsageBatchSerializer,
+    UsageRecordSerializer,
+    VoucherGrantSerializer,
+    VoucherProgramSerializer,
+)
+from billing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    InvoiceRun,
+    Metric,
+    UsageRecord,
+    VoucherGrant,
+    VoucherProgram,
+)
+from billing.services import invoicing, usage, vouchers
+from billing.tasks import run_invoices
+from core import clock
+from core.exceptions import InvalidInput
+from core.idempotency import idempotent
+from core.permissions import ALL_ROLES, STAFF, roles
+from core.roles import Role
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin
+
+FINANCE = (Role.FINANCE,)
+
+
+def _month(value: str) -> Any:
+    try:
+        return clock.parse_month(value)
+    except ValueError:
+        raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
+
+
+def _csv(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class MetricViewSet(AuditedModelViewSet):
+    """The price book's metrics. Everyone reads; finance sets prices."""
+
+    queryset = Metric.objects.all()
+    serializer_class = MetricSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
+    http_method_names = ["get", "patch", "head", "options"]
+    pagination_class = None
+
+
+class UsageRecordViewSet(
+    TenantScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The usage ledger. GET lists records (a tenant sees its own); POST takes a batch."""
+
+    queryset = UsageRecord.objects.select_related("metric", "corrects")
+    serializer_class = UsageRecordSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=(Role.TENANT, Role.OPERATOR))]
+    filterset_class = filters.UsageRecordFilter
+    ordering = ["id"]
+    ordering_fields = ["id", "start"]
+
+    @extend_schema(
+        request=UsageBatchSerializer,
+        responses={201: UsageBatchResultSerializer, 400: UsageBatchResultSerializer},
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        """Post up to 10,000 records. Unique per (source, external_id): a retry adds nothing and
+        reports duplicates. With `atomic` (default true) one bad record rejects the batch."""
+        data = request.data
+        if not isinstance(data, dict):
+            raise InvalidInput("Send an object: {atomic, records}.")
+        unknown = sorted(set(data) - {"atomic", "records"})
+        if unknown:
+            raise InvalidInput(
+                "Unknown field(s).", fields={key: ["Unknown field."] for key in unknown}
+            )
+        atomic = data.get("atomic", True)
+        if not isinstance(atomic, bool):
+            raise InvalidInput(
+                "atomic must be true or false.", fields={"atomic": ["Not a boolean."]}
+            )
+        user: Any = request.user
+        result = usage.usage_records_ingest(
+            records=data.get("records"), atomic=atomic, tenant_id=user.tenant_id
+        )
+        body = {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "errors": result.errors,
+        }
+        if result.errors and atomic:
+            body["error"] = {
+                "code": "invalid_records",
+                "message": f"{len(result.errors)} record(s) rejected; nothing was stored.",
+            }
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class VoucherProgramViewSet(AuditedModelViewSet):
+    """Compute-voucher programmes. Finance manages them; everyone may read."""
+
+    queryset = VoucherProgram.objects.prefetch_related("model_rates", "card_models")
+    serializer_class = VoucherProgramSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
+    http_method_names = ["get", "post", "head", "options"]
+    ordering = ["id"]
+    audit_name = "voucher_program"
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = vouchers.voucher_program_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("month", required=True, description="YYYY-MM"),
+            OpenApiParameter("format", enum=["json", "csv"]),
+        ],
+        request=ClaimAdvanceSerializer,
+        responses=ClaimSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[roles(read=FINANCE, write=FINANCE)],
+    )
+    def claims(self, request: Request, pk: str) -> Response | HttpResponse:
+        """GET the month's claim (JSON, or CSV with ?format=csv); POST {month, status} moves it
+        draft → submitted → reimbursed."""
+        program = self.get_object()
+        if request.method == "POST":
+            body = ClaimAdvanceSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            claim = vouchers.voucher_claim_advance(
+                actor=request.user,
+                program=program,
+                month=_month(body.validated_data["month"]),
+                status=body.validated_data["status"],
+            )
+            return Response(ClaimSerializer(claim).data)
+        query = ClaimQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        claim = vouchers.voucher_claim_get(
+            program=program, month=_month(query.validated_data["month"])
+        )
+        if query.validated_data.get("format") == "csv":
+            return _csv(documents.claim_csv(claim), f"claim-{program.pk}-{claim.month:%Y-%m}.csv")
+        return Response(ClaimSerializer(claim).data)
+
+
+class VoucherGrantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
+    """Grants of vouchers to tenants. Finance grants; a tenant sees its own."""
+
+    queryset = VoucherGrant.objects.all()
+    serializer_class = VoucherGrantSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
+    filterset_class = filters.VoucherGrantFilter
+    http_method_names = ["get", "post", "head", "options"]
+    ordering = ["id"]
+    audit_name = "voucher_grant"
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = vouchers.voucher_grant_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+
+class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Invoice runs: POST {"month": "YYYY-MM"} creates or refreshes the month's drafts.
+
+    Runs in the request by default (the response says `done`); `?async=true` hands it to a
+    Celery worker and answers 202 with `running`.
+    """
+
+    queryset = InvoiceRun.objects.all()
+    serializer_class = InvoiceRunSerializer
+    permission_classes = [roles(read=FINANCE, write=FINANCE)]
+    ordering = ["-id"]
+
+    @extend_schema(request=InvoiceRunCreateSerializer, responses={201: InvoiceRunSerializer})
+    @idempotent
+    def create(self, request: Request) -> Response:
+        body = InvoiceRunCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        month = _month(body.validated_data["month"])
+        if request.query_params.get("async") == "true":
+            run = InvoiceRun.objects.create(month=month)
+            run_id = run.pk
+            transaction.on_commit(lambda: run_invoices.delay(run_id))
+            return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        run = invoicing.invoice_run(month=month, actor=request.user)
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class InvoiceViewSet(
+    TenantScopedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Invoices: one per tenant per month. Tenants see their own; finance issues, voids, pays."""
+
+    queryset = Invoice.objects.prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.select_related("metric").order_by("id")),
+        "redemptions",
+    )
+    serializer_class = InvoiceSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
+    filterset_class = filters.InvoiceFilter
+    ordering = ["id"]
+    ordering_fields = ["id", "month", "number"]
+
+    def _respond(self, invoice: Invoice) -> Response:
+        return Response(InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
+
+    @extend_schema(request=None, responses=InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def issue(self, request: Request, pk: str) -> Response:
+        return self._respond(invoicing.invoice_issue(actor=request.user, invoice=self.get_object()))
+
+    @extend_schema(request=InvoicePaySerializer, responses=InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str) -> Response:
+        body = InvoicePaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = invoicing.invoice_pay(
+            actor=request.user,
+            invoice=self.get_object(),
+            paid_on=body.validated_data.get("paid_on"),
+            reference=body.validated_data.get("reference", ""),
+        )
+        return self._respond(invoice)
+
+    @extend_schema(request=InvoiceVoidSerializer, responses=InvoiceSerializer)
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, pk: str) -> Response:
+        body = InvoiceVoidSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invoice = invoicing.invoice_void(
+            actor=request.user, invoice=self.get_object(), reason=body.validated_data["reason"]
+        )
+        return self._respond(invoice)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="PDF")})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str) -> HttpResponse:
+        invoice = self.get_object()
+        response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
+        name = invoice.number or f"draft-{invoice.pk}"
+        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+        return response
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", required=True, description="YYYY-MM")],
+        responses={(200, "text/csv"): OpenApiResponse(description="CSV")},
+    )
+    @action(detail=False, methods=["get"], permission_classes=[roles(read=STAFF)])
+    def export(self, request: Request) -> HttpResponse:
+        """The month's invoices and lines as CSV (one row per line)."""
+        month = _month(request.query_params.get("month", ""))
+        invoices: QuerySet[Invoice] = (
+            self.get_queryset()
+            .filter(month=month)
+            .select_related("tenant")
+            .order_by("number", "id")
+        )
+        return _csv(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
+
+
+class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
+    """Credit notes against issued invoices. Finance creates; a tenant sees its own."""
+
+    queryset = CreditNote.objects.all()
+    serializer_class = CreditNoteSerializer
+    permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
+    filterset_class = filters.CreditNoteFilter
+    tenant_field = "invoice__tenant"
+    http_method_names = ["get", "post", "head", "options"]
+    ordering = ["id"]
+    audit_name = "credit_note"
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = invoicing.credit_note_create(
+            actor=self.request.user, **serializer.validated_data
+        )

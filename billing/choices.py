@@ -1,0 +1,33 @@
+from django.db import models
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ISSUED = "issued", "Issued"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class LineKind(models.TextChoices):
+    LONG_LEASE_FEE = "long_lease_fee", "Long-lease fee"
+    SHORT_LEASE_USAGE = "short_lease_usage", "Short-lease usage"
+    METERED_USAGE = "metered_usage", "Metered usage"
+    TERMINATION_FEE = "termination_fee", "Termination fee"
+    PRIOR_PERIOD = "prior_period", "Prior-period usage"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ClaimStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    REIMBURSED = "reimbursed", "Reimbursed"
+
+
+# The metric through which the platform meters its own short leases.
+CARD_MINUTES = "card_minutes"
+PLATFORM_SOURCE = "platform"

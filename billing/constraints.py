@@ -1,0 +1,19 @@
+from core.exceptions import Conflict, Duplicate, register_constraint
+
+register_constraint(
+    "billing_vouchergrant_redeemed_within_amount",
+    Conflict,
+    "The grant's balance was used by another invoice at the same time; try again.",
+    code="voucher_exhausted",
+)
+register_constraint(
+    "billing_voucherprogram_granted_within_budget",
+    Conflict,
+    "The programme's budget is used up.",
+    code="over_budget",
+)
+register_constraint(
+    "billing_invoice_one_per_tenant_month",
+    Duplicate,
+    "The tenant already has an invoice for this month.",
+)

@@ -1,0 +1,255 @@
+"""Finance documents: the month's invoices as CSV, an invoice as PDF, a claim as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from billing.models import Invoice
+from billing.services.vouchers import Claim
+
+INVOICE_CSV_COLUMNS = [
+    "invoice_number",
+    "invoice_id",
+    "tenant_id",
+    "tenant",
+    "tax_id",
+    "month",
+    "status",
+    "currency",
+    "subtotal",
+    "tax",
+    "voucher_deduction",
+    "amount_due",
+    "line_kind",
+    "lease",
+    "metric",
+    "description",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
+    "period_start",
+    "period_end",
+]
+
+
+def invoices_csv(invoices: Iterable[Invoice]) -> str:
+    """One row per invoice line, with the invoice's totals repeated on each row."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(INVOICE_CSV_COLUMNS)
+    for invoice in invoices:
+        head = [
+            invoice.number or "",
+            invoice.pk,
+            invoice.tenant_id,
+            invoice.tenant.name,
+            invoice.tenant.tax_id,
+            f"{invoice.month:%Y-%m}",
+            invoice.status,
+            invoice.currency,
+            invoice.subtotal,
+            invoice.tax,
+            invoice.voucher_deduction,
+            invoice.amount_due,
+        ]
+        lines = list(invoice.lines.all())
+        if not lines:
+            writer.writerow([*head, *[""] * 10])
+        for line in lines:
+            writer.writerow(
+                [
+                    *head,
+                    line.kind,
+                    line.lease_id or "",
+                    line.metric.code if line.metric else "",
+                    line.description,
+                    line.quantity,
+                    line.unit,
+                    line.unit_price,
+                    line.amount,
+                    line.period_start,
+                    line.period_end,
+                ]
+            )
+    return out.getvalue()
+
+
+def claim_csv(claim: Claim) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["program", "month", "status", "tenant_id", "tenant", "invoice_number", "amount"]
+    )
+    for row in claim.rows:
+        writer.writerow(
+            [
+                claim.program,
+                f"{claim.month:%Y-%m}",
+                claim.status,
+                row.tenant,
+                row.tenant_name,
+                row.invoice_number,
+                row.amount,
+            ]
+        )
+    writer.writerow(
+        [claim.program, f"{claim.month:%Y-%m}", claim.status, "", "TOTAL", "", claim.total]
+    )
+    return out.getvalue()
+
+
+# --- PDF ---
+
+_FONT = "STSong-Light"  # Adobe's CID font for Simplified Chinese: no font file to ship
+pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
+
+SELLER = {
+    "name": "AIDC Compute Services Co., Ltd. 算力服务有限公司",
+    "tax_id": "91420500MA49XXXX0A",
+    "address": "Yichang, Hubei, China 湖北省宜昌市",
+}
+
+
+def _money(value: Decimal, currency: str) -> str:
+    return f"{currency} {value:,.2f}"
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """An invoice a finance clerk would accept: seller, buyer, lines, tax, voucher, amount due."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Invoice {invoice.number or 'draft'}",
+    )
+    title = ParagraphStyle("title", fontName=_FONT, fontSize=16, leading=20)
+    body = ParagraphStyle("body", fontName=_FONT, fontSize=9, leading=12)
+    small = ParagraphStyle("small", fontName=_FONT, fontSize=8, leading=10)
+    currency = invoice.currency
+    status = {"draft": "DRAFT 草稿", "void": "VOID 作废"}.get(invoice.status, "")
+    story = [
+        Paragraph(f"发票 Invoice {invoice.number or ''} {status}", title),
+        Spacer(1, 4 * mm),
+        Paragraph(
+            f"账期 Billing month: {invoice.month:%Y-%m} &nbsp;&nbsp; "
+            f"开具日期 Issued: {invoice.issued_at:%Y-%m-%d}"
+            if invoice.issued_at
+            else f"账期 Billing month: {invoice.month:%Y-%m}",
+            body,
+        ),
+        Spacer(1, 3 * mm),
+    ]
+    parties = Table(
+        [
+            [Paragraph("销售方 Seller", body), Paragraph("购买方 Buyer", body)],
+            [Paragraph(SELLER["name"], body), Paragraph(invoice.tenant.name, body)],
+            [
+                Paragraph(f"纳税人识别号 Tax ID: {SELLER['tax_id']}", body),
+                Paragraph(f"纳税人识别号 Tax ID: {invoice.tenant.tax_id or '-'}", body),
+            ],
+            [
+                Paragraph(SELLER["address"], body),
+                Paragraph(invoice.tenant.billing_address or "-", body),
+            ],
+        ],
+        colWidths=[90 * mm, 90 * mm],
+    )
+    parties.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+            ]
+        )
+    )
+    story += [parties, Spacer(1, 5 * mm)]
+    rows = [
+        [
+            Paragraph(h, small)
+            for h in (
+                "项目 Item",
+                "期间 Period",
+                "数量 Qty",
+                "单位 Unit",
+                "单价 Unit price",
+                "金额 Amount",
+            )
+        ]
+    ]
+    for line in invoice.lines.all():
+        rows.append(
+            [
+                Paragraph(line.description, small),
+                Paragraph(f"{line.period_start:%Y-%m-%d} – {line.period_end:%Y-%m-%d}", small),
+                f"{line.quantity.normalize():f}",
+                line.unit,
+                f"{line.unit_price:,.4f}",
+                f"{line.amount:,.2f}",
+            ]
+        )
+    vat_percent = (invoice.tax_rate * 100).normalize()
+    totals = [
+        ("小计 Subtotal", invoice.subtotal),
+        (f"增值税 VAT {vat_percent:f}%", invoice.tax),
+        ("合计 Total", invoice.subtotal + invoice.tax),
+        ("算力券抵扣 Compute-voucher deduction (third-party payment)", -invoice.voucher_deduction),
+        ("应付金额 Amount due", invoice.amount_due),
+    ]
+    for label, value in totals:
+        rows.append([Paragraph(label, small), "", "", "", "", _money(value, currency)])
+    table = Table(
+        rows, colWidths=[62 * mm, 38 * mm, 18 * mm, 18 * mm, 22 * mm, 27 * mm], repeatRows=1
+    )
+    first_total = len(rows) - len(totals)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), _FONT),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
+                ("GRID", (0, 0), (-1, first_total - 1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                ("SPAN", (0, first_total), (4, first_total)),
+                ("SPAN", (0, first_total + 1), (4, first_total + 1)),
+                ("SPAN", (0, first_total + 2), (4, first_total + 2)),
+                ("SPAN", (0, first_total + 3), (4, first_total + 3)),
+                ("SPAN", (0, first_total + 4), (4, first_total + 4)),
+                ("LINEABOVE", (0, first_total), (-1, first_total), 0.5, colors.black),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 5 * mm)]
+    if invoice.redemptions.exists():
+        story.append(
+            Paragraph(
+                "算力券为第三方支付：增值税按全额小计计算。"
+                "Compute vouchers are a third-party payment by the issuing government; "
+                "VAT is charged on the full subtotal.",
+                small,
+            )
+        )
+    story.append(
+        Paragraph(f"Currency 币种: {currency}. Amounts rounded half up to the cent.", small)
+    )
+    if settings.TEST_CLOCK:
+        story.append(Paragraph("Generated under a test clock.", small))
+    doc.build(story)
+    return buffer.getvalue()

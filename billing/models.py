@@ -1,0 +1,332 @@
+"""Billing: price book, usage ledger, compute vouchers, invoices and credit notes (SPEC §5)."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from accounts.models import Tenant
+from billing.choices import ClaimStatus, InvoiceStatus, LineKind, RunStatus
+from core.models import TimeStampedModel
+from leasing.models import Lease
+from marketplace.models import Card, CardModel
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+PRICE = {"max_digits": 14, "decimal_places": 4}
+QUANTITY = {"max_digits": 20, "decimal_places": 6}
+
+
+# --- Price book and usage ledger ---
+
+
+class Metric(models.Model):
+    """A metered quantity in the price book. `card_minutes` is priced per lease (hourly rate)."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    unit = models.CharField(max_length=20)
+    unit_price = models.DecimalField(**PRICE, null=True, blank=True)
+    billable = models.BooleanField(default=True)
+    external = models.BooleanField(default=True, help_text="external meters may post it")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(billable=False) | Q(unit_price__gte=0) | Q(external=False),
+                name="billing_metric_billable_has_price",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class UsageRecord(models.Model):
+    """One metered quantity over a window. Never edited: corrections are negative records."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="usage_records")
+    card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(**QUANTITY)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    month = models.DateField(help_text="operator-local billing month of the window's start")
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    invoice = models.ForeignKey(
+        "Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_records"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="billing_usagerecord_unique_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="billing_usagerecord_window_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0) | Q(corrects__isnull=False),
+                name="billing_usagerecord_negative_is_correction",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["month", "tenant"], name="billing_usage_month_tenant"),
+            models.Index(
+                fields=["month"], condition=Q(invoice__isnull=True), name="billing_usage_uninvoiced"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+# --- Compute vouchers (算力券) ---
+
+
+class VoucherProgram(TimeStampedModel):
+    issuer = models.CharField(max_length=120, help_text="the city or province paying")
+    name = models.CharField(max_length=200)
+    budget = models.DecimalField(**MONEY)
+    granted = models.DecimalField(**MONEY, default=0, editable=False)
+    coverage_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    per_tenant_cap = models.DecimalField(**MONEY)
+    valid_from = models.DateField()
+    valid_to = models.DateField(help_text="inclusive")
+    lease_kinds = ArrayField(models.CharField(max_length=8), default=list)
+    card_models = models.ManyToManyField(CardModel, blank=True, related_name="+")
+    max_term_months = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage_rate__gt=0) & Q(coverage_rate__lte=1),
+                name="billing_voucherprogram_rate_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(granted__gte=0) & Q(granted__lte=F("budget")),
+                name="billing_voucherprogram_granted_within_budget",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="billing_voucherprogram_window_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer}: {self.name}"
+
+
+class VoucherModelRate(models.Model):
+    program = models.ForeignKey(
+        VoucherProgram, on_delete=models.CASCADE, related_name="model_rates"
+    )
+    card_model = models.ForeignKey(CardModel, on_delete=models.PROTECT, related_name="+")
+    rate = models.DecimalField(max_digits=5, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "card_model"], name="billing_vouchermodelrate_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0) & Q(rate__lte=1), name="billing_vouchermodelrate_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_model_id}: {self.rate}"
+
+
+class VoucherGrant(TimeStampedModel):
+    program = models.ForeignKey(VoucherProgram, on_delete=models.PROTECT, related_name="grants")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="voucher_grants")
+    amount = models.DecimalField(**MONEY)
+    redeemed = models.DecimalField(**MONEY, default=0, editable=False)
+    valid_from = models.DateField()
+    valid_to = models.DateField(help_text="inclusive")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_vouchergrant_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(redeemed__gte=0) & Q(redeemed__lte=F("amount")),
+                name="billing_vouchergrant_redeemed_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__gte=F("valid_from")),
+                name="billing_vouchergrant_window_ordered",
+            ),
+        ]
+
+    @property
+    def remaining(self):  # type: ignore[no-untyped-def]
+        return self.amount - self.redeemed
+
+    def __str__(self) -> str:
+        return f"grant {self.pk} of {self.program_id} to {self.tenant_id}"
+
+
+class VoucherRedemption(models.Model):
+    grant = models.ForeignKey(VoucherGrant, on_delete=models.PROTECT, related_name="redemptions")
+    invoice = models.ForeignKey("Invoice", on_delete=models.PROTECT, related_name="redemptions")
+    amount = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_voucherredemption_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["grant", "invoice"], name="billing_voucherredemption_once_per_invoice"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of grant {self.grant_id} on invoice {self.invoice_id}"
+
+
+class VoucherClaim(TimeStampedModel):
+    """The operator's claim on an issuer for a programme's redemptions of one month."""
+
+    program = models.ForeignKey(VoucherProgram, on_delete=models.PROTECT, related_name="claims")
+    month = models.DateField()
+    status = models.CharField(max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
+    total = models.DecimalField(**MONEY, default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reimbursed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "month"], name="billing_voucherclaim_unique")
+        ]
+
+
+# --- Invoices ---
+
+
+class InvoiceRun(TimeStampedModel):
+    month = models.DateField()
+    status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    invoices = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class Invoice(TimeStampedModel):
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="invoices")
+    month = models.DateField(help_text="first day of the billing month")
+    status = models.CharField(
+        max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    number = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(**MONEY, default=0)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    tax = models.DecimalField(**MONEY, default=0)
+    voucher_deduction = models.DecimalField(**MONEY, default=0)
+    amount_due = models.DecimalField(**MONEY, default=0)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "month"],
+                condition=~Q(status=InvoiceStatus.VOID),
+                name="billing_invoice_one_per_tenant_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DRAFT) | Q(number__isnull=False),
+                name="billing_invoice_issued_has_number",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=20, choices=LineKind.choices)
+    lease = models.ForeignKey(
+        Lease, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    metric = models.ForeignKey(
+        Metric, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    card_model = models.ForeignKey(
+        CardModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lease_kind = models.CharField(max_length=8, blank=True)
+    description = models.CharField(max_length=200)
+    quantity = models.DecimalField(**QUANTITY)
+    unit = models.CharField(max_length=20)
+    unit_price = models.DecimalField(**PRICE)
+    amount = models.DecimalField(**MONEY)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="exclusive")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount}"
+
+
+class DocumentCounter(models.Model):
+    """Gapless numbering: one locked row per (series, year)."""
+
+    series = models.CharField(max_length=4)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "year"], name="billing_documentcounter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series}-{self.year}: {self.last}"
+
+
+class CreditNote(TimeStampedModel):
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=20, unique=True)
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_creditnote_amount_positive"
+            )
+        ]

@@ -1,0 +1,409 @@
+"""Invoice runs, issuing (numbers, vouchers), payment, voiding and credit notes (SPEC §5).
+
+An invoice run for a month is a handful of set-based statements over every tenant at once:
+release the month's drafts' usage, pick the billable usage, make sure each tenant with charges
+has a draft, compute the wanted lines in one query, merge them into the drafts (delete what
+differs, insert what is missing), link the usage and refresh the totals. Running it twice
+changes nothing; issued invoices are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum
+
+from billing.choices import CARD_MINUTES, InvoiceStatus, RunStatus
+from billing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceRun,
+    Metric,
+    VoucherGrant,
+    VoucherRedemption,
+)
+from billing.services.metering import short_leases_meter
+from billing.services.vouchers import vouchers_apply
+from core import clock
+from core.audit import audit_record, snapshot
+from core.exceptions import InvalidInput, InvalidState
+from core.money import round_money
+
+logger = logging.getLogger(__name__)
+
+# Wanted lines of every draft of the month. Parameters: tz, ms/me (instants), ms_date/me_date,
+# dim (days in month), month (first day), card_minutes (metric id).
+_WANTED_LINES_SQL = """
+CREATE TEMP TABLE billing_wanted_lines ON COMMIT DROP AS
+WITH drafts AS (
+    SELECT id, tenant_id FROM billing_invoice WHERE month = %(month)s AND status = 'draft'
+),
+long_fees AS (
+    SELECT l.tenant_id, 'long_lease_fee'::text AS kind, l.id AS lease_id, NULL::bigint AS metric_id,
+           l.card_model_id, 'long'::text AS lease_kind,
+           'Long lease #' || l.id || ' · ' || cm.name || ' × ' || l.card_count AS description,
+           round(l.card_count * (d.last - d.first)::numeric / %(dim)s, 6) AS quantity,
+           'card-month'::text AS unit, l.unit_price,
+           round(l.unit_price * l.card_count * (d.last - d.first) / %(dim)s, 2) AS amount,
+           d.first AS period_start, d.last AS period_end, 1 AS sort
+    FROM leasing_lease l
+    JOIN marketplace_cardmodel cm ON cm.id = l.card_model_id
+    CROSS JOIN LATERAL (
+        SELECT GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(ms_date)s::date) AS first,
+               LEAST((l."end" AT TIME ZONE %(tz)s)::date, %(me_date)s::date) AS last
+    ) d
+    WHERE l.kind = 'long' AND l.status <> 'cancelled'
+      AND l.start < %(me)s AND l."end" > %(ms)s AND d.last > d.first
+),
+usage AS (
+    SELECT r.tenant_id, r.lease_id, r.metric_id, r.month, sum(r.quantity) AS quantity
+    FROM billing_run_records r
+    GROUP BY r.tenant_id, r.lease_id, r.metric_id, r.month
+),
+usage_lines AS (
+    SELECT u.tenant_id,
+           CASE WHEN u.month < %(month)s THEN 'prior_period'
+                WHEN u.metric_id = %(card_minutes)s THEN 'short_lease_usage'
+                ELSE 'metered_usage' END AS kind,
+           u.lease_id, u.metric_id, l.card_model_id, l.kind AS lease_kind,
+           CASE WHEN u.metric_id = %(card_minutes)s
+                THEN 'Short lease #' || l.id || ' · ' || cm.name
+                ELSE m.name || ' · lease #' || l.id END
+           || CASE WHEN u.month < %(month)s THEN ' (' || to_char(u.month, 'YYYY-MM') || ')'
+                   ELSE '' END AS description,
+           CASE WHEN u.metric_id = %(card_minutes)s THEN round(u.quantity / 60, 6)
+                ELSE u.quantity END AS quantity,
+           CASE WHEN u.metric_id = %(card_minutes)s THEN 'card-hour' ELSE m.unit END AS unit,
+           CASE WHEN u.metric_id = %(card_minutes)s THEN l.unit_price ELSE m.unit_price END
+               AS unit_price,
+           CASE WHEN u.metric_id = %(card_minutes)s THEN round(u.quantity * l.unit_price / 60, 2)
+                ELSE round(u.quantity * m.unit_price, 2) END AS amount,
+           u.month AS period_start, (u.month + interval '1 month')::date AS period_end,
+           CASE WHEN u.month < %(month)s THEN 5
+                WHEN u.metric_id = %(card_minutes)s THEN 2 ELSE 3 END AS sort
+    FROM usage u
+    JOIN leasing_lease l ON l.id = u.lease_id
+    JOIN marketplace_cardmodel cm ON cm.id = l.card_model_id
+    JOIN billing_metric m ON m.id = u.metric_id
+),
+termination_fees AS (
+    SELECT l.tenant_id, 'termination_fee'::text, l.id, NULL::bigint, l.card_model_id, 'long'::text,
+           'Early termination of lease #' || l.id || ' (50 % of the remaining commitment)',
+           1::numeric, 'fee'::text, l.termination_fee::numeric(14, 4), l.termination_fee,
+           l.terminated_on, (l.committed_end AT TIME ZONE %(tz)s)::date, 4
+    FROM leasing_lease l
+    WHERE l.termination_fee IS NOT NULL
+      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
+),
+wanted AS (
+    SELECT * FROM long_fees
+    UNION ALL SELECT * FROM usage_lines
+    UNION ALL SELECT * FROM termination_fees
+)
+SELECT d.id AS invoice_id, w.kind, w.lease_id, w.metric_id, w.card_model_id, w.lease_kind,
+       w.description, w.quantity, w.unit, w.unit_price, w.amount, w.period_start, w.period_end,
+       w.sort
+FROM wanted w JOIN drafts d ON d.tenant_id = w.tenant_id
+"""
+
+# Usage that this month's run bills: un-invoiced billable records of the month (unless the
+# tenant's invoice for it is already issued: those wait for next month as prior-period), and
+# of earlier months whose invoice is issued or was never made (prior-period lines).
+_RUN_RECORDS_SQL = """
+CREATE TEMP TABLE billing_run_records ON COMMIT DROP AS
+SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
+FROM billing_usagerecord r
+JOIN billing_metric m ON m.id = r.metric_id AND m.billable
+WHERE r.invoice_id IS NULL
+  AND r.month <= %(month)s
+  AND NOT EXISTS (
+      SELECT 1 FROM billing_invoice i
+      WHERE i.tenant_id = r.tenant_id AND i.month = r.month
+        AND ((r.month = %(month)s AND i.status IN ('issued', 'paid'))
+             OR (r.month < %(month)s AND i.status = 'draft'))
+  )
+"""
+
+_ENSURE_DRAFTS_SQL = """
+INSERT INTO billing_invoice
+    (tenant_id, month, status, currency, subtotal, tax_rate, tax, voucher_deduction, amount_due,
+     payment_reference, void_reason, created_at, updated_at)
+SELECT t.tenant_id, %(month)s, 'draft', %(currency)s, 0, %(vat)s, 0, 0, 0, '', '', %(now)s, %(now)s
+FROM (
+    SELECT l.tenant_id FROM leasing_lease l
+    WHERE l.kind = 'long' AND l.status <> 'cancelled' AND l.start < %(me)s AND l."end" > %(ms)s
+    UNION
+    SELECT l.tenant_id FROM leasing_lease l
+    WHERE l.termination_fee IS NOT NULL
+      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
+    UNION
+    SELECT r.tenant_id FROM billing_run_records r
+) t
+WHERE NOT EXISTS (
+    SELECT 1 FROM billing_invoice i
+    WHERE i.tenant_id = t.tenant_id AND i.month = %(month)s AND i.status <> 'void'
+)
+ORDER BY t.tenant_id
+ON CONFLICT DO NOTHING
+"""
+
+_LINE_COLUMNS = (
+    "invoice_id, kind, lease_id, metric_id, card_model_id, lease_kind, description, quantity, "
+    "unit, unit_price, amount, period_start, period_end"
+)
+_SAME_LINE = " AND ".join(f"il.{c} IS NOT DISTINCT FROM w.{c}" for c in _LINE_COLUMNS.split(", "))
+
+_MERGE_SQL = [
+    # Remove draft lines that are no longer wanted exactly as they are.
+    f"""
+    DELETE FROM billing_invoiceline il
+    USING billing_invoice i
+    WHERE il.invoice_id = i.id AND i.month = %(month)s AND i.status = 'draft'
+      AND NOT EXISTS (SELECT 1 FROM billing_wanted_lines w WHERE {_SAME_LINE})
+    """,
+    # Add wanted lines that are missing, in a stable order.
+    f"""
+    INSERT INTO billing_invoiceline ({_LINE_COLUMNS})
+    SELECT {_LINE_COLUMNS} FROM billing_wanted_lines w
+    WHERE NOT EXISTS (SELECT 1 FROM billing_invoiceline il WHERE {_SAME_LINE})
+    ORDER BY invoice_id, sort, lease_id, period_start, metric_id
+    """,
+    # Link the billed usage to its draft.
+    """
+    UPDATE billing_usagerecord u SET invoice_id = i.id
+    FROM billing_run_records r, billing_invoice i
+    WHERE u.id = r.id AND i.tenant_id = r.tenant_id AND i.month = %(month)s
+      AND i.status = 'draft'
+    """,
+    # Refresh totals where they differ.
+    """
+    UPDATE billing_invoice i SET subtotal = t.subtotal,
+           tax = round(t.subtotal * i.tax_rate, 2),
+           amount_due = t.subtotal + round(t.subtotal * i.tax_rate, 2),
+           updated_at = %(now)s
+    FROM (
+        SELECT i2.id, coalesce(sum(il.amount), 0) AS subtotal
+        FROM billing_invoice i2
+        LEFT JOIN billing_invoiceline il ON il.invoice_id = i2.id
+        WHERE i2.month = %(month)s AND i2.status = 'draft'
+        GROUP BY i2.id
+    ) t
+    WHERE i.id = t.id AND (i.subtotal, i.amount_due) IS DISTINCT FROM
+          (t.subtotal, t.subtotal + round(t.subtotal * i.tax_rate, 2))
+    """,
+    # Drafts left with nothing to bill go away.
+    """
+    DELETE FROM billing_invoice i
+    WHERE i.month = %(month)s AND i.status = 'draft'
+      AND NOT EXISTS (SELECT 1 FROM billing_invoiceline il WHERE il.invoice_id = i.id)
+      AND NOT EXISTS (SELECT 1 FROM billing_usagerecord u WHERE u.invoice_id = i.id)
+    """,
+]
+
+
+def _run_params(month: dt.date) -> dict[str, Any]:
+    ms, me = clock.month_bounds(month)
+    return {
+        "month": month,
+        "ms": ms,
+        "me": me,
+        "ms_date": month,
+        "me_date": clock.next_month_first(month),
+        "dim": clock.days_in_month(month),
+        "tz": settings.OPERATOR_TIME_ZONE,
+        "currency": settings.CURRENCY,
+        "vat": settings.VAT_RATE,
+        "now": clock.now(),
+    }
+
+
+@transaction.atomic
+def invoices_build(*, month: dt.date) -> int:
+    """Create or refresh the drafts of `month` for every tenant; returns the month's drafts."""
+    month = clock.month_first(month)
+    params = _run_params(month)
+    params["card_minutes"] = Metric.objects.values_list("pk", flat=True).get(code=CARD_MINUTES)
+    with connection.cursor() as cursor:
+        # One run per month at a time; a concurrent one waits and then finds nothing to change.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('billing.invoice_run'), %s)",
+            [month.year * 100 + month.month],
+        )
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(
+            """
+            UPDATE billing_usagerecord u SET invoice_id = NULL
+            FROM billing_invoice i
+            WHERE u.invoice_id = i.id AND i.month = %(month)s AND i.status = 'draft'
+            """,
+            params,
+        )
+        cursor.execute(_RUN_RECORDS_SQL, params)
+        cursor.execute(_ENSURE_DRAFTS_SQL, params)
+        cursor.execute(_WANTED_LINES_SQL, params)
+        for statement in _MERGE_SQL:
+            cursor.execute(statement, params)
+    return Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+
+
+def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
+    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun."""
+    month = clock.month_first(month)
+    run = run or InvoiceRun.objects.create(month=month)
+    try:
+        ms, me = clock.month_bounds(month)
+        short_leases_meter(since=ms, until=me)
+        run.invoices = invoices_build(month=month)
+        run.status = RunStatus.DONE
+    except Exception as exc:
+        logger.exception("invoice run for %s failed", month)
+        run.status = RunStatus.FAILED
+        run.error = f"{exc.__class__.__name__}: {exc}"
+    run.finished_at = clock.now()
+    run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
+    audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
+    return run
+
+
+# --- Issue, pay, void ---
+
+
+def _next_number(series: str, year: int) -> str:
+    """Gapless per series and year: an upserted counter row, locked until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO billing_documentcounter (series, year, last) VALUES (%s, %s, 1)
+            ON CONFLICT (series, year)
+            DO UPDATE SET last = billing_documentcounter.last + 1
+            RETURNING last
+            """,
+            [series, year],
+        )
+        (number,) = cursor.fetchone()
+    return f"{series}-{year}-{number:06d}"
+
+
+def _locked_invoice(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().get(pk=invoice.pk)
+
+
+@transaction.atomic
+def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
+    """Number the draft, apply the tenant's vouchers and freeze the totals."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise InvalidState(f"Only drafts are issued; this invoice is {invoice.status}.")
+    before = snapshot(invoice)
+    now = clock.now()
+    invoice.number = _next_number("INV", clock.local_date(now).year)
+    invoice.voucher_deduction = vouchers_apply(invoice=invoice)
+    invoice.amount_due = invoice.subtotal + invoice.tax - invoice.voucher_deduction
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issued_at = now
+    invoice.save()
+    audit_record(
+        actor=actor,
+        action="invoice.issue",
+        instance=invoice,
+        before=before,
+        after=snapshot(invoice),
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_pay(
+    *, actor: Any, invoice: Invoice, paid_on: dt.date | None, reference: str
+) -> Invoice:
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise InvalidState(f"Only issued invoices are paid; this one is {invoice.status}.")
+    before = snapshot(invoice)
+    invoice.status = InvoiceStatus.PAID
+    invoice.paid_on = paid_on or clock.local_today()
+    invoice.payment_reference = reference
+    invoice.save()
+    audit_record(
+        actor=actor, action="invoice.pay", instance=invoice, before=before, after=snapshot(invoice)
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, actor: Any, invoice: Invoice, reason: str) -> Invoice:
+    """Void an issued invoice: its number stays used, its vouchers are restored and its usage
+    is released so the month can be billed again."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise InvalidState(
+            f"Only issued (unpaid) invoices are voided; this one is {invoice.status}."
+        )
+    if invoice.credit_notes.exists():
+        raise InvalidState("This invoice has credit notes; it cannot be voided.")
+    before = snapshot(invoice)
+    now = clock.now()
+    redemptions = list(
+        VoucherRedemption.objects.filter(invoice=invoice, voided_at__isnull=True).order_by(
+            "grant_id"
+        )
+    )
+    # Lock the grants in primary-key order (as issuing does) before giving their money back.
+    list(
+        VoucherGrant.objects.select_for_update()
+        .filter(pk__in=[r.grant_id for r in redemptions])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for redemption in redemptions:
+        VoucherGrant.objects.filter(pk=redemption.grant_id).update(
+            redeemed=F("redeemed") - redemption.amount
+        )
+        redemption.voided_at = now
+        redemption.save(update_fields=["voided_at"])
+    invoice.usage_records.update(invoice=None)
+    invoice.status = InvoiceStatus.VOID
+    invoice.voided_at = now
+    invoice.void_reason = reason
+    invoice.save()
+    audit_record(
+        actor=actor,
+        action="invoice.void",
+        instance=invoice,
+        before=before,
+        after=snapshot(invoice),
+        reason=reason,
+    )
+    return invoice
+
+
+@transaction.atomic
+def credit_note_create(*, actor: Any, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
+    """A credit note against an issued or paid invoice, up to what is still uncredited."""
+    invoice = _locked_invoice(invoice)
+    if invoice.status not in {InvoiceStatus.ISSUED, InvoiceStatus.PAID}:
+        raise InvalidState(
+            f"Credit notes are for issued or paid invoices; this one is {invoice.status}."
+        )
+    amount = round_money(amount)
+    if amount <= 0:
+        raise InvalidInput("amount must be positive.", fields={"amount": ["Not positive."]})
+    credited = invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or 0
+    uncredited = invoice.amount_due - credited
+    if amount > uncredited:
+        raise InvalidInput(
+            f"Only {uncredited} of this invoice is still uncredited.",
+            fields={"amount": [f"At most {uncredited}."]},
+        )
+    note = CreditNote.objects.create(
+        invoice=invoice,
+        number=_next_number("CN", clock.local_today().year),
+        amount=amount,
+        reason=reason,
+    )
+    audit_record(actor=actor, action="credit_note.create", instance=note, after=snapshot(note))
+    return note

@@ -1,0 +1,254 @@
+"""Ingesting usage records from external meters, in batches (SPEC §5).
+
+Validation is per record in plain Python (types, windows) and then set-based against the
+database (one query each for leases, cards and corrected records), never a query per record.
+Valid records go in with one `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING`: unique per
+(source, external_id), so a retried batch adds nothing and reports its duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from billing.models import Metric, UsageRecord
+from core.exceptions import InvalidInput
+from leasing.models import Allocation, Lease
+
+MAX_BATCH = 10_000
+RECORD_FIELDS = frozenset(
+    {"source", "external_id", "lease", "card", "metric", "quantity", "start", "end", "corrects"}
+)
+MAX_QUANTITY = Decimal("1e13")
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Record:
+    index: int
+    source: str
+    external_id: str
+    lease_id: int
+    card_id: int | None
+    metric: str
+    quantity: Decimal
+    start: dt.datetime
+    end: dt.datetime
+    corrects: str | None
+
+
+class _Reject(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+
+
+def _text(raw: dict[str, Any], name: str, limit: int) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise _Reject("invalid", f"{name} must be a non-empty string of at most {limit} characters")
+    return value
+
+
+def _int(raw: dict[str, Any], name: str, required: bool = True) -> int | None:
+    value = raw.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+        raise _Reject("invalid", f"{name} must be an integer id")
+    return value
+
+
+def _instant(raw: dict[str, Any], name: str) -> dt.datetime:
+    value = raw.get(name)
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise _Reject("invalid", f"{name} must be an ISO 8601 datetime with a time zone") from None
+    if parsed.tzinfo is None:
+        raise _Reject("invalid", f"{name} must carry a time zone (e.g. Z or +08:00)")
+    return parsed
+
+
+def _quantity(raw: dict[str, Any]) -> Decimal:
+    value = raw.get("quantity")
+    if isinstance(value, bool | float) or value is None:
+        # floats are refused: the JSON parser hands numbers over as Decimal
+        raise _Reject("invalid", "quantity must be a decimal number")
+    try:
+        quantity = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, TypeError, ValueError):
+        raise _Reject("invalid", "quantity must be a decimal number") from None
+    if not quantity.is_finite() or abs(quantity) >= MAX_QUANTITY:
+        raise _Reject("invalid", "quantity is out of range")
+    if quantity != quantity.quantize(Decimal("0.000001")):
+        raise _Reject("invalid", "quantity has more than 6 decimal places")
+    if quantity == 0:
+        raise _Reject("invalid", "quantity must not be zero")
+    return quantity
+
+
+def _parse(index: int, raw: Any) -> _Record:
+    if not isinstance(raw, dict):
+        raise _Reject("invalid", "a record must be a JSON object")
+    unknown = set(raw) - RECORD_FIELDS
+    if unknown:
+        raise _Reject("unknown_field", f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+    start, end = _instant(raw, "start"), _instant(raw, "end")
+    if end <= start:
+        raise _Reject("invalid_window", "end must be after start")
+    corrects = raw.get("corrects")
+    if corrects is not None and (not isinstance(corrects, str) or not corrects):
+        raise _Reject("invalid", "corrects must be the external_id of the corrected record")
+    lease_id = _int(raw, "lease")
+    assert lease_id is not None
+    return _Record(
+        index=index,
+        source=_text(raw, "source", 64),
+        external_id=_text(raw, "external_id", 128),
+        lease_id=lease_id,
+        card_id=_int(raw, "card", required=False),
+        metric=_text(raw, "metric", 40),
+        quantity=_quantity(raw),
+        start=start,
+        end=end,
+        corrects=corrects,
+    )
+
+
+_INSERT_SQL = """
+INSERT INTO billing_usagerecord
+    (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
+     external_id, corrects_id, created_at)
+SELECT l.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
+       date_trunc('month', r.start AT TIME ZONE %(tz)s)::date, r.source, r.external_id,
+       c.id, now()
+FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
+            %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
+            %(source)s::text[], %(external_id)s::text[], %(corrects)s::text[])
+     AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id, corrects)
+JOIN leasing_lease l ON l.id = r.lease_id
+LEFT JOIN billing_usagerecord c ON c.source = r.source AND c.external_id = r.corrects
+ON CONFLICT (source, external_id) DO NOTHING
+"""
+
+
+@transaction.atomic
+def usage_records_ingest(
+    *, records: list[Any], atomic: bool = True, tenant_id: int | None = None
+) -> IngestResult:
+    """Validate and store a batch. `tenant_id` (tenant callers) limits it to that tenant's leases.
+
+    With `atomic` (the default) one bad record rejects the whole batch; otherwise the good
+    records go in and each bad one comes back with its index, code and message.
+    """
+    if not isinstance(records, list) or not records:
+        raise InvalidInput("records must be a non-empty list.", fields={"records": ["Required."]})
+    if len(records) > MAX_BATCH:
+        raise InvalidInput(
+            f"At most {MAX_BATCH} records per batch.", fields={"records": ["Too many."]}
+        )
+    result = IngestResult()
+    parsed: list[_Record] = []
+    for index, raw in enumerate(records):
+        try:
+            parsed.append(_parse(index, raw))
+        except _Reject as reject:
+            result.errors.append({"index": index, "code": reject.code, "message": reject.message})
+
+    metrics = {m.code: m for m in Metric.objects.all()}
+    leases = {
+        row[0]: row
+        for row in Lease.objects.filter(pk__in={r.lease_id for r in parsed}).values_list(
+            "pk", "tenant_id", "start", "end", "status"
+        )
+    }
+    card_pairs = {(r.lease_id, r.card_id) for r in parsed if r.card_id is not None}
+    held_cards = set(
+        Allocation.objects.filter(
+            lease_id__in={lease for lease, _ in card_pairs},
+            card_id__in={card for _, card in card_pairs},
+        ).values_list("lease_id", "card_id")
+    )
+    corrected_keys = {(r.source, r.corrects) for r in parsed if r.corrects}
+    corrected: dict[tuple[str, str], tuple[int, int, Decimal]] = {}
+    if corrected_keys:
+        for source, external_id, lease_id, metric_id, quantity in UsageRecord.objects.filter(
+            source__in={s for s, _ in corrected_keys},
+            external_id__in={e for _, e in corrected_keys},
+        ).values_list("source", "external_id", "lease_id", "metric_id", "quantity"):
+            corrected[(source, external_id)] = (lease_id, metric_id, quantity)
+
+    valid: list[tuple[_Record, int]] = []
+    for record in parsed:
+        try:
+            metric = metrics.get(record.metric)
+            if metric is None:
+                raise _Reject("unknown_metric", f"no metric {record.metric!r} in the price book")
+            if not metric.external:
+                raise _Reject("metric_not_external", f"{metric.code} is metered by the platform")
+            lease = leases.get(record.lease_id)
+            if lease is None or (tenant_id is not None and lease[1] != tenant_id):
+                raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
+            _, _, lease_start, lease_end, status = lease
+            if (
+                status == "cancelled"
+                or record.start < lease_start
+                or (lease_end is not None and record.end > lease_end)
+            ):
+                raise _Reject("outside_lease_term", "the window lies outside the lease's term")
+            if record.card_id is not None and (record.lease_id, record.card_id) not in held_cards:
+                raise _Reject("card_not_in_lease", f"card {record.card_id} is not in this lease")
+            if record.corrects is not None:
+                target = corrected.get((record.source, record.corrects))
+                if target is None:
+                    raise _Reject("unknown_correction", "the corrected record does not exist")
+                if target[:2] != (record.lease_id, metric.pk):
+                    raise _Reject("correction_mismatch", "a correction keeps lease and metric")
+            elif record.quantity < 0:
+                raise _Reject(
+                    "negative_without_correction",
+                    "a negative quantity is a correction: name the record in 'corrects'",
+                )
+            valid.append((record, metric.pk))
+        except _Reject as reject:
+            result.errors.append(
+                {"index": record.index, "code": reject.code, "message": reject.message}
+            )
+    result.errors.sort(key=lambda error: error["index"])
+    if result.errors and atomic:
+        return result
+    if valid:
+        columns: dict[str, list[Any]] = {
+            "lease": [], "card": [], "metric": [], "quantity": [], "start": [], "end": [],
+            "source": [], "external_id": [], "corrects": [],
+        }  # fmt: skip
+        for record, metric_id in valid:
+            columns["lease"].append(record.lease_id)
+            columns["card"].append(record.card_id)
+            columns["metric"].append(metric_id)
+            columns["quantity"].append(record.quantity)
+            columns["start"].append(record.start)
+            columns["end"].append(record.end)
+            columns["source"].append(record.source)
+            columns["external_id"].append(record.external_id)
+            columns["corrects"].append(record.corrects)
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_SQL, {**columns, "tz": settings.OPERATOR_TIME_ZONE})
+            result.accepted = cursor.rowcount
+        result.duplicates = len(valid) - result.accepted
+    return result

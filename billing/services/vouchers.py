@@ -1,0 +1,288 @@
+"""Compute vouchers (算力券): programmes, grants, redemption at issue, claims on the issuer.
+
+A voucher is a third-party payment, not a discount: tax stays on the full subtotal and the
+deduction comes off the amount due. Grants are locked in primary-key order and their
+`redeemed` column carries a CHECK (redeemed ≤ amount), so concurrent issuing can never
+over-redeem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Sum
+
+from accounts.models import Tenant
+from billing.choices import CARD_MINUTES, ClaimStatus, LineKind
+from billing.models import (
+    Invoice,
+    InvoiceLine,
+    Metric,
+    VoucherClaim,
+    VoucherGrant,
+    VoucherModelRate,
+    VoucherProgram,
+    VoucherRedemption,
+)
+from core import clock
+from core.audit import audit_record, snapshot
+from core.exceptions import Conflict, InvalidInput, InvalidState
+from core.money import fraction_to_money
+from marketplace.models import CardModel
+
+RENTAL_KINDS = {LineKind.LONG_LEASE_FEE, LineKind.SHORT_LEASE_USAGE}
+LEASE_KINDS = {"long", "short"}
+
+
+# --- Programmes and grants ---
+
+
+@transaction.atomic
+def voucher_program_create(
+    *,
+    actor: Any,
+    model_rates: list[dict[str, Any]] | None = None,
+    card_models: list[CardModel] | None = None,
+    **fields: Any,
+) -> VoucherProgram:
+    if fields["valid_to"] < fields["valid_from"]:
+        raise InvalidInput("valid_to is before valid_from.", fields={"valid_to": ["Too early."]})
+    kinds = fields.get("lease_kinds") or sorted(LEASE_KINDS)
+    if not set(kinds) <= LEASE_KINDS:
+        raise InvalidInput("lease_kinds are long and/or short.", fields={"lease_kinds": ["Bad."]})
+    fields["lease_kinds"] = sorted(set(kinds))
+    program = VoucherProgram.objects.create(**fields)
+    if card_models:
+        program.card_models.set(card_models)
+    VoucherModelRate.objects.bulk_create(
+        VoucherModelRate(program=program, card_model=row["card_model"], rate=row["rate"])
+        for row in model_rates or []
+    )
+    audit_record(
+        actor=actor, action="voucher_program.create", instance=program, after=snapshot(program)
+    )
+    return program
+
+
+@transaction.atomic
+def voucher_grant_create(
+    *,
+    actor: Any,
+    program: VoucherProgram,
+    tenant: Tenant,
+    amount: Decimal,
+    valid_from: dt.date | None = None,
+    valid_to: dt.date | None = None,
+) -> VoucherGrant:
+    """Grant a tenant vouchers: within the programme's window, its budget and per-tenant cap."""
+    program = VoucherProgram.objects.select_for_update().get(pk=program.pk)
+    valid_from = valid_from or program.valid_from
+    valid_to = valid_to or program.valid_to
+    if valid_from < program.valid_from or valid_to > program.valid_to or valid_to < valid_from:
+        raise InvalidInput(
+            f"A grant's window lies inside the programme's ({program.valid_from} to "
+            f"{program.valid_to}).",
+            fields={"valid_from": ["Outside the programme."], "valid_to": ["Outside."]},
+        )
+    if amount <= 0:
+        raise InvalidInput("amount must be positive.", fields={"amount": ["Not positive."]})
+    tenant_total = (
+        program.grants.filter(tenant=tenant).aggregate(total=Sum("amount"))["total"] or 0
+    ) + amount
+    if tenant_total > program.per_tenant_cap:
+        raise Conflict(
+            f"The tenant's grants would reach {tenant_total}, over the programme's per-tenant "
+            f"cap of {program.per_tenant_cap}.",
+            code="over_tenant_cap",
+        )
+    if program.granted + amount > program.budget:
+        raise Conflict(
+            f"Only {program.budget - program.granted} of the programme's budget is left.",
+            code="over_budget",
+        )
+    grant = VoucherGrant.objects.create(
+        program=program, tenant=tenant, amount=amount, valid_from=valid_from, valid_to=valid_to
+    )
+    VoucherProgram.objects.filter(pk=program.pk).update(granted=F("granted") + amount)
+    audit_record(actor=actor, action="voucher_grant.create", instance=grant, after=snapshot(grant))
+    return grant
+
+
+# --- Redemption at issue ---
+
+
+@dataclass
+class _Terms:
+    rate: Fraction
+    model_rates: dict[int, Fraction]
+    card_models: set[int]
+    lease_kinds: set[str]
+    max_term: int | None
+    window: tuple[dt.date, dt.date]  # [from, to] inclusive, grant ∩ programme
+
+
+def _terms(grant: VoucherGrant) -> _Terms:
+    program = grant.program
+    return _Terms(
+        rate=Fraction(program.coverage_rate),
+        model_rates={r.card_model_id: Fraction(r.rate) for r in program.model_rates.all()},
+        card_models={m.pk for m in program.card_models.all()},
+        lease_kinds=set(program.lease_kinds or LEASE_KINDS),
+        max_term=program.max_term_months,
+        window=(max(grant.valid_from, program.valid_from), min(grant.valid_to, program.valid_to)),
+    )
+
+
+def _eligible(line: InvoiceLine, terms: _Terms, card_minutes_id: int | None) -> bool:
+    rental = line.kind in RENTAL_KINDS or (
+        line.kind == LineKind.PRIOR_PERIOD and line.metric_id == card_minutes_id
+    )
+    if not rental or line.lease is None:
+        return False
+    if line.lease_kind not in terms.lease_kinds:
+        return False
+    if terms.card_models and line.card_model_id not in terms.card_models:
+        return False
+    if terms.max_term is not None and (line.lease.term_months or 0) > terms.max_term:
+        return False
+    first, last = terms.window
+    return first <= line.period_start and line.period_end <= last + dt.timedelta(days=1)
+
+
+def vouchers_apply(*, invoice: Invoice) -> Decimal:
+    """Redeem the tenant's grants against an invoice being issued; returns the deduction.
+
+    Grants in order of earliest expiry; each covers, on every eligible rental line, the line's
+    still-uncovered amount × its rate (per card model), deduction = min(round(Σ, 2), balance);
+    what a grant pays is attributed to the lines in proportion, for the next grant.
+    """
+    month_end = clock.next_month_first(invoice.month)
+    locked = list(
+        VoucherGrant.objects.select_for_update()
+        .filter(tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=invoice.month)
+        .filter(redeemed__lt=F("amount"))
+        .order_by("pk")
+    )
+    if not locked:
+        return Decimal("0.00")
+    grants = sorted(
+        VoucherGrant.objects.filter(pk__in=[g.pk for g in locked])
+        .select_related("program")
+        .prefetch_related("program__model_rates", "program__card_models"),
+        key=lambda g: (g.valid_to, g.pk),
+    )
+    lines = list(invoice.lines.select_related("lease").order_by("pk"))
+    card_minutes_id = Metric.objects.filter(code=CARD_MINUTES).values_list("pk", flat=True).first()
+    uncovered = {line.pk: Fraction(line.amount) for line in lines}
+    total = Decimal("0.00")
+    for grant in grants:
+        terms = _terms(grant)
+        covered = {
+            line.pk: uncovered[line.pk] * terms.model_rates.get(line.card_model_id or 0, terms.rate)
+            for line in lines
+            if _eligible(line, terms, card_minutes_id) and uncovered[line.pk] > 0
+        }
+        wanted = sum(covered.values(), Fraction(0))
+        if wanted <= 0:
+            continue
+        deduction = min(fraction_to_money(wanted), grant.amount - grant.redeemed)
+        if deduction <= 0:
+            continue
+        VoucherRedemption.objects.create(grant=grant, invoice=invoice, amount=deduction)
+        VoucherGrant.objects.filter(pk=grant.pk).update(redeemed=F("redeemed") + deduction)
+        share = Fraction(deduction) / wanted
+        for pk, amount in covered.items():
+            uncovered[pk] -= amount * share
+        total += deduction
+    return total
+
+
+# --- Claims ---
+
+
+@dataclass
+class ClaimRow:
+    tenant: int
+    tenant_name: str
+    invoice: int
+    invoice_number: str
+    amount: Decimal
+
+
+@dataclass
+class Claim:
+    program: int
+    month: dt.date
+    status: str
+    total: Decimal
+    rows: list[ClaimRow]
+
+
+def voucher_claim_get(*, program: VoucherProgram, month: dt.date) -> Claim:
+    """The redemptions of a programme on invoices of `month` (void ones excluded)."""
+    month = clock.month_first(month)
+    redemptions = (
+        VoucherRedemption.objects.filter(
+            grant__program=program, invoice__month=month, voided_at__isnull=True
+        )
+        .select_related("invoice__tenant")
+        .order_by("invoice__number", "pk")
+    )
+    rows = [
+        ClaimRow(
+            tenant=r.invoice.tenant_id,
+            tenant_name=r.invoice.tenant.name,
+            invoice=r.invoice_id,
+            invoice_number=r.invoice.number or "",
+            amount=r.amount,
+        )
+        for r in redemptions
+    ]
+    record = VoucherClaim.objects.filter(program=program, month=month).first()
+    total = sum((row.amount for row in rows), Decimal("0.00"))
+    return Claim(
+        program=program.pk,
+        month=month,
+        status=record.status if record else ClaimStatus.DRAFT,
+        total=record.total if record and record.status != ClaimStatus.DRAFT else total,
+        rows=rows,
+    )
+
+
+_NEXT_CLAIM_STATUS = {
+    ClaimStatus.DRAFT: ClaimStatus.SUBMITTED,
+    ClaimStatus.SUBMITTED: ClaimStatus.REIMBURSED,
+}
+
+
+@transaction.atomic
+def voucher_claim_advance(
+    *, actor: Any, program: VoucherProgram, month: dt.date, status: str
+) -> Claim:
+    """draft → submitted (the total is frozen) → reimbursed."""
+    month = clock.month_first(month)
+    record, _ = VoucherClaim.objects.select_for_update().get_or_create(program=program, month=month)
+    if _NEXT_CLAIM_STATUS.get(ClaimStatus(record.status)) != status:
+        raise InvalidState(f"A {record.status} claim cannot become {status}.")
+    before = snapshot(record)
+    now = clock.now()
+    if status == ClaimStatus.SUBMITTED:
+        record.total = voucher_claim_get(program=program, month=month).total
+        record.submitted_at = now
+    else:
+        record.reimbursed_at = now
+    record.status = status
+    record.save()
+    audit_record(
+        actor=actor,
+        action="voucher_claim.advance",
+        instance=record,
+        before=before,
+        after=snapshot(record),
+    )
+    return voucher_claim_get(program=program, month=month)

@@ -1,0 +1,36 @@
+"""Thin Celery wrappers around billing services. Idempotent; they read the one clock."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from billing.models import InvoiceRun
+from billing.services.invoicing import invoice_run
+from billing.services.metering import lease_meter_at_stop, short_leases_meter
+from core import clock
+
+
+@shared_task(name="billing.meter_short_leases")
+def meter_short_leases() -> int:
+    """Hourly: held card-minutes of short leases for the hours just completed (48 h catch-up)."""
+    return short_leases_meter()
+
+
+@shared_task(name="billing.meter_short_lease")
+def meter_short_lease(lease_id: int) -> int:
+    """At stop: the stopped lease's minutes, to the last one."""
+    return lease_meter_at_stop(lease_id)
+
+
+@shared_task(name="billing.run_invoices")
+def run_invoices(run_id: int) -> str:
+    """Build the drafts of an InvoiceRun's month."""
+    run = InvoiceRun.objects.get(pk=run_id)
+    return invoice_run(month=run.month, run=run).status
+
+
+@shared_task(name="billing.run_previous_month_invoices")
+def run_previous_month_invoices() -> str:
+    """Beat, the 1st at 03:00 operator time: drafts of the month just ended."""
+    last_month = clock.add_months(clock.month_first(clock.local_today()), -1)
+    return invoice_run(month=last_month).status
