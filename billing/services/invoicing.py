@@ -92,7 +92,7 @@ usage_lines AS (
 ),
 termination_fees AS (
     SELECT l.tenant_id, 'termination_fee'::text, l.id, NULL::bigint, l.card_model_id, 'long'::text,
-           'Early termination of lease #' || l.id || ' (50 % of the remaining commitment)',
+           'Early termination of lease #' || l.id || ' (50 %% of the remaining commitment)',
            1::numeric, 'fee'::text, l.termination_fee::numeric(14, 4), l.termination_fee,
            l.terminated_on, (l.committed_end AT TIME ZONE %(tz)s)::date, 4
     FROM leasing_lease l
@@ -234,6 +234,8 @@ def invoices_build(*, month: dt.date) -> int:
             [month.year * 100 + month.month],
         )
         cursor.execute("SET LOCAL jit = off")
+        # ON COMMIT DROP tables outlive a run nested in a larger transaction: start clean.
+        cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
         cursor.execute(
             """
             UPDATE billing_usagerecord u SET invoice_id = NULL

@@ -1,0 +1,71 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from accounts.models import Tenant
+from billing.models import Invoice
+from billing.services.invoicing import invoice_issue, invoice_run
+from core import clock
+from leasing.services import lease_create
+from tests.factories import CardModelFactory, RackFactory, make_server_with_cards
+
+
+def at(text: str):
+    """Travel to an operator-local wall time, e.g. at("2027-03-31 23:10:45")."""
+    local = dt.datetime.fromisoformat(text).replace(tzinfo=clock.operator_tz())
+    return time_machine.travel(local, tick=False)
+
+
+@pytest.fixture
+def domestic(db):
+    model = CardModelFactory(
+        name="Ascend-910B",
+        domestic=True,
+        hourly_rate=Decimal("7.5000"),
+        monthly_rate=Decimal("3900.0000"),
+    )
+    make_server_with_cards(RackFactory(), model)
+    return model
+
+
+@pytest.fixture
+def imported(db):
+    model = CardModelFactory(
+        name="H100", vendor="NVIDIA", domestic=False, hourly_rate=Decimal("22.0000"),
+        monthly_rate=Decimal("9375.0000"),
+    )  # fmt: skip
+    make_server_with_cards(RackFactory(), model)
+    return model
+
+
+def long_lease(tenant: Tenant, model, cards: int, start: str, term: int = 12):
+    return lease_create(
+        actor=None, tenant=tenant, kind="long", card_model=model, card_count=cards,
+        start=dt.date.fromisoformat(start), term_months=term,
+    )  # fmt: skip
+
+
+def run(month: str) -> None:
+    result = invoice_run(month=clock.parse_month(month))
+    assert result.status == "done", result.error
+
+
+def invoice_for(tenant: Tenant, month: str) -> Invoice:
+    return Invoice.objects.exclude(status="void").get(tenant=tenant, month=clock.parse_month(month))
+
+
+def lines(invoice: Invoice) -> list[tuple]:
+    return [
+        (line.kind, line.lease_id, line.quantity, line.unit_price, line.amount,
+         line.period_start.isoformat(), line.period_end.isoformat())
+        for line in invoice.lines.order_by("id")
+    ]  # fmt: skip
+
+
+def issue(invoice: Invoice) -> Invoice:
+    return invoice_issue(actor=None, invoice=invoice)
+
+
+D = Decimal
