@@ -1,0 +1,143 @@
+import datetime as dt
+
+import pytest
+
+from billing.models import UsageRecord
+from leasing.services import lease_create
+from tests.billing.conftest import at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lease(tenant, domestic):
+    with at("2027-03-01 00:00"):
+        return lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic,
+                            card_count=2, start=dt.date(2027, 3, 1), term_months=12)  # fmt: skip
+
+
+def record(lease_, n: int = 0, **overrides):
+    return {
+        "source": "ceph-meter", "external_id": f"r-{n}", "lease": lease_.pk, "metric":
+        "storage_tb_hours", "quantity": "1.5", "start": "2027-03-10T00:00:00Z",
+        "end": "2027-03-10T01:00:00Z", **overrides,
+    }  # fmt: skip
+
+
+def post(client, records, atomic=None):
+    body = {"records": records} if atomic is None else {"records": records, "atomic": atomic}
+    return client.post("/api/v1/usage-records/", body, format="json")
+
+
+def test_a_batch_is_accepted_and_a_retry_adds_nothing(operator_client, lease):
+    batch = [record(lease, n) for n in range(50)]
+    first = post(operator_client, batch)
+    assert first.status_code == 201, first.json()
+    assert first.json() == {"accepted": 50, "duplicates": 0, "errors": []}
+    again = post(operator_client, batch)
+    assert again.json() == {"accepted": 0, "duplicates": 50, "errors": []}
+    assert UsageRecord.objects.count() == 50
+    stored = UsageRecord.objects.get(external_id="r-7")
+    assert stored.tenant_id == lease.tenant_id
+    assert stored.month == dt.date(2027, 3, 1)
+    assert str(stored.quantity) == "1.500000"
+
+
+def test_bad_records_come_back_with_index_and_code_and_nothing_is_stored(operator_client, lease):
+    batch = [
+        record(lease, 0),
+        record(lease, 1, metric="gpu_smiles"),
+        record(lease, 2, start="2027-02-28T00:00:00Z", end="2027-02-28T01:00:00Z"),
+        record(lease, 3, quantity="-2"),
+        record(lease, 4, lease=999999),
+        record(lease, 5, metric="card_minutes"),
+        record(lease, 6, end="2027-03-09T00:00:00Z"),
+        record(lease, 7, card=999999),
+        record(lease, 8, colour="blue"),
+        record(lease, 9, quantity=1.5),  # a float would arrive as Decimal: fine
+        record(lease, 10, quantity="abc"),
+    ]
+    response = post(operator_client, batch)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "invalid_records"
+    assert body["accepted"] == 0
+    assert [(e["index"], e["code"]) for e in body["errors"]] == [
+        (1, "unknown_metric"),
+        (2, "outside_lease_term"),
+        (3, "negative_without_correction"),
+        (4, "unknown_lease"),
+        (5, "metric_not_external"),
+        (6, "invalid_window"),
+        (7, "card_not_in_lease"),
+        (8, "unknown_field"),
+        (10, "invalid"),
+    ]
+    assert not UsageRecord.objects.exists()
+
+
+def test_non_atomic_batches_keep_the_good_records(operator_client, lease):
+    response = post(
+        operator_client, [record(lease, 0), record(lease, 1, metric="nope")], atomic=False
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["accepted"], body["duplicates"]) == (1, 0)
+    assert [e["index"] for e in body["errors"]] == [1]
+    assert UsageRecord.objects.count() == 1
+
+
+def test_a_tenant_cannot_post_for_another_tenants_lease(make_user, make_client, lease):
+    stranger = make_client(make_user("tenant"))
+    response = post(stranger, [record(lease, 0)])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "unknown_lease"
+
+
+def test_a_tenant_posts_for_its_own_lease_and_sees_only_its_records(
+    tenant_client, lease, make_user, make_client
+):
+    assert (
+        post(tenant_client, [record(lease, 0, metric="card_busy_hours", quantity="2")]).status_code
+        == 201
+    )
+    assert tenant_client.get("/api/v1/usage-records/").json()["count"] == 1
+    assert make_client(make_user("tenant")).get("/api/v1/usage-records/").json()["count"] == 0
+
+
+def test_a_correction_is_a_negative_record_naming_the_original(operator_client, lease):
+    post(operator_client, [record(lease, 0, quantity="10")])
+    response = post(operator_client, [record(lease, 1, quantity="-4", corrects="r-0")])
+    assert response.status_code == 201, response.json()
+    correction = UsageRecord.objects.get(external_id="r-1")
+    assert correction.corrects.external_id == "r-0"
+    assert str(correction.quantity) == "-4.000000"
+    bad = post(operator_client, [record(lease, 2, quantity="-1", corrects="missing")])
+    assert bad.json()["errors"][0]["code"] == "unknown_correction"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"records": []},
+        {"records": "nope"},
+        {"records": [{}], "atomic": "yes"},
+        {"records": [{}], "extra": 1},
+        [1, 2, 3],
+    ],
+)
+def test_malformed_batches_are_400s(operator_client, lease, body):
+    response = operator_client.post("/api/v1/usage-records/", body, format="json")
+    assert response.status_code == 400
+    assert "error" in response.json()
+    assert not UsageRecord.objects.exists()
+
+
+def test_more_than_10000_records_is_refused(operator_client, lease):
+    response = post(operator_client, [record(lease, n) for n in range(10001)])
+    assert response.status_code == 400
+    assert "records" in response.json()["error"]["fields"]
+
+
+def test_finance_cannot_post_usage(finance_client, lease):
+    assert post(finance_client, [record(lease)]).status_code == 403

@@ -1,0 +1,119 @@
+import pytest
+
+from billing.models import VoucherGrant, VoucherProgram
+from tests.billing.conftest import at, long_lease
+
+pytestmark = pytest.mark.django_db
+
+PROGRAMME = {
+    "issuer": "成都市 Chengdu", "name": "2027 算力券", "budget": "50000.00",
+    "coverage_rate": "0.2000", "per_tenant_cap": "20000.00", "valid_from": "2027-01-01",
+    "valid_to": "2027-12-31", "lease_kinds": ["long", "short"], "max_term_months": 12,
+}  # fmt: skip
+
+
+@pytest.fixture
+def programme(finance_client, domestic):
+    body = {**PROGRAMME, "model_rates": [{"card_model": domestic.pk, "rate": "0.3000"}]}
+    response = finance_client.post("/api/v1/voucher-programs/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def grant(client, programme, tenant, amount, **extra):
+    body = {"program": programme["id"], "tenant": tenant.pk, "amount": amount, **extra}
+    return client.post("/api/v1/voucher-grants/", body, format="json")
+
+
+def test_a_programme_with_model_rates(programme, domestic):
+    assert programme["model_rates"] == [{"card_model": domestic.pk, "rate": "0.3000"}]
+    assert programme["granted"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("coverage_rate", "0"), ("coverage_rate", "1.5"), ("budget", "-1"), ("valid_to", "2026-01-01"),
+     ("lease_kinds", ["medium"])],
+)  # fmt: skip
+def test_bad_programmes_are_400s(finance_client, field, value):
+    response = finance_client.post(
+        "/api/v1/voucher-programs/", {**PROGRAMME, field: value}, format="json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not VoucherProgram.objects.exists()
+
+
+def test_grants_respect_the_per_tenant_cap_and_the_budget(finance_client, programme, make_user):
+    a, b, c = (make_user("tenant").tenant for _ in range(3))
+    assert grant(finance_client, programme, a, "15000.00").status_code == 201
+    over_cap = grant(finance_client, programme, a, "5000.01")
+    assert over_cap.status_code == 409
+    assert over_cap.json()["error"]["code"] == "over_tenant_cap"
+    assert grant(finance_client, programme, b, "20000.00").status_code == 201
+    over_budget = grant(finance_client, programme, c, "15000.01")
+    assert over_budget.status_code == 409
+    assert over_budget.json()["error"]["code"] == "over_budget"
+    assert VoucherGrant.objects.count() == 2
+    assert (
+        finance_client.get(f"/api/v1/voucher-programs/{programme['id']}/").json()["granted"]
+        == "35000.00"
+    )
+
+
+def test_a_grant_window_must_lie_inside_the_programme(finance_client, programme, tenant):
+    response = grant(finance_client, programme, tenant, "100.00", valid_from="2026-12-31")
+    assert response.status_code == 400
+    assert not VoucherGrant.objects.exists()
+
+
+def test_tenants_see_their_grants_with_balance(finance_client, tenant_client, programme, tenant):
+    grant(finance_client, programme, tenant, "1000.00")
+    body = tenant_client.get("/api/v1/voucher-grants/").json()["results"][0]
+    assert (body["amount"], body["redeemed"], body["remaining"]) == ("1000.00", "0.00", "1000.00")
+    assert grant(tenant_client, programme, tenant, "1.00").status_code == 403
+
+
+def test_a_programme_for_one_year_terms_does_not_cover_a_three_year_lease(
+    finance_client, programme, tenant, domestic
+):
+    grant(finance_client, programme, tenant, "10000.00")
+    with at("2027-02-20 10:00"):
+        long_lease(tenant, domestic, 1, "2027-03-01", term=36)
+    with at("2027-04-01 09:00"):
+        finance_client.post("/api/v1/invoice-runs/", {"month": "2027-03"}, format="json")
+        invoice_id = finance_client.get("/api/v1/invoices/").json()["results"][0]["id"]
+        issued = finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/").json()
+    assert issued["voucher_deduction"] == "0.00"
+    assert issued["redemptions"] == []
+
+
+def test_claims_list_redemptions_export_csv_and_move_through_their_states(
+    finance_client, programme, tenant, domestic
+):
+    grant(finance_client, programme, tenant, "10000.00")
+    with at("2027-02-20 10:00"):
+        long_lease(tenant, domestic, 2, "2027-03-01")
+    with at("2027-04-01 09:00"):
+        finance_client.post("/api/v1/invoice-runs/", {"month": "2027-03"}, format="json")
+        invoice_id = finance_client.get("/api/v1/invoices/").json()["results"][0]["id"]
+        finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/")
+    url = f"/api/v1/voucher-programs/{programme['id']}/claims/"
+    claim = finance_client.get(url, {"month": "2027-03"}).json()
+    # 3510 × 2 = 7020.00 at the domestic rate of 30 % = 2106.00
+    assert claim["status"] == "draft"
+    assert claim["total"] == "2106.00"
+    assert claim["rows"] == [{
+        "tenant": tenant.pk, "tenant_name": tenant.name, "invoice": invoice_id,
+        "invoice_number": "INV-2027-000001", "amount": "2106.00",
+    }]  # fmt: skip
+    csv_response = finance_client.get(url, {"month": "2027-03", "format": "csv"})
+    assert csv_response["Content-Type"].startswith("text/csv")
+    assert "INV-2027-000001,2106.00" in csv_response.content.decode()
+    submitted = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
+    assert submitted.json()["status"] == "submitted"
+    wrong = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
+    assert wrong.status_code == 409
+    done = finance_client.post(url, {"month": "2027-03", "status": "reimbursed"}, format="json")
+    assert done.json()["status"] == "reimbursed"
+    assert finance_client.get(url, {"month": "2027-3"}).status_code == 400
