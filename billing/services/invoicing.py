@@ -22,10 +22,10 @@ from billing.models import (
     CreditNote,
     Invoice,
     InvoiceRun,
-    Metric,
     VoucherGrant,
     VoucherRedemption,
 )
+from billing.pricebook import builtin_metric_id
 from billing.services.metering import short_leases_meter
 from billing.services.vouchers import vouchers_apply
 from core import clock
@@ -226,7 +226,7 @@ def invoices_build(*, month: dt.date) -> int:
     """Create or refresh the drafts of `month` for every tenant; returns the month's drafts."""
     month = clock.month_first(month)
     params = _run_params(month)
-    params["card_minutes"] = Metric.objects.values_list("pk", flat=True).get(code=CARD_MINUTES)
+    params["card_minutes"] = builtin_metric_id(CARD_MINUTES)
     with connection.cursor() as cursor:
         # One run per month at a time; a concurrent one waits and then finds nothing to change.
         cursor.execute(

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing.choices import CARD_MINUTES, PLATFORM_SOURCE
-from billing.models import Metric
+from billing.pricebook import builtin_metric_id
 from core import clock
 
 _METER_SQL = """
@@ -80,7 +80,7 @@ def short_leases_meter(
     now = clock.now()
     until = min(until or now, now + dt.timedelta(minutes=1))
     since = since or (until - CATCH_UP)
-    metric_id = Metric.objects.values_list("pk", flat=True).get(code=CARD_MINUTES)
+    metric_id = builtin_metric_id(CARD_MINUTES)
     with connection.cursor() as cursor:
         cursor.execute(
             _METER_SQL,

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from billing.models import Metric, UsageRecord
+from billing.pricebook import ensure_builtin_metrics
 from core.exceptions import InvalidInput
 from leasing.models import Allocation, Lease
 
@@ -171,6 +172,9 @@ def usage_records_ingest(
             result.errors.append({"index": index, "code": reject.code, "message": reject.message})
 
     metrics = {m.code: m for m in Metric.objects.all()}
+    if not metrics:
+        ensure_builtin_metrics()
+        metrics = {m.code: m for m in Metric.objects.all()}
     leases = {
         row[0]: row
         for row in Lease.objects.filter(pk__in={r.lease_id for r in parsed}).values_list(

@@ -22,13 +22,13 @@ from billing.choices import CARD_MINUTES, ClaimStatus, LineKind
 from billing.models import (
     Invoice,
     InvoiceLine,
-    Metric,
     VoucherClaim,
     VoucherGrant,
     VoucherModelRate,
     VoucherProgram,
     VoucherRedemption,
 )
+from billing.pricebook import builtin_metric_id
 from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import Conflict, InvalidInput, InvalidState
@@ -177,7 +177,7 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
         key=lambda g: (g.valid_to, g.pk),
     )
     lines = list(invoice.lines.select_related("lease").order_by("pk"))
-    card_minutes_id = Metric.objects.filter(code=CARD_MINUTES).values_list("pk", flat=True).first()
+    card_minutes_id = builtin_metric_id(CARD_MINUTES)
     uncovered = {line.pk: Fraction(line.amount) for line in lines}
     total = Decimal("0.00")
     for grant in grants:

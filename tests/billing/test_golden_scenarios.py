@@ -121,8 +121,10 @@ def test_a_voucher_runs_out_mid_invoice_and_the_later_grant_covers_the_rest(
             amount=D("10000.00"),
             valid_to=dt.date(2027, 12, 31),
         )
-        early = voucher_grant_create(actor=None, program=programme, tenant=tenant,
-                                     amount=D("5000.00"), valid_to=dt.date(2027, 6, 30))  # fmt: skip
+        early = voucher_grant_create(
+            actor=None, program=programme, tenant=tenant, amount=D("5000.00"),
+            valid_to=dt.date(2027, 6, 30),
+        )  # fmt: skip
     with at("2027-04-01 09:00"):
         run("2027-03")
         invoice = issue(invoice_for(tenant, "2027-03"))
