@@ -1,0 +1,54 @@
+"""Reads over the snapshots, reused by reports and the business case."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Sum
+
+from analytics.models import OccupancyDaily
+from core import clock
+from core.money import round_rate
+
+
+def site_measured_rates(
+    *, site_id: int, days: int = 90, until: dt.date | None = None
+) -> tuple[Decimal | None, Decimal | None]:
+    """A site's measured rental rate (leased / available card-hours, from the nightly
+    snapshots) over the `days` days before `until` (default: today), and long leases' share of
+    its leased card-hours. None where nothing was measured."""
+    until = until or clock.local_today()
+    since = until - dt.timedelta(days=days)
+    totals = OccupancyDaily.objects.filter(
+        site_id=site_id, day__gte=since, day__lt=until
+    ).aggregate(available=Sum("card_hours_available"), leased=Sum("card_hours_leased"))
+    rental = None
+    if totals["available"]:
+        rental = round_rate(totals["leased"] / totals["available"])
+    long_share = _long_share_of_leased_hours(site_id=site_id, since=since, until=until)
+    return rental, long_share
+
+
+def _long_share_of_leased_hours(*, site_id: int, since: dt.date, until: dt.date) -> Decimal | None:
+    start, end = clock.day_start(since), clock.day_start(until)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT sum(extract(epoch FROM upper(p) - lower(p))) FILTER (WHERE l.kind = 'long'),
+                   sum(extract(epoch FROM upper(p) - lower(p)))
+            FROM leasing_allocation a
+            JOIN leasing_lease l ON l.id = a.lease_id
+            JOIN marketplace_card c ON c.id = a.card_id
+            JOIN marketplace_server s ON s.id = c.server_id
+            JOIN marketplace_rack r ON r.id = s.rack_id
+            CROSS JOIN LATERAL (SELECT a.period * tstzrange(%s, %s) AS p) x
+            WHERE r.site_id = %s AND a.period && tstzrange(%s, %s) AND NOT isempty(p)
+            """,
+            [start, end, site_id, start, end],
+        )
+        long_seconds, all_seconds = cursor.fetchone()
+    if not all_seconds:
+        return None
+    return round_rate(Decimal(long_seconds or 0) / Decimal(all_seconds))
