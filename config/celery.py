@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "billing.run_previous_month_invoices",
         "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
+    "nightly-occupancy-revenue": {
+        "task": "analytics.nightly_recompute",
+        "schedule": crontab(minute=0, hour=1),
+    },
     "advance-leases": {
         "task": "leasing.advance_leases",
         "schedule": 60.0,

@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import reports
+from analytics.services import MAX_RANGE_DAYS, snapshots_recompute
+from core.exceptions import InvalidInput
+from core.permissions import roles
+from core.roles import Role
+from core.serializers import StrictSerializer
+
+REPORT_READERS = (Role.OPERATOR, Role.FINANCE)
+
+
+class RangeSerializer(StrictSerializer):
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": ["After to."]})
+        if (attrs["to"] - attrs["from"]).days + 1 > MAX_RANGE_DAYS:
+            raise serializers.ValidationError({"to": ["A range covers at most 3 years."]})
+        return attrs
+
+
+class ReportQuerySerializer(RangeSerializer):
+    group_by = serializers.CharField()
+    granularity = serializers.ChoiceField(choices=list(reports.GRANULARITIES), default="day")
+    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    page = serializers.IntegerField(required=False)  # reports are not paginated; tolerated
+
+    groups: dict[str, str] = {}
+
+    def validate_group_by(self, value: str) -> str:
+        if value not in self.groups:
+            raise serializers.ValidationError(f"One of: {', '.join(self.groups)}.")
+        return value
+
+
+class OccupancyQuerySerializer(ReportQuerySerializer):
+    groups = reports.OCCUPANCY_GROUPS
+
+
+class RevenueQuerySerializer(ReportQuerySerializer):
+    groups = reports.REVENUE_GROUPS
+
+
+def _report(
+    request: Request,
+    query_class: type[ReportQuerySerializer],
+    build: Any,
+    columns: list[str],
+    name: str,
+) -> Response | HttpResponse:
+    query = query_class(data=request.query_params.dict())
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    rows = build(
+        day_from=data["from"],
+        day_to=data["to"],
+        group_by=data["group_by"],
+        granularity=data["granularity"],
+    )
+    if data["format"] == "csv":
+        response = HttpResponse(
+            reports.rows_csv(rows, columns), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{name}-{data["group_by"]}-{data["from"]}-{data["to"]}.csv"'
+        )
+        return response
+    return Response(rows)
+
+
+class OccupancyReportView(APIView):
+    """Occupancy by day or month, per rack, site, card model or the fleet (JSON or CSV)."""
+
+    permission_classes = [roles(read=REPORT_READERS)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, required=True),
+            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("group_by", enum=list(reports.OCCUPANCY_GROUPS), required=True),
+            OpenApiParameter("granularity", enum=["day", "month"]),
+            OpenApiParameter("format", enum=["json", "csv"]),
+        ],
+        responses=inline_serializer(
+            "OccupancyRow", {c: serializers.CharField() for c in reports.OCCUPANCY_COLUMNS}
+        ),
+    )
+    def get(self, request: Request) -> Response | HttpResponse:
+        return _report(
+            request,
+            OccupancyQuerySerializer,
+            reports.occupancy_report,
+            reports.OCCUPANCY_COLUMNS,
+            "occupancy",
+        )
+
+
+class RevenueReportView(APIView):
+    """Accrued revenue by day or month, per site, card model, lease kind or tenant."""
+
+    permission_classes = [roles(read=REPORT_READERS)]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, required=True),
+            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("group_by", enum=list(reports.REVENUE_GROUPS), required=True),
+            OpenApiParameter("granularity", enum=["day", "month"]),
+            OpenApiParameter("format", enum=["json", "csv"]),
+        ],
+        responses=inline_serializer(
+            "RevenueRow", {c: serializers.CharField() for c in reports.REVENUE_COLUMNS}
+        ),
+    )
+    def get(self, request: Request) -> Response | HttpResponse:
+        return _report(
+            request,
+            RevenueQuerySerializer,
+            reports.revenue_report,
+            reports.REVENUE_COLUMNS,
+            "revenue",
+        )
+
+
+class RecomputeView(APIView):
+    """Recompute the snapshots of a range of days (inclusive); answers when they are in place."""
+
+    permission_classes = [roles(write=REPORT_READERS)]
+
+    @extend_schema(
+        request=RangeSerializer,
+        responses=inline_serializer(
+            "RecomputeResult",
+            {
+                "status": serializers.CharField(),
+                "from": serializers.DateField(),
+                "to": serializers.DateField(),
+                "seconds": serializers.FloatField(),
+            },
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        body = RangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = snapshots_recompute(
+            day_from=body.validated_data["from"], day_to=body.validated_data["to"], trigger="api"
+        )
+        if run is None:  # pragma: no cover - waiting runs always get the lock
+            raise InvalidInput("Could not start the recompute.")
+        seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0.0
+        return Response(
+            {"status": run.status, "from": run.day_from, "to": run.day_to, "seconds": seconds},
+            status=status.HTTP_200_OK,
+        )

@@ -1,0 +1,154 @@
+"""Occupancy and revenue reports over the snapshots: by day or month, grouped (SPEC §6, §8)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+OCCUPANCY_GROUPS = {
+    "rack": "o.rack_id",
+    "site": "o.site_id",
+    "card_model": "o.card_model_id",
+    "fleet": "'fleet'",
+}
+REVENUE_GROUPS = {
+    "site": "r.site_id",
+    "card_model": "r.card_model_id",
+    "lease_kind": "r.lease_kind",
+    "tenant": "r.tenant_id",
+}
+GRANULARITIES = {"day": "day", "month": "month"}
+
+OCCUPANCY_COLUMNS = [
+    "period",
+    "group",
+    "cards_installed",
+    "cards_in_service",
+    "card_hours_available",
+    "card_hours_leased",
+    "card_hours_busy",
+    "rental_rate",
+    "utilisation",
+    "racking_rate",
+]
+REVENUE_COLUMNS = ["period", "group", "amount"]
+
+
+def _period(granularity: str, column: str) -> str:
+    if granularity == "month":
+        return f"to_char({column}, 'YYYY-MM')"
+    return f"to_char({column}, 'YYYY-MM-DD')"
+
+
+def _rate(numerator: Any, denominator: Any) -> str | None:
+    if not denominator:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")))
+
+
+def occupancy_report(
+    *, day_from: dt.date, day_to: dt.date, group_by: str, granularity: str
+) -> list[dict[str, Any]]:
+    """Sums of card-hours per period and group, with rates as ratios of the sums.
+
+    Card counts are those of the period's last day. The racking rate of a rack or site group is
+    its site's; of a card model or the fleet, the fleet's.
+    """
+    group = OCCUPANCY_GROUPS[group_by]
+    period = _period(granularity, "o.day")
+    site_period = _period(granularity, "s.day")
+    racking_join = (
+        "LEFT JOIN racking k ON k.period = x.period AND k.site_id = x.site_id"
+        if group_by in {"rack", "site"}
+        else "LEFT JOIN fleet_racking k ON k.period = x.period"
+    )
+    sql = f"""
+    WITH occ AS (
+        SELECT {period} AS period, {group} AS grp, min(o.site_id) AS site_id, o.day,
+               sum(o.cards_installed) AS installed, sum(o.cards_in_service) AS in_service,
+               sum(o.card_hours_available) AS available, sum(o.card_hours_leased) AS leased,
+               sum(o.card_hours_busy) AS busy
+        FROM analytics_occupancydaily o
+        WHERE o.day BETWEEN %(d0)s AND %(d1)s
+        GROUP BY 1, 2, o.day
+    ),
+    x AS (
+        SELECT period, grp, min(site_id) AS site_id,
+               (array_agg(installed ORDER BY day DESC))[1] AS installed,
+               (array_agg(in_service ORDER BY day DESC))[1] AS in_service,
+               sum(available) AS available, sum(leased) AS leased, sum(busy) AS busy
+        FROM occ GROUP BY period, grp
+    ),
+    racking AS (
+        SELECT {site_period} AS period, s.site_id,
+               sum(s.racks_racked) AS racked, sum(s.racks_racked + s.racks_planned) AS racks
+        FROM analytics_sitedaily s WHERE s.day BETWEEN %(d0)s AND %(d1)s
+        GROUP BY 1, 2
+    ),
+    fleet_racking AS (
+        SELECT period, sum(racked) AS racked, sum(racks) AS racks FROM racking GROUP BY period
+    )
+    SELECT x.period, x.grp, x.installed, x.in_service, x.available, x.leased, x.busy,
+           k.racked, k.racks
+    FROM x {racking_join}
+    ORDER BY x.period, x.grp
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"d0": day_from, "d1": day_to})
+        rows = cursor.fetchall()
+    return [
+        {
+            "period": period_value,
+            "group": grp if group_by == "fleet" else int(grp),
+            "cards_installed": int(installed),
+            "cards_in_service": int(in_service),
+            "card_hours_available": f"{available:.4f}",
+            "card_hours_leased": f"{leased:.4f}",
+            "card_hours_busy": f"{busy:.4f}",
+            "rental_rate": _rate(leased, available),
+            "utilisation": _rate(busy, leased),
+            "racking_rate": _rate(racked, racks),
+        }
+        for period_value, grp, installed, in_service, available, leased, busy, racked, racks in rows
+    ]
+
+
+def revenue_report(
+    *, day_from: dt.date, day_to: dt.date, group_by: str, granularity: str
+) -> list[dict[str, Any]]:
+    """Accrued revenue per period and group: the unrounded daily amounts summed, then rounded
+    to the cent (so a lease's month equals its invoice line)."""
+    group = REVENUE_GROUPS[group_by]
+    period = _period(granularity, "r.day")
+    sql = f"""
+    SELECT {period} AS period, {group} AS grp, round(sum(r.amount), 2)
+    FROM analytics_revenuedaily r
+    WHERE r.day BETWEEN %(d0)s AND %(d1)s
+    GROUP BY 1, 2
+    ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"d0": day_from, "d1": day_to})
+        rows = cursor.fetchall()
+    return [
+        {
+            "period": period_value,
+            "group": grp if group_by == "lease_kind" or grp is None else int(grp),
+            "amount": f"{amount:.2f}",
+        }
+        for period_value, grp, amount in rows
+    ]
+
+
+def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return out.getvalue()

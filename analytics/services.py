@@ -1,0 +1,324 @@
+"""Nightly occupancy and revenue snapshots, recomputed in set-based SQL (SPEC §6).
+
+A range of days is recomputed in chunks of many days per statement; each chunk replaces its
+days' rows atomically (DELETE + INSERT … SELECT in one transaction), so a rerun or a run killed
+half-way and rerun leaves exactly the rows of one clean run.
+
+Leased card-hours per rack, card model and day avoid joining every day to every allocation:
+each allocation contributes its partial first and last day directly, and its whole days as a
++1/−1 step that a running sum over the days turns into a count of cards held all day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from analytics.models import RecomputeRun
+from core import clock
+from core.exceptions import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+MAX_RANGE_DAYS = 3 * 366
+CHUNK_DAYS = 92
+LOCK_KEY = "analytics.recompute"
+
+_DAYS_CTE = """
+days AS (
+    SELECT d::date AS day,
+           (d::date::timestamp AT TIME ZONE %(tz)s) AS ds,
+           ((d::date + 1)::timestamp AT TIME ZONE %(tz)s) AS de
+    FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
+),
+cards AS (
+    SELECT c.id, c.card_model_id, s.rack_id, r.site_id, c.status, r.status AS rack_status
+    FROM marketplace_card c
+    JOIN marketplace_server s ON s.id = c.server_id
+    JOIN marketplace_rack r ON r.id = s.rack_id
+)
+"""
+
+_OCCUPANCY_SQL = (
+    "INSERT INTO analytics_occupancydaily (day, rack_id, site_id, card_model_id, cards_installed,"
+    " cards_in_service, card_hours_available, card_hours_leased, card_hours_busy)\nWITH "
+    + _DAYS_CTE
+    + """,
+inventory AS (
+    SELECT rack_id, site_id, card_model_id,
+           count(*) FILTER (WHERE status <> 'retired') AS installed,
+           count(*) FILTER (WHERE status = 'available') AS in_service
+    FROM cards WHERE rack_status = 'racked'
+    GROUP BY rack_id, site_id, card_model_id
+),
+alloc AS (
+    SELECT c.rack_id, c.site_id, c.card_model_id, lower(a.period) AS lo, upper(a.period) AS hi,
+           (lower(a.period) AT TIME ZONE %(tz)s)::date AS s_day,
+           coalesce((upper(a.period) AT TIME ZONE %(tz)s)::date, 'infinity'::date) AS e_day
+    FROM leasing_allocation a
+    JOIN cards c ON c.id = a.card_id
+    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
+),
+events AS (
+    -- the first day's hours (all of them when it starts and ends on one day)
+    SELECT rack_id, site_id, card_model_id, s_day AS day,
+           extract(epoch FROM LEAST(hi, ((s_day + 1)::timestamp AT TIME ZONE %(tz)s)) - lo)
+               / 3600 AS hours,
+           0 AS delta
+    FROM alloc WHERE s_day BETWEEN %(d0)s AND %(d1)s
+    UNION ALL
+    -- the last day's hours, from its midnight
+    SELECT rack_id, site_id, card_model_id, e_day,
+           extract(epoch FROM hi - (e_day::timestamp AT TIME ZONE %(tz)s)) / 3600, 0
+    FROM alloc WHERE e_day > s_day AND e_day BETWEEN %(d0)s AND %(d1)s
+    UNION ALL
+    -- whole days in between: +1 on the first, −1 after the last
+    SELECT rack_id, site_id, card_model_id, GREATEST(s_day + 1, %(d0)s::date), 0, 1
+    FROM alloc WHERE GREATEST(s_day + 1, %(d0)s::date) < LEAST(e_day, %(d1)s::date + 1)
+    UNION ALL
+    SELECT rack_id, site_id, card_model_id, e_day, 0, -1
+    FROM alloc WHERE e_day <= %(d1)s AND GREATEST(s_day + 1, %(d0)s::date) < e_day
+),
+event_days AS (
+    SELECT rack_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta
+    FROM events GROUP BY rack_id, card_model_id, day
+),
+busy_records AS (
+    SELECT u.id, u.card_id, u.lease_id, u.quantity, u.start, u."end"
+    FROM billing_usagerecord u
+    WHERE u.metric_id = %(busy_metric)s AND u.start < %(end)s AND u."end" > %(start)s
+),
+busy_cards AS (
+    -- a record names its card, or spreads over the cards its lease held in its window
+    SELECT b.id, b.quantity, b.start, b."end", b.card_id, 1::numeric AS share
+    FROM busy_records b WHERE b.card_id IS NOT NULL
+    UNION ALL
+    SELECT b.id, b.quantity, b.start, b."end", a.card_id,
+           1::numeric / count(*) OVER (PARTITION BY b.id)
+    FROM busy_records b
+    JOIN leasing_allocation a
+      ON a.lease_id = b.lease_id AND a.period && tstzrange(b.start, b."end", '[)')
+    WHERE b.card_id IS NULL
+),
+busy AS (
+    SELECT c.rack_id, c.card_model_id, d.day,
+           sum(b.quantity * b.share
+               * extract(epoch FROM LEAST(b."end", d.de) - GREATEST(b.start, d.ds))
+               / extract(epoch FROM b."end" - b.start)) AS hours
+    FROM busy_cards b
+    JOIN cards c ON c.id = b.card_id
+    CROSS JOIN LATERAL generate_series(
+        GREATEST((b.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
+        LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
+        interval '1 day') AS g(day)
+    JOIN days d ON d.day = g.day::date
+    GROUP BY c.rack_id, c.card_model_id, d.day
+),
+keys AS (
+    SELECT rack_id, site_id, card_model_id FROM inventory
+    UNION
+    SELECT DISTINCT rack_id, site_id, card_model_id FROM events
+    UNION
+    SELECT DISTINCT c.rack_id, c.site_id, c.card_model_id
+    FROM busy_cards b JOIN cards c ON c.id = b.card_id
+),
+grid AS (
+    SELECT k.rack_id, k.site_id, k.card_model_id, d.day,
+           extract(epoch FROM d.de - d.ds) / 3600 AS day_hours,
+           coalesce(e.hours, 0) AS partial_hours,
+           sum(coalesce(e.delta, 0)) OVER (
+               PARTITION BY k.rack_id, k.card_model_id ORDER BY d.day) AS whole_days
+    FROM keys k
+    CROSS JOIN days d
+    LEFT JOIN event_days e
+      ON e.rack_id = k.rack_id AND e.card_model_id = k.card_model_id AND e.day = d.day
+)
+SELECT g.day, g.rack_id, g.site_id, g.card_model_id,
+       coalesce(i.installed, 0), coalesce(i.in_service, 0),
+       coalesce(i.in_service, 0) * g.day_hours,
+       round((g.partial_hours + g.whole_days * g.day_hours)::numeric, 4),
+       round(coalesce(b.hours, 0)::numeric, 4)
+FROM grid g
+LEFT JOIN inventory i ON i.rack_id = g.rack_id AND i.card_model_id = g.card_model_id
+LEFT JOIN busy b ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
+"""
+)
+
+_SITES_SQL = """
+INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
+SELECT d::date, r.site_id,
+       count(*) FILTER (WHERE r.status = 'racked'),
+       count(*) FILTER (WHERE r.status = 'planned')
+FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
+CROSS JOIN marketplace_rack r
+GROUP BY d::date, r.site_id
+"""
+
+_REVENUE_SQL = (
+    "INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,"
+    " lease_kind, amount)\nWITH "
+    + _DAYS_CTE
+    + """,
+lease_site AS (
+    SELECT l.id AS lease_id, coalesce(l.site_id, (
+        SELECT c.site_id FROM leasing_allocation a JOIN cards c ON c.id = a.card_id
+        WHERE a.lease_id = l.id ORDER BY a.id LIMIT 1)) AS site_id
+    FROM leasing_lease l
+    WHERE l.status <> 'cancelled' AND l.start < %(end)s
+      AND (l."end" IS NULL OR l."end" > %(start)s)
+),
+long_days AS (
+    -- a long lease accrues fee × cards / days in month on each active day
+    SELECT g.day::date AS day, l.id AS lease_id,
+           round(l.unit_price * l.card_count / extract(day FROM
+               date_trunc('month', g.day) + interval '1 month' - interval '1 day'), 6) AS amount
+    FROM leasing_lease l
+    CROSS JOIN LATERAL generate_series(
+        GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
+        LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
+        interval '1 day') AS g(day)
+    WHERE l.kind = 'long' AND l.status <> 'cancelled'
+      AND l.start < %(end)s AND l."end" > %(start)s
+),
+short_held AS (
+    -- held intervals widened to whole minutes, as billed; a running hold counts until now
+    SELECT a.lease_id, date_trunc('minute', lower(a.period)) AS lo,
+           CASE WHEN upper(a.period) IS NULL OR upper(a.period) > %(now)s
+                THEN date_trunc('minute', LEAST(coalesce(upper(a.period), %(now)s), %(now)s))
+                ELSE date_trunc('minute', upper(a.period))
+                     + CASE WHEN upper(a.period) > date_trunc('minute', upper(a.period))
+                            THEN interval '1 minute' ELSE interval '0' END
+           END AS hi
+    FROM leasing_allocation a
+    JOIN leasing_lease l ON l.id = a.lease_id AND l.kind = 'short'
+    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
+),
+short_days AS (
+    SELECT d.day, h.lease_id,
+           sum(extract(epoch FROM LEAST(h.hi, d.de) - GREATEST(h.lo, d.ds)) / 60) AS minutes
+    FROM short_held h
+    CROSS JOIN LATERAL generate_series(
+        GREATEST((h.lo AT TIME ZONE %(tz)s)::date, %(d0)s::date),
+        LEAST(((h.hi - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
+        interval '1 day') AS g(day)
+    JOIN days d ON d.day = g.day::date
+    WHERE h.hi > h.lo
+    GROUP BY d.day, h.lease_id
+),
+amounts AS (
+    SELECT day, lease_id, amount FROM long_days
+    UNION ALL
+    SELECT s.day, s.lease_id, round(s.minutes::numeric * l.unit_price / 60, 6)
+    FROM short_days s JOIN leasing_lease l ON l.id = s.lease_id
+    WHERE s.minutes > 0
+)
+SELECT a.day, a.lease_id, l.tenant_id, ls.site_id, l.card_model_id, l.kind, a.amount
+FROM amounts a
+JOIN leasing_lease l ON l.id = a.lease_id
+LEFT JOIN lease_site ls ON ls.lease_id = a.lease_id
+"""
+)
+
+
+def _busy_metric_id() -> int:
+    from billing.pricebook import builtin_metric_id
+
+    return builtin_metric_id("card_busy_hours")
+
+
+def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
+    start, end = clock.day_start(d0), clock.day_start(d1 + dt.timedelta(days=1))
+    params: dict[str, Any] = {
+        "d0": d0,
+        "d1": d1,
+        "start": start,
+        "end": end,
+        "tz": settings.OPERATOR_TIME_ZONE,
+        "now": clock.now(),
+        "busy_metric": _busy_metric_id(),
+    }
+    counts = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        for table in ("analytics_occupancydaily", "analytics_sitedaily", "analytics_revenuedaily"):
+            cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(d0)s AND %(d1)s", params)
+        cursor.execute(_OCCUPANCY_SQL, params)
+        counts["occupancy_rows"] = cursor.rowcount
+        cursor.execute(_SITES_SQL, params)
+        counts["site_rows"] = cursor.rowcount
+        cursor.execute(_REVENUE_SQL, params)
+        counts["revenue_rows"] = cursor.rowcount
+    return counts
+
+
+def _validate_range(day_from: dt.date, day_to: dt.date) -> None:
+    if day_from > day_to:
+        raise InvalidInput("from is after to.", fields={"from": ["After to."]})
+    if (day_to - day_from).days + 1 > MAX_RANGE_DAYS:
+        raise InvalidInput(
+            "A range covers at most 3 years.", fields={"to": ["More than 3 years after from."]}
+        )
+
+
+def snapshots_recompute(
+    *, day_from: dt.date, day_to: dt.date, trigger: str = "backfill", wait: bool = True
+) -> RecomputeRun | None:
+    """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
+
+    One run at a time (a session-level advisory lock): with `wait=False` a run that finds the
+    lock taken returns None at once (the nightly job skips and says so). Each chunk of days
+    commits on its own, so a killed run leaves whole days and a rerun finishes the job.
+    """
+    _validate_range(day_from, day_to)
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY])
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [LOCK_KEY])
+            (locked,) = cursor.fetchone()
+            if not locked:
+                logger.info("recompute skipped: another run holds the lock")
+                return None
+    try:
+        run = RecomputeRun.objects.create(
+            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+        )
+        try:
+            chunk_start = day_from
+            while chunk_start <= day_to:
+                chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
+                with transaction.atomic():
+                    _recompute_chunk(chunk_start, chunk_end)
+                chunk_start = chunk_end + dt.timedelta(days=1)
+        except Exception as exc:
+            run.status = "failed"
+            run.error = f"{exc.__class__.__name__}: {exc}"
+            run.finished_at = clock.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            raise
+        run.status = "done"
+        run.finished_at = clock.now()
+        run.save(update_fields=["status", "finished_at"])
+        return run
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [LOCK_KEY])
+
+
+def snapshots_nightly() -> RecomputeRun | None:
+    """Yesterday, plus any day missed since the last successful run (at most 3 years back)."""
+    yesterday = clock.local_today() - dt.timedelta(days=1)
+    last = (
+        RecomputeRun.objects.filter(status="done", day_to__lte=yesterday)
+        .order_by("-day_to")
+        .values_list("day_to", flat=True)
+        .first()
+    )
+    day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
+    day_from = max(day_from, yesterday - dt.timedelta(days=MAX_RANGE_DAYS - 1))
+    return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly", wait=False)
