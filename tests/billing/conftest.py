@@ -2,7 +2,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from accounts.models import Tenant
 from billing.models import Invoice
@@ -10,12 +9,6 @@ from billing.services.invoicing import invoice_issue, invoice_run
 from core import clock
 from leasing.services import lease_create
 from tests.factories import CardModelFactory, RackFactory, make_server_with_cards
-
-
-def at(text: str):
-    """Travel to an operator-local wall time, e.g. at("2027-03-31 23:10:45")."""
-    local = dt.datetime.fromisoformat(text).replace(tzinfo=clock.operator_tz())
-    return time_machine.travel(local, tick=False)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from billing.services.invoicing import invoice_issue
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
 from leasing.services import lease_create
-from tests.billing.conftest import D, at, run
+from tests.billing.conftest import D, run
 from tests.factories import RackFactory, TenantFactory, make_server_with_cards
+from tests.timing import at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,8 @@ from billing.services.invoicing import invoice_void
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from leasing.services import lease_create, lease_stop, lease_terminate
-from tests.billing.conftest import D, at, invoice_for, issue, lines, long_lease, run
+from tests.billing.conftest import D, invoice_for, issue, lines, long_lease, run
+from tests.timing import at
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,8 @@ import pytest
 from pypdf import PdfReader
 
 from billing.models import CreditNote, Invoice, InvoiceRun
-from tests.billing.conftest import D, at, long_lease
+from tests.billing.conftest import D, long_lease
+from tests.timing import at
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from billing.models import UsageRecord
 from leasing.services import lease_create
-from tests.billing.conftest import at
+from tests.timing import at
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,8 @@
 import pytest
 
 from billing.models import VoucherGrant, VoucherProgram
-from tests.billing.conftest import at, long_lease
+from tests.billing.conftest import long_lease
+from tests.timing import at
 
 pytestmark = pytest.mark.django_db
 
