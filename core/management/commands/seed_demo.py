@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 # Each app's demo module adds its part, in dependency order.
-SEEDERS = ["accounts.demo", "marketplace.demo"]
+SEEDERS = ["accounts.demo", "marketplace.demo", "leasing.demo", "billing.demo"]
 
 
 class Command(BaseCommand):
