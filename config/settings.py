@@ -122,7 +122,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "core.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -206,5 +206,8 @@ LONG_LEASE_DISCOUNTS = {
     48: Decimal("0.25"),
     60: Decimal("0.30"),
 }
+# Seconds a worker trusts a token it has seen without asking the database (0: off).
+TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=30)
+
 # Largest inventory CSV accepted by inventory/import/.
 INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024

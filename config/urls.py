@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("leasing.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("marketplace.api.urls")),
+    path("", include("analytics.api.urls")),
 ]
 
 urlpatterns = [

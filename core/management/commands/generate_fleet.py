@@ -6,7 +6,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from marketplace.models import Site
 
 # Each capability adds its generator: (module, function), called in order with the options.
-GENERATORS = [("marketplace.generators", "generate_inventory")]
+GENERATORS = [
+    ("marketplace.generators", "generate_inventory"),
+    ("leasing.generators", "generate_leases"),
+]
 
 
 class Command(BaseCommand):
