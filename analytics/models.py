@@ -12,8 +12,6 @@ from django.db import models
 
 from marketplace.models import Site
 
-HOURS = {"max_digits": 14, "decimal_places": 4}
-
 
 class OccupancyDaily(models.Model):
     """One rack × card model × operator-local day."""
@@ -24,9 +22,9 @@ class OccupancyDaily(models.Model):
     card_model_id = models.BigIntegerField()
     cards_installed = models.IntegerField()
     cards_in_service = models.IntegerField()
-    card_hours_available = models.DecimalField(**HOURS)
-    card_hours_leased = models.DecimalField(**HOURS)
-    card_hours_busy = models.DecimalField(**HOURS)
+    card_hours_available = models.DecimalField(max_digits=14, decimal_places=4)
+    card_hours_leased = models.DecimalField(max_digits=14, decimal_places=4)
+    card_hours_busy = models.DecimalField(max_digits=14, decimal_places=4)
 
     class Meta:
         constraints = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -12,11 +14,6 @@ from core.models import TimeStampedModel
 from leasing.models import Lease
 from marketplace.models import Card, CardModel
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-PRICE = {"max_digits": 14, "decimal_places": 4}
-QUANTITY = {"max_digits": 20, "decimal_places": 6}
-
-
 # --- Price book and usage ledger ---
 
 
@@ -26,7 +23,7 @@ class Metric(models.Model):
     code = models.SlugField(max_length=40, unique=True)
     name = models.CharField(max_length=100)
     unit = models.CharField(max_length=20)
-    unit_price = models.DecimalField(**PRICE, null=True, blank=True)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     billable = models.BooleanField(default=True)
     external = models.BooleanField(default=True, help_text="external meters may post it")
 
@@ -52,7 +49,7 @@ class UsageRecord(models.Model):
         Card, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="+")
-    quantity = models.DecimalField(**QUANTITY)
+    quantity = models.DecimalField(max_digits=20, decimal_places=6)
     start = models.DateTimeField()
     end = models.DateTimeField()
     month = models.DateField(help_text="operator-local billing month of the window's start")
@@ -97,10 +94,10 @@ class UsageRecord(models.Model):
 class VoucherProgram(TimeStampedModel):
     issuer = models.CharField(max_length=120, help_text="the city or province paying")
     name = models.CharField(max_length=200)
-    budget = models.DecimalField(**MONEY)
-    granted = models.DecimalField(**MONEY, default=0, editable=False)
+    budget = models.DecimalField(max_digits=14, decimal_places=2)
+    granted = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
     coverage_rate = models.DecimalField(max_digits=5, decimal_places=4)
-    per_tenant_cap = models.DecimalField(**MONEY)
+    per_tenant_cap = models.DecimalField(max_digits=14, decimal_places=2)
     valid_from = models.DateField()
     valid_to = models.DateField(help_text="inclusive")
     lease_kinds = ArrayField(models.CharField(max_length=8), default=list)
@@ -152,8 +149,8 @@ class VoucherModelRate(models.Model):
 class VoucherGrant(TimeStampedModel):
     program = models.ForeignKey(VoucherProgram, on_delete=models.PROTECT, related_name="grants")
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="voucher_grants")
-    amount = models.DecimalField(**MONEY)
-    redeemed = models.DecimalField(**MONEY, default=0, editable=False)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    redeemed = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
     valid_from = models.DateField()
     valid_to = models.DateField(help_text="inclusive")
 
@@ -174,7 +171,7 @@ class VoucherGrant(TimeStampedModel):
         ]
 
     @property
-    def remaining(self):  # type: ignore[no-untyped-def]
+    def remaining(self) -> Decimal:
         return self.amount - self.redeemed
 
     def __str__(self) -> str:
@@ -184,7 +181,7 @@ class VoucherGrant(TimeStampedModel):
 class VoucherRedemption(models.Model):
     grant = models.ForeignKey(VoucherGrant, on_delete=models.PROTECT, related_name="redemptions")
     invoice = models.ForeignKey("Invoice", on_delete=models.PROTECT, related_name="redemptions")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
     voided_at = models.DateTimeField(null=True, blank=True)
 
@@ -209,7 +206,7 @@ class VoucherClaim(TimeStampedModel):
     program = models.ForeignKey(VoucherProgram, on_delete=models.PROTECT, related_name="claims")
     month = models.DateField()
     status = models.CharField(max_length=12, choices=ClaimStatus.choices, default=ClaimStatus.DRAFT)
-    total = models.DecimalField(**MONEY, default=0)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     submitted_at = models.DateTimeField(null=True, blank=True)
     reimbursed_at = models.DateTimeField(null=True, blank=True)
 
@@ -242,11 +239,11 @@ class Invoice(TimeStampedModel):
     )
     number = models.CharField(max_length=20, null=True, blank=True, unique=True)
     currency = models.CharField(max_length=3)
-    subtotal = models.DecimalField(**MONEY, default=0)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
-    tax = models.DecimalField(**MONEY, default=0)
-    voucher_deduction = models.DecimalField(**MONEY, default=0)
-    amount_due = models.DecimalField(**MONEY, default=0)
+    tax = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    voucher_deduction = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    amount_due = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=100, blank=True)
@@ -285,10 +282,10 @@ class InvoiceLine(models.Model):
     )
     lease_kind = models.CharField(max_length=8, blank=True)
     description = models.CharField(max_length=200)
-    quantity = models.DecimalField(**QUANTITY)
+    quantity = models.DecimalField(max_digits=20, decimal_places=6)
     unit = models.CharField(max_length=20)
-    unit_price = models.DecimalField(**PRICE)
-    amount = models.DecimalField(**MONEY)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     period_start = models.DateField()
     period_end = models.DateField(help_text="exclusive")
 
@@ -320,7 +317,7 @@ class DocumentCounter(models.Model):
 class CreditNote(TimeStampedModel):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=20, unique=True)
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
     reason = models.TextField()
 
     class Meta:

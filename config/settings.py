@@ -206,6 +206,9 @@ LONG_LEASE_DISCOUNTS = {
     48: Decimal("0.25"),
     60: Decimal("0.30"),
 }
+# Straight-line depreciation of hardware capex in the business case (SPEC §7).
+DEPRECIATION_YEARS = env.int("DEPRECIATION_YEARS", default=5)
+
 # Seconds a worker trusts a token it has seen without asking the database (0: off).
 TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=30)
 

@@ -38,7 +38,8 @@ class TokenRateThrottle(BaseThrottle):
     scope = "token"
 
     def __init__(self) -> None:
-        rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+        rates: Any = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        rate = rates[self.scope]
         self.limit, self.window = parse_rate(rate)
         self.retry_after: float | None = None
 

@@ -20,8 +20,6 @@ from billing.models import (
 from core.serializers import MoneyField, StrictModelSerializer, StrictSerializer, UnitPriceField
 from marketplace.models import CardModel
 
-RATE = {"max_digits": 5, "decimal_places": 4}
-
 
 class MetricSerializer(StrictModelSerializer):
     unit_price = UnitPriceField(min_value=0, allow_null=True, required=False)
@@ -33,8 +31,12 @@ class MetricSerializer(StrictModelSerializer):
 
 
 class UsageRecordSerializer(serializers.ModelSerializer):
-    metric = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    corrects = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    metric: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    corrects: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
 
     class Meta:
@@ -49,7 +51,7 @@ class UsageRecordSerializer(serializers.ModelSerializer):
 class UsageInSerializer(serializers.Serializer):
     """One usage record (documentation: the ingestion service validates records set-based)."""
 
-    source = serializers.CharField(max_length=64)
+    source = serializers.CharField(max_length=64)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=128)
     lease = serializers.IntegerField()
     card = serializers.IntegerField(required=False, allow_null=True)
@@ -68,12 +70,12 @@ class UsageBatchSerializer(serializers.Serializer):
 class UsageBatchResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
 
 
 class ModelRateSerializer(serializers.Serializer):
     card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
-    rate = serializers.DecimalField(**RATE, min_value=0, max_value=1)
+    rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
 
     def validate_rate(self, value: Any) -> Any:
         if value <= 0:
@@ -85,7 +87,7 @@ class VoucherProgramSerializer(StrictModelSerializer):
     budget = MoneyField(min_value=0)
     granted = MoneyField(read_only=True)
     per_tenant_cap = MoneyField(min_value=0)
-    coverage_rate = serializers.DecimalField(**RATE, max_value=1)
+    coverage_rate = serializers.DecimalField(max_digits=5, decimal_places=4, max_value=1)
     model_rates = ModelRateSerializer(many=True, required=False)
     lease_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=["long", "short"]), required=False
@@ -195,7 +197,9 @@ class InvoiceRunCreateSerializer(StrictSerializer):
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
-    metric = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    metric: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
     unit_price = UnitPriceField(read_only=True)
     amount = MoneyField(read_only=True)
@@ -222,7 +226,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
     tax = MoneyField(read_only=True)
     voucher_deduction = MoneyField(read_only=True)
     amount_due = MoneyField(read_only=True)
-    tax_rate = serializers.DecimalField(**RATE, read_only=True)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
     redemptions = InvoiceRedemptionSerializer(many=True, read_only=True)
 

@@ -150,7 +150,7 @@ ON CONFLICT (source, external_id) DO NOTHING
 
 @transaction.atomic
 def usage_records_ingest(
-    *, records: list[Any], atomic: bool = True, tenant_id: int | None = None
+    *, records: Any, atomic: bool = True, tenant_id: int | None = None
 ) -> IngestResult:
     """Validate and store a batch. `tenant_id` (tenant callers) limits it to that tenant's leases.
 

@@ -1,0 +1,233 @@
+"""`business-cases/`: POST a site's inputs, get the stored business case back (SPEC §7, §8)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from analytics import business_case as bc
+from analytics.models import BusinessCase
+from core.idempotency import idempotent
+from core.permissions import roles
+from core.roles import Role
+from core.serializers import MoneyField, StrictSerializer
+from marketplace.models import Site
+
+ANALYSTS = (Role.OPERATOR, Role.FINANCE)  # admin always passes
+
+
+def _rate_in(**kwargs: Any) -> serializers.DecimalField:
+    """A rate as input: at most 4 places."""
+    return serializers.DecimalField(max_digits=5, decimal_places=4, **kwargs)
+
+
+# --- Input --------------------------------------------------------------------------------------
+
+
+class _ItemInSerializer(StrictSerializer):
+    amount = MoneyField(min_value=Decimal(0))
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class CapexItemInSerializer(_ItemInSerializer):
+    category = serializers.ChoiceField(choices=bc.CAPEX_CATEGORIES)
+
+
+class OpexItemInSerializer(_ItemInSerializer):
+    category = serializers.ChoiceField(choices=bc.OPEX_CATEGORIES)
+    amount = MoneyField(min_value=Decimal(0), help_text="per year")
+
+
+class BusinessCaseCreateSerializer(StrictSerializer):
+    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    capex = CapexItemInSerializer(many=True, required=False)
+    opex = OpexItemInSerializer(many=True, required=False)
+    horizon_years = serializers.IntegerField(
+        min_value=bc.HORIZON_MIN, max_value=bc.HORIZON_MAX, required=False
+    )
+    scenarios = serializers.ListField(
+        child=_rate_in(),
+        required=False,
+        allow_empty=False,
+        max_length=bc.MAX_SCENARIOS,
+        help_text="utilisations in (0, 1]; default 0.70, 0.80, 0.90 (`actual` is always added)",
+    )
+    long_share = _rate_in(
+        min_value=Decimal(0),
+        max_value=Decimal(1),
+        required=False,
+        allow_null=True,
+        help_text="long leases' share of leased hours; default: measured, else 0.7",
+    )
+    subsidy = MoneyField(min_value=Decimal(0), required=False, help_text="one-off, year 0")
+    discount_rate = _rate_in(min_value=Decimal(0), max_value=Decimal(1), required=False)
+
+    def validate_scenarios(self, value: list[Decimal]) -> list[Decimal]:
+        errors = {
+            str(index): ["Must be above 0 and at most 1."]
+            for index, utilisation in enumerate(value)
+            if not 0 < utilisation <= 1
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each utilisation at most once.")
+        return value
+
+    def validate_capex(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _at_most(value, bc.MAX_ITEMS)
+
+    def validate_opex(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return _at_most(value, bc.MAX_ITEMS)
+
+
+def _at_most(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    if len(items) > limit:
+        raise serializers.ValidationError(f"At most {limit} items.")
+    return items
+
+
+# --- Output (stored JSON: decimals are already strings of fixed places) -------------------------
+
+
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True, **kwargs)
+
+
+def _rate(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=None, decimal_places=4, read_only=True, **kwargs)
+
+
+class ItemSerializer(serializers.Serializer):
+    category = serializers.CharField(read_only=True)
+    amount = _money()
+    note = serializers.CharField(read_only=True)
+
+
+class YearSerializer(serializers.Serializer):
+    year = serializers.IntegerField(read_only=True)
+    revenue = _money()
+    opex = _money()
+    capex = _money()
+    subsidy = _money()
+    cash_flow = _money()
+    cumulative = _money()
+
+
+class ScenarioSerializer(serializers.Serializer):
+    # `label` shadows Field.label in the stubs only: declared fields are taken off the class.
+    label = serializers.CharField(  # type: ignore[assignment]
+        read_only=True, help_text='"70%" style, or "actual"'
+    )
+    utilisation = _rate()
+    years = YearSerializer(many=True, read_only=True)
+    spread = _money(help_text="Σ cash flows")
+    npv = _money()
+    irr = _rate(allow_null=True, help_text="null when the cash flows never change sign")
+    payback_years = _rate(allow_null=True, help_text="null if never within the horizon")
+    break_even_utilisation = _rate(allow_null=True, help_text="NPV = 0; null above 1")
+
+
+class CapacitySerializer(serializers.Serializer):
+    card_model = serializers.IntegerField(read_only=True)
+    card_model_name = serializers.CharField(read_only=True)
+    cards_in_service = serializers.IntegerField(read_only=True)
+    capacity_hours = serializers.IntegerField(read_only=True, help_text="8760 × cards")
+    hourly_rate = _rate()
+    monthly_rate = _rate()
+    long_monthly_fee = _rate(help_text="monthly_rate × (1 − 36-month discount)")
+    revenue_at_full_utilisation = _money()
+
+
+class DepreciationSerializer(serializers.Serializer):
+    year = serializers.IntegerField(read_only=True)
+    amount = _money()
+    book_value = _money()
+
+
+class MeasuredSerializer(serializers.Serializer):
+    days = serializers.IntegerField(read_only=True)
+    rental_rate = _rate(allow_null=True)
+    long_share = _rate(allow_null=True)
+
+
+class TotalsSerializer(serializers.Serializer):
+    capex = _money()
+    hardware_capex = _money()
+    subsidy = _money()
+    opex_per_year = _money()
+    cards_in_service = serializers.IntegerField(read_only=True)
+    capacity_hours = serializers.IntegerField(read_only=True)
+
+
+class BusinessCaseSerializer(serializers.ModelSerializer):
+    """The inputs as stored (defaults filled in; the posted utilisations as `utilisations`) and
+    the results. `inputs` repeats the inputs exactly as a POST body would carry them."""
+
+    capex = ItemSerializer(source="inputs.capex", many=True, read_only=True)
+    opex = ItemSerializer(source="inputs.opex", many=True, read_only=True)
+    horizon_years = serializers.IntegerField(source="inputs.horizon_years", read_only=True)
+    utilisations = serializers.ListField(source="inputs.scenarios", child=_rate(), read_only=True)
+    long_share = _rate(source="inputs.long_share")
+    long_share_source = serializers.CharField(
+        source="results.long_share_source",
+        read_only=True,
+        help_text="input | measured | default",
+    )
+    subsidy = _money(source="inputs.subsidy")
+    discount_rate = _rate(source="inputs.discount_rate")
+    scenarios = ScenarioSerializer(source="results.scenarios", many=True, read_only=True)
+    capacity = CapacitySerializer(source="results.capacity", many=True, read_only=True)
+    totals = TotalsSerializer(source="results.totals", read_only=True)
+    long_lease_discount = _rate(source="results.long_lease_discount")
+    measured = MeasuredSerializer(source="results.measured", read_only=True)
+    depreciation_years = serializers.IntegerField(
+        source="results.depreciation_years", read_only=True
+    )
+    depreciation = DepreciationSerializer(source="results.depreciation", many=True, read_only=True)
+    notes = serializers.ListField(
+        source="results.notes", child=serializers.CharField(), read_only=True
+    )
+
+    class Meta:
+        model = BusinessCase
+        fields = [
+            "id", "site", "created_by", "created_at", "capex", "opex", "horizon_years",
+            "utilisations", "long_share", "long_share_source", "subsidy", "discount_rate",
+            "scenarios", "capacity", "totals", "long_lease_discount", "measured",
+            "depreciation_years", "depreciation", "notes", "inputs",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+# --- Viewset ------------------------------------------------------------------------------------
+
+
+class BusinessCaseViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Business cases per site. Operators and finance model them; tenants have no access.
+
+    POST computes one from the inputs and the site's inventory and measured occupancy, stores
+    it and answers 201 with the stored inputs and results. `?site=` filters the list.
+    """
+
+    queryset = BusinessCase.objects.all()
+    serializer_class = BusinessCaseSerializer
+    permission_classes = [roles(read=ANALYSTS, write=ANALYSTS)]
+    filterset_fields = ["site"]
+    ordering = ["-id"]
+    ordering_fields = ["id", "created_at"]
+
+    @extend_schema(request=BusinessCaseCreateSerializer, responses={201: BusinessCaseSerializer})
+    @idempotent
+    def create(self, request: Request) -> Response:
+        body = BusinessCaseCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = bc.business_case_create(actor=request.user, **body.validated_data)
+        return Response(BusinessCaseSerializer(case).data, status=status.HTTP_201_CREATED)

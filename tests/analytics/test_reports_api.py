@@ -1,0 +1,78 @@
+import pytest
+
+from tests.timing import at
+
+pytestmark = pytest.mark.django_db
+
+
+def test_recompute_then_read_the_occupancy_report(operator_client, story):
+    with at("2027-03-12 01:00"):
+        response = operator_client.post(
+            "/api/v1/reports/recompute/", {"from": "2027-03-10", "to": "2027-03-11"}, format="json"
+        )
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "done"
+    rows = operator_client.get(
+        "/api/v1/reports/occupancy/",
+        {"from": "2027-03-10", "to": "2027-03-10", "group_by": "site"},
+    ).json()
+    assert rows[0]["group"] == story["site"].pk
+    assert rows[0]["rental_rate"] == "0.7986"
+    assert rows[0]["racking_rate"] == "0.5000"
+
+
+def test_reports_as_csv(finance_client, story):
+    with at("2027-03-12 01:00"):
+        finance_client.post(
+            "/api/v1/reports/recompute/", {"from": "2027-03-10", "to": "2027-03-10"}, format="json"
+        )
+    response = finance_client.get(
+        "/api/v1/reports/revenue/",
+        {
+            "from": "2027-03-01",
+            "to": "2027-03-31",
+            "group_by": "tenant",
+            "granularity": "month",
+            "format": "csv",
+        },
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0] == "period,group,amount"
+    # 226.451613 + 71.25 = 297.701613 → 297.70
+    assert lines[1] == f"2027-03,{story['long'].tenant_id},297.70"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2027-03-11", "to": "2027-03-10", "group_by": "site"},
+        {"from": "2027-01-01", "to": "2030-06-01", "group_by": "site"},
+        {"from": "2027-03-10", "to": "2027-03-10", "group_by": "galaxy"},
+        {"from": "2027-03-10", "to": "2027-03-10", "group_by": "site", "granularity": "week"},
+        {"from": "yesterday", "to": "2027-03-10", "group_by": "site"},
+        {"to": "2027-03-10", "group_by": "site"},
+    ],
+)
+def test_bad_report_queries_are_400s(operator_client, params):
+    response = operator_client.get("/api/v1/reports/occupancy/", params)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_a_bad_recompute_range_is_a_400_and_writes_nothing(operator_client):
+    from analytics.models import RecomputeRun
+
+    response = operator_client.post(
+        "/api/v1/reports/recompute/", {"from": "2027-03-11", "to": "2027-03-10"}, format="json"
+    )
+    assert response.status_code == 400
+    assert not RecomputeRun.objects.exists()
+
+
+def test_tenants_cannot_read_reports(tenant_client):
+    response = tenant_client.get(
+        "/api/v1/reports/revenue/", {"from": "2027-03-01", "to": "2027-03-31", "group_by": "site"}
+    )
+    assert response.status_code == 403
