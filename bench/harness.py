@@ -139,6 +139,10 @@ class Context:
         """Run `manage.py` against the bench database; return its stdout."""
         return manage(self.env, *args)
 
+    def tenant_users(self, count: int, label: str) -> list[TenantUser]:
+        """`count` tenant users, each of its own tenant, with real DRF tokens (see below)."""
+        return create_tenant_users(self.env, count, label)
+
 
 def manage(env: Mapping[str, str], *args: str, capture: bool = True) -> str:
     result = subprocess.run(
@@ -150,6 +154,50 @@ def manage(env: Mapping[str, str], *args: str, capture: bool = True) -> str:
         stdout=subprocess.PIPE if capture else None,
     )
     return result.stdout or ""
+
+
+@dataclass(frozen=True)
+class TenantUser:
+    username: str
+    tenant_id: int
+    token: str
+
+
+# Run by `manage.py shell` after a line setting COUNT and LABEL: the tenants and users are found
+# again on later runs (so reruns add nothing), created through the accounts services otherwise.
+_TENANT_USERS_CODE = """
+from accounts.models import Tenant, User
+from accounts.services import tenant_create, user_create
+from rest_framework.authtoken.models import Token
+
+for n in range(1, COUNT + 1):
+    name = f"Bench {LABEL} tenant {n:02d}"
+    username = f"bench-{LABEL}-{n:02d}"
+    tenant = Tenant.objects.filter(name=name).first() or tenant_create(name=name)
+    user = User.objects.filter(username=username, tenant=tenant).first()
+    if user is None:
+        user, token = user_create(username=username, role="tenant", tenant=tenant)
+    else:
+        token, _ = Token.objects.get_or_create(user=user)
+    print("TENANT-USER", username, tenant.pk, token.key)
+"""
+
+
+def create_tenant_users(env: Mapping[str, str], count: int, label: str) -> list[TenantUser]:
+    """`count` tenant users `bench-<label>-NN`, each of its own tenant `Bench <label> tenant NN`,
+    in one `manage.py shell` run (one Django start-up, not one per user). Tokens are ordinary
+    DRF tokens; the same users (and tokens) come back on later runs."""
+    if count < 1 or not label.replace("-", "").isalnum():
+        raise BenchError(f"bad tenant users request: {count} × {label!r}")
+    code = f"COUNT, LABEL = {count}, {label!r}\n{_TENANT_USERS_CODE}"
+    users = []
+    for line in manage(env, "shell", "-v", "0", "-c", code).splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "TENANT-USER":
+            users.append(TenantUser(username=parts[1], tenant_id=int(parts[2]), token=parts[3]))
+    if len(users) != count:
+        raise BenchError(f"created {len(users)} of {count} tenant users")
+    return users
 
 
 def latency_summary(samples: list[float], wall: float) -> dict[str, float]:

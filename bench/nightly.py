@@ -1,0 +1,103 @@
+"""Nightly recompute (SPEC §10): one day for the whole fleet within 2× of one hand-written SQL
+statement over the same rows, measured in the same process; and a 365-day backfill under 10 s.
+
+The hand-written reference is the per-rack occupancy of one day as one `DELETE` + one
+`INSERT … SELECT` (leased card-hours of the day per rack, from the allocations) in a
+transaction, into a scratch table. Both run inside `manage.py shell` against the bench
+database, alternating, and the medians are compared.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.harness import BenchError, Context
+
+NEEDS_SERVER = False
+ROUNDS = 7
+TARGET_RATIO = 2.0
+TARGET_BACKFILL_S = 10.0
+
+_CODE = r'''
+import datetime as dt, json, statistics, time
+from django.db import connection, transaction
+from analytics import services
+from core import clock
+
+day = clock.local_today() - dt.timedelta(days=1)
+ds, de = clock.day_bounds(day)
+REFERENCE = """
+INSERT INTO bench_reference (day, rack_id, hours)
+SELECT %(day)s, s.rack_id,
+       sum(extract(epoch FROM upper(a.period * tstzrange(%(ds)s, %(de)s))
+                             - lower(a.period * tstzrange(%(ds)s, %(de)s))) / 3600)
+FROM leasing_allocation a
+JOIN marketplace_card c ON c.id = a.card_id
+JOIN marketplace_server s ON s.id = c.server_id
+WHERE a.period && tstzrange(%(ds)s, %(de)s)
+GROUP BY s.rack_id
+"""
+with connection.cursor() as cursor:
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS bench_reference (day date, rack_id bigint, hours numeric)"
+    )
+
+def reference():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM bench_reference WHERE day = %s", [day])
+        cursor.execute(REFERENCE, {"day": day, "ds": ds, "de": de})
+
+def ours():
+    with transaction.atomic():
+        services._recompute_chunk(day, day)
+
+ref_times, our_times = [], []
+reference(); ours()  # warm caches and plans
+for _ in range(ROUNDS):
+    t = time.perf_counter(); reference(); ref_times.append(time.perf_counter() - t)
+    t = time.perf_counter(); ours(); our_times.append(time.perf_counter() - t)
+t = time.perf_counter()
+services.snapshots_recompute(day_from=day - dt.timedelta(days=364), day_to=day, trigger="bench")
+backfill = time.perf_counter() - t
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM analytics_occupancydaily WHERE day BETWEEN %s AND %s",
+                   [day - dt.timedelta(days=364), day])
+    occupancy_rows = cursor.fetchone()[0]
+    cursor.execute("SELECT count(*) FROM analytics_revenuedaily WHERE day BETWEEN %s AND %s",
+                   [day - dt.timedelta(days=364), day])
+    revenue_rows = cursor.fetchone()[0]
+    cursor.execute("SELECT count(*) FROM leasing_allocation")
+    allocations = cursor.fetchone()[0]
+    cursor.execute("DROP TABLE bench_reference")
+print("BENCH-JSON", json.dumps({
+    "day": day.isoformat(), "reference_ms": statistics.median(ref_times) * 1000,
+    "recompute_ms": statistics.median(our_times) * 1000, "backfill_s": backfill,
+    "occupancy_rows": occupancy_rows, "revenue_rows": revenue_rows, "allocations": allocations,
+}))
+'''
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    output = ctx.manage("shell", "-v", "0", "-c", f"ROUNDS = {ROUNDS}\n{_CODE}")
+    lines = [line for line in output.splitlines() if line.startswith("BENCH-JSON ")]
+    if not lines:
+        raise BenchError(f"no result from the shell: {output[-500:]}")
+    result = json.loads(lines[-1].removeprefix("BENCH-JSON "))
+    ratio = result["recompute_ms"] / result["reference_ms"]
+    return {
+        "target": "one day ≤ 2× the hand-written statement; 365-day backfill < 10 s",
+        "meets_target": ratio <= TARGET_RATIO and result["backfill_s"] < TARGET_BACKFILL_S,
+        "rows": [
+            {
+                "day": result["day"],
+                "allocations": result["allocations"],
+                "reference_ms": round(result["reference_ms"], 1),
+                "recompute_ms": round(result["recompute_ms"], 1),
+                "ratio": round(ratio, 2),
+                "backfill_365_s": round(result["backfill_s"], 2),
+                "occupancy_rows": result["occupancy_rows"],
+                "revenue_rows": result["revenue_rows"],
+            }
+        ],
+    }

@@ -1,0 +1,179 @@
+"""Usage ingestion through the HTTP API (SPEC §10): batches of 1,000 records under gunicorn.
+
+Targets: ≥ 10,000 records/s, and ≥ 1/3 of a bare `INSERT … SELECT unnest(…) ON CONFLICT DO
+NOTHING` of the same number of rows into the same table, measured in the same run. Then the
+first batches are posted again: a retry must add nothing and report every record as duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import threading
+import time
+from typing import Any
+
+from bench.harness import ApiClient, BenchError, Context
+
+PATH = "/api/v1/usage-records/"
+BATCH = 1000
+BATCHES = 60
+CLIENTS = 3
+RETRIED = 5
+TARGET_RPS = 10_000
+TARGET_RATIO = 1 / 3
+
+_BARE_SQL = """
+INSERT INTO billing_usagerecord
+    (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
+     external_id, corrects_id, created_at)
+SELECT l.tenant_id, r.lease_id, NULL, %(metric)s, r.quantity, r.start, r."end",
+       date_trunc('month', r.start AT TIME ZONE 'Asia/Shanghai')::date, r.source, r.external_id,
+       NULL, now()
+FROM unnest(%(lease)s::bigint[], %(quantity)s::numeric[], %(start)s::timestamptz[],
+            %(end)s::timestamptz[], %(source)s::text[], %(external_id)s::text[])
+     AS r(lease_id, quantity, start, "end", source, external_id)
+JOIN leasing_lease l ON l.id = r.lease_id
+ON CONFLICT (source, external_id) DO NOTHING
+"""
+
+
+def _leases(ctx: Context) -> list[tuple[int, dt.datetime, dt.datetime]]:
+    """Long leases running through the last 30 days: windows inside their term are valid."""
+    with ctx.connect() as conn:
+        rows = conn.execute(
+            """
+            SELECT id, start, "end" FROM leasing_lease
+            WHERE kind = 'long' AND status IN ('active', 'ended')
+              AND start < now() - interval '30 days' AND "end" > now()
+            ORDER BY id LIMIT 200
+            """
+        ).fetchall()
+    if not rows:
+        raise BenchError("no long leases in the bench fleet (generate_fleet adds them)")
+    return rows
+
+
+def _records(leases: list[Any], run: str, batch: int) -> list[dict[str, Any]]:
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    out = []
+    for i in range(BATCH):
+        lease_id, _, _ = leases[(batch * BATCH + i) % len(leases)]
+        start = now - dt.timedelta(hours=1 + (batch * BATCH + i) % 600)
+        out.append(
+            {
+                "source": f"bench-{run}",
+                "external_id": f"{batch}-{i}",
+                "lease": lease_id,
+                "metric": "storage_tb_hours",
+                "quantity": "1.25",
+                "start": start.isoformat(),
+                "end": (start + dt.timedelta(hours=1)).isoformat(),
+            }
+        )
+    return out
+
+
+def _http(ctx: Context, token: str, bodies: list[bytes]) -> dict[str, Any]:
+    accepted = duplicates = failures = 0
+    lock = threading.Lock()
+    queue = list(enumerate(bodies))
+
+    def worker() -> None:
+        nonlocal accepted, duplicates, failures
+        client = ApiClient(ctx.host, ctx.port or 0, token)
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    _, body = queue.pop(0)
+                response = client.request(
+                    "POST", PATH, body=body, headers={"Content-Type": "application/json"}
+                )
+                result = response.json() if response.status in (200, 201, 400) else {}
+                with lock:
+                    if response.status != 201:
+                        failures += 1
+                    accepted += result.get("accepted", 0)
+                    duplicates += result.get("duplicates", 0)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {"accepted": accepted, "duplicates": duplicates, "failures": failures, "seconds": wall}
+
+
+def _bare(ctx: Context, leases: list[Any], run: str, metric: int) -> float:
+    """Rows/s of the bare statement over the same number of rows, in batches of 1,000."""
+    batches = [_records(leases, f"{run}-bare", b) for b in range(BATCHES)]
+    with ctx.connect() as conn:
+        started = time.perf_counter()
+        for records in batches:
+            conn.execute(
+                _BARE_SQL,
+                {
+                    "metric": metric,
+                    "lease": [r["lease"] for r in records],
+                    "quantity": [r["quantity"] for r in records],
+                    "start": [r["start"] for r in records],
+                    "end": [r["end"] for r in records],
+                    "source": [r["source"] for r in records],
+                    "external_id": [r["external_id"] for r in records],
+                },
+            )
+        wall = time.perf_counter() - started
+    return BATCHES * BATCH / wall
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    token = (
+        ctx.manage(
+            "create_user", "--username", f"bench-meter-{secrets.token_hex(4)}", "--role", "operator"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    leases = _leases(ctx)
+    with ctx.connect() as conn:
+        (metric,) = conn.execute(
+            "SELECT id FROM billing_metric WHERE code = 'storage_tb_hours'"
+        ).fetchone() or (None,)
+    if metric is None:
+        raise BenchError("no storage_tb_hours metric")
+    run_id = secrets.token_hex(4)
+    bodies = [json.dumps({"records": _records(leases, run_id, b)}).encode() for b in range(BATCHES)]
+    _http(ctx, token, [json.dumps({"records": _records(leases, f"{run_id}-w", 0)}).encode()])
+    http = _http(ctx, token, bodies)
+    retry = _http(ctx, token, bodies[:RETRIED])
+    bare_rps = _bare(ctx, leases, run_id, metric)
+    http_rps = http["accepted"] / http["seconds"]
+    ratio = http_rps / bare_rps
+    return {
+        "target": f">= {TARGET_RPS} records/s and >= 1/3 of bare INSERT…unnest ON CONFLICT",
+        "meets_target": http_rps >= TARGET_RPS
+        and ratio >= TARGET_RATIO
+        and http["failures"] == 0
+        and retry["accepted"] == 0,
+        "rows": [
+            {
+                "batches": BATCHES,
+                "batch_size": BATCH,
+                "clients": CLIENTS,
+                "http_records_per_s": round(http_rps),
+                "bare_rows_per_s": round(bare_rps),
+                "ratio": round(ratio, 3),
+                "accepted": http["accepted"],
+                "failures": http["failures"],
+                "retry_accepted": retry["accepted"],
+                "retry_duplicates": retry["duplicates"],
+            }
+        ],
+    }
