@@ -1,10 +1,13 @@
 """Invoice runs, issuing (numbers, vouchers), payment, voiding and credit notes (SPEC §5).
 
-An invoice run for a month is a handful of set-based statements over every tenant at once:
-release the month's drafts' usage, pick the billable usage, make sure each tenant with charges
-has a draft, compute the wanted lines in one query, merge them into the drafts (delete what
-differs, insert what is missing), link the usage and refresh the totals. Running it twice
-changes nothing; issued invoices are never touched.
+An invoice run for a month is a handful of set-based statements over every tenant at once: pick
+the billable usage not yet on an issued invoice, make sure each tenant with charges has a draft,
+compute the wanted lines in one query, merge them into the drafts (delete what differs, insert
+what is missing) and refresh the totals. Running it twice changes nothing; issued invoices are
+never touched. Drafts do not claim usage: issuing does. It links the usage the invoice bills
+(row locks make a record billed once) and rebuilds the invoice's usage lines from exactly the
+linked records, so late records that arrived since the run are on it, and records that arrive
+after it go to the next invoice as prior-period lines.
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ logger = logging.getLogger(__name__)
 _WANTED_LINES_SQL = """
 CREATE TEMP TABLE billing_wanted_lines ON COMMIT DROP AS
 WITH drafts AS (
-    SELECT id, tenant_id FROM billing_invoice WHERE month = %(month)s AND status = 'draft'
+    SELECT id, tenant_id FROM billing_invoice
+    WHERE month = %(month)s AND status = 'draft'
+      AND (%(invoice)s::bigint IS NULL OR id = %(invoice)s::bigint)
 ),
 long_fees AS (
     SELECT l.tenant_id, 'long_lease_fee'::text AS kind, l.id AS lease_id, NULL::bigint AS metric_id,
@@ -128,6 +133,26 @@ WHERE r.invoice_id IS NULL
   )
 """
 
+# Issuing claims the invoice's usage: the same rule, for one tenant, linked under row locks.
+_CLAIM_SQL = """
+UPDATE billing_usagerecord u SET invoice_id = %(invoice)s
+FROM billing_metric m
+WHERE m.id = u.metric_id AND m.billable
+  AND u.tenant_id = %(tenant)s AND u.invoice_id IS NULL AND u.month <= %(month)s
+  AND NOT EXISTS (
+      SELECT 1 FROM billing_invoice i
+      WHERE i.tenant_id = u.tenant_id AND i.month = u.month
+        AND ((u.month = %(month)s AND i.status IN ('issued', 'paid'))
+             OR (u.month < %(month)s AND i.status = 'draft'))
+  )
+"""
+
+_CLAIMED_RECORDS_SQL = """
+CREATE TEMP TABLE billing_run_records ON COMMIT DROP AS
+SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
+FROM billing_usagerecord r WHERE r.invoice_id = %(invoice)s
+"""
+
 _ENSURE_DRAFTS_SQL = """
 INSERT INTO billing_invoice
     (tenant_id, month, status, currency, subtotal, tax_rate, tax, voucher_deduction, amount_due,
@@ -163,6 +188,7 @@ _MERGE_SQL = [
     DELETE FROM billing_invoiceline il
     USING billing_invoice i
     WHERE il.invoice_id = i.id AND i.month = %(month)s AND i.status = 'draft'
+      AND (%(invoice)s::bigint IS NULL OR i.id = %(invoice)s::bigint)
       AND NOT EXISTS (SELECT 1 FROM billing_wanted_lines w WHERE {_SAME_LINE})
     """,
     # Add wanted lines that are missing, in a stable order.
@@ -171,13 +197,6 @@ _MERGE_SQL = [
     SELECT {_LINE_COLUMNS} FROM billing_wanted_lines w
     WHERE NOT EXISTS (SELECT 1 FROM billing_invoiceline il WHERE {_SAME_LINE})
     ORDER BY invoice_id, sort, lease_id, period_start, metric_id
-    """,
-    # Link the billed usage to its draft.
-    """
-    UPDATE billing_usagerecord u SET invoice_id = i.id
-    FROM billing_run_records r, billing_invoice i
-    WHERE u.id = r.id AND i.tenant_id = r.tenant_id AND i.month = %(month)s
-      AND i.status = 'draft'
     """,
     # Refresh totals where they differ.
     """
@@ -190,6 +209,7 @@ _MERGE_SQL = [
         FROM billing_invoice i2
         LEFT JOIN billing_invoiceline il ON il.invoice_id = i2.id
         WHERE i2.month = %(month)s AND i2.status = 'draft'
+          AND (%(invoice)s::bigint IS NULL OR i2.id = %(invoice)s::bigint)
         GROUP BY i2.id
     ) t
     WHERE i.id = t.id AND (i.subtotal, i.amount_due) IS DISTINCT FROM
@@ -198,9 +218,8 @@ _MERGE_SQL = [
     # Drafts left with nothing to bill go away.
     """
     DELETE FROM billing_invoice i
-    WHERE i.month = %(month)s AND i.status = 'draft'
+    WHERE i.month = %(month)s AND i.status = 'draft' AND %(invoice)s::bigint IS NULL
       AND NOT EXISTS (SELECT 1 FROM billing_invoiceline il WHERE il.invoice_id = i.id)
-      AND NOT EXISTS (SELECT 1 FROM billing_usagerecord u WHERE u.invoice_id = i.id)
     """,
 ]
 
@@ -218,7 +237,23 @@ def _run_params(month: dt.date) -> dict[str, Any]:
         "currency": settings.CURRENCY,
         "vat": settings.VAT_RATE,
         "now": clock.now(),
+        "invoice": None,
+        "card_minutes": builtin_metric_id(CARD_MINUTES),
     }
+
+
+def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> None:
+    """Compute the wanted lines (of every draft of the month, or of `params["invoice"]`) from
+    the records `records_sql` selects, and merge them into the drafts with their totals."""
+    cursor.execute("SET LOCAL jit = off")
+    # ON COMMIT DROP tables outlive a build nested in a larger transaction: start clean.
+    cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
+    cursor.execute(records_sql, params)
+    if params["invoice"] is None:
+        cursor.execute(_ENSURE_DRAFTS_SQL, params)
+    cursor.execute(_WANTED_LINES_SQL, params)
+    for statement in _MERGE_SQL:
+        cursor.execute(statement, params)
 
 
 @transaction.atomic
@@ -226,30 +261,24 @@ def invoices_build(*, month: dt.date) -> int:
     """Create or refresh the drafts of `month` for every tenant; returns the month's drafts."""
     month = clock.month_first(month)
     params = _run_params(month)
-    params["card_minutes"] = builtin_metric_id(CARD_MINUTES)
     with connection.cursor() as cursor:
         # One run per month at a time; a concurrent one waits and then finds nothing to change.
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext('billing.invoice_run'), %s)",
             [month.year * 100 + month.month],
         )
-        cursor.execute("SET LOCAL jit = off")
-        # ON COMMIT DROP tables outlive a run nested in a larger transaction: start clean.
-        cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
-        cursor.execute(
-            """
-            UPDATE billing_usagerecord u SET invoice_id = NULL
-            FROM billing_invoice i
-            WHERE u.invoice_id = i.id AND i.month = %(month)s AND i.status = 'draft'
-            """,
-            params,
-        )
-        cursor.execute(_RUN_RECORDS_SQL, params)
-        cursor.execute(_ENSURE_DRAFTS_SQL, params)
-        cursor.execute(_WANTED_LINES_SQL, params)
-        for statement in _MERGE_SQL:
-            cursor.execute(statement, params)
+        _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
     return Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+
+
+def _usage_claim(invoice: Invoice) -> None:
+    """Link the usage this draft bills and rebuild its lines from exactly those records."""
+    params = _run_params(invoice.month)
+    params.update(invoice=invoice.pk, tenant=invoice.tenant_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, params)
+        _lines_build(cursor, params, records_sql=_CLAIMED_RECORDS_SQL)
+    invoice.refresh_from_db()
 
 
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
@@ -301,6 +330,7 @@ def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvalidState(f"Only drafts are issued; this invoice is {invoice.status}.")
     before = snapshot(invoice)
+    _usage_claim(invoice)
     now = clock.now()
     invoice.number = _next_number("INV", clock.local_date(now).year)
     invoice.voucher_deduction = vouchers_apply(invoice=invoice)

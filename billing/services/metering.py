@@ -1,10 +1,11 @@
 """The platform's meter for its own short leases: held card-minutes into the usage ledger.
 
 Each allocation's held interval is widened to whole minutes (start floored, end ceiled) and cut
-at operator-local hour boundaries; each (allocation, hour) is one record with the deterministic
-id `short:<allocation>:<hour start epoch>`, so re-running the meter never counts twice. Running
-allocations are metered up to the last whole hour; finished ones (stopped, swapped out, ended)
-completely. One set-based statement.
+at operator-local midnights; each (allocation, local day) is one record with the deterministic id
+`short:<allocation>:<day>`, so re-running the meter never counts twice. The meter runs hourly
+(and when a lease stops): a finished allocation (stopped, swapped out, ended) is metered to its
+last minute; a running one up to the last whole day, since a record, once written, never
+changes. One set-based statement.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ WITH held AS (
                date_trunc('minute', upper(a.period))
                + CASE WHEN upper(a.period) > date_trunc('minute', upper(a.period))
                       THEN interval '1 minute' ELSE interval '0' END
-             ELSE date_trunc('hour', %(now)s AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s
+             ELSE (%(now)s AT TIME ZONE %(tz)s)::date::timestamp AT TIME ZONE %(tz)s
            END AS hi
     FROM leasing_allocation a
     JOIN leasing_lease l ON l.id = a.lease_id
@@ -36,15 +37,15 @@ WITH held AS (
       AND (%(lease)s::bigint IS NULL OR l.id = %(lease)s::bigint)
 ),
 windows AS (
-    SELECT held.*, h AS hour_start,
-           GREATEST(held.lo, h) AS w_start,
-           LEAST(held.hi, h + interval '1 hour') AS w_end
+    SELECT held.*, g.day::date AS day,
+           GREATEST(held.lo, g.day::date::timestamp AT TIME ZONE %(tz)s) AS w_start,
+           LEAST(held.hi, (g.day::date + 1)::timestamp AT TIME ZONE %(tz)s) AS w_end
     FROM held
     CROSS JOIN LATERAL generate_series(
-        date_trunc('hour', held.lo AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s,
-        held.hi - interval '1 microsecond',
-        interval '1 hour'
-    ) AS h
+        (held.lo AT TIME ZONE %(tz)s)::date,
+        ((held.hi - interval '1 microsecond') AT TIME ZONE %(tz)s)::date,
+        interval '1 day'
+    ) AS g(day)
     WHERE held.hi > held.lo
 )
 INSERT INTO billing_usagerecord
@@ -52,18 +53,15 @@ INSERT INTO billing_usagerecord
      external_id, created_at)
 SELECT tenant_id, lease_id, card_id, %(metric)s,
        (extract(epoch FROM w_end - w_start) / 60)::numeric,
-       w_start, w_end,
-       date_trunc('month', w_start AT TIME ZONE %(tz)s)::date,
-       %(source)s,
-       'short:' || allocation_id || ':' || extract(epoch FROM hour_start)::bigint,
+       w_start, w_end, date_trunc('month', day)::date, %(source)s,
+       'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD'),
        %(now)s
 FROM windows
-WHERE w_end > w_start
-  AND w_start >= date_trunc('hour', %(since)s::timestamptz AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s
+WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date
 ON CONFLICT (source, external_id) DO NOTHING
 """
 
-CATCH_UP = dt.timedelta(hours=48)
+CATCH_UP = dt.timedelta(days=3)
 
 
 @transaction.atomic
@@ -73,9 +71,10 @@ def short_leases_meter(
     until: dt.datetime | None = None,
     lease_id: int | None = None,
 ) -> int:
-    """Meter held card-minutes of short leases over [since, until); returns records added.
+    """Meter held card-minutes of short leases over the days of [since, until); returns records
+    added.
 
-    Defaults: the last 48 hours up to now (the hourly beat job catches up on missed hours).
+    Defaults: the last 3 days up to now (the hourly beat job catches up on missed runs).
     """
     now = clock.now()
     until = min(until or now, now + dt.timedelta(minutes=1))

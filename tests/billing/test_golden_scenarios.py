@@ -212,3 +212,30 @@ def test_void_restores_vouchers_and_the_month_is_billed_again_under_a_new_number
     )  # fmt: skip
     grant.refresh_from_db()
     assert grant.redeemed == D("4212.00")
+
+
+def test_usage_that_arrives_between_the_run_and_the_issue_is_on_the_issued_invoice(
+    tenant, domestic
+):
+    with at("2027-03-05 10:00"):
+        lease = long_lease(tenant, domestic, 1, "2027-03-05")
+
+    def egress(external_id: str, quantity: str) -> None:
+        result = usage_records_ingest(records=[{
+            "source": "border", "external_id": external_id, "lease": lease.pk,
+            "metric": "egress_tb", "quantity": D(quantity),
+            "start": "2027-03-20T00:00:00+08:00", "end": "2027-03-21T00:00:00+08:00",
+        }])  # fmt: skip
+        assert result.accepted == 1, result.errors
+
+    with at("2027-04-01 09:00"):
+        egress("e-1", "0.5")
+        run("2027-03")
+        draft = invoice_for(tenant, "2027-03")
+        assert [line[4] for line in lines(draft)] == [D("3057.10"), D("250.00")]
+        egress("e-2", "0.25")  # after the run, before the issue
+        issued = issue(draft)
+    # The issued invoice bills the usage it claimed: 0.75 TB × 500.00 = 375.00.
+    assert [line[4] for line in lines(issued)] == [D("3057.10"), D("375.00")]
+    assert issued.subtotal == D("3432.10")
+    assert set(issued.usage_records.values_list("external_id", flat=True)) == {"e-1", "e-2"}
