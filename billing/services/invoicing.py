@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 # dim (days in month), month (first day), card_minutes (metric id).
 _WANTED_LINES_SQL = """
 CREATE TEMP TABLE billing_wanted_lines ON COMMIT DROP AS
-WITH drafts AS (
+WITH drafts AS MATERIALIZED (
     SELECT id, tenant_id FROM billing_invoice
     WHERE month = %(month)s AND status = 'draft'
       AND (%(invoice)s::bigint IS NULL OR id = %(invoice)s::bigint)
@@ -104,7 +104,7 @@ termination_fees AS (
     WHERE l.termination_fee IS NOT NULL
       AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
 ),
-wanted AS (
+wanted AS MATERIALIZED (
     SELECT * FROM long_fees
     UNION ALL SELECT * FROM usage_lines
     UNION ALL SELECT * FROM termination_fees
@@ -249,6 +249,7 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> No
     # ON COMMIT DROP tables outlive a build nested in a larger transaction: start clean.
     cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
     cursor.execute(records_sql, params)
+    cursor.execute("ANALYZE billing_run_records")
     if params["invoice"] is None:
         cursor.execute(_ENSURE_DRAFTS_SQL, params)
     cursor.execute(_WANTED_LINES_SQL, params)
