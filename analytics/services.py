@@ -28,40 +28,37 @@ MAX_RANGE_DAYS = 3 * 366
 CHUNK_DAYS = 92
 LOCK_KEY = "analytics.recompute"
 
-_DAYS_CTE = """
-days AS (
+# One statement per chunk of days: the allocations overlapping the chunk are read once (one
+# pass over the exclusion constraint's GiST index) and feed both snapshot tables through
+# data-modifying CTEs.
+_RECOMPUTE_SQL = """
+WITH days AS (
     SELECT d::date AS day,
            (d::date::timestamp AT TIME ZONE %(tz)s) AS ds,
            ((d::date + 1)::timestamp AT TIME ZONE %(tz)s) AS de
     FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
 ),
-cards AS (
+cards AS NOT MATERIALIZED (
     SELECT c.id, c.card_model_id, s.rack_id, r.site_id, c.status, r.status AS rack_status
     FROM marketplace_card c
     JOIN marketplace_server s ON s.id = c.server_id
     JOIN marketplace_rack r ON r.id = s.rack_id
-)
-"""
-
-_OCCUPANCY_SQL = (
-    "INSERT INTO analytics_occupancydaily (day, rack_id, site_id, card_model_id, cards_installed,"
-    " cards_in_service, card_hours_available, card_hours_leased, card_hours_busy)\nWITH "
-    + _DAYS_CTE
-    + """,
+),
+alloc AS MATERIALIZED (
+    SELECT a.lease_id, c.rack_id, c.site_id, c.card_model_id,
+           lower(a.period) AS lo, upper(a.period) AS hi,
+           (lower(a.period) AT TIME ZONE %(tz)s)::date AS s_day,
+           coalesce((upper(a.period) AT TIME ZONE %(tz)s)::date, 'infinity'::date) AS e_day
+    FROM leasing_allocation a
+    JOIN cards c ON c.id = a.card_id
+    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
+),
 inventory AS (
     SELECT rack_id, site_id, card_model_id,
            count(*) FILTER (WHERE status <> 'retired') AS installed,
            count(*) FILTER (WHERE status = 'available') AS in_service
     FROM cards WHERE rack_status = 'racked'
     GROUP BY rack_id, site_id, card_model_id
-),
-alloc AS (
-    SELECT c.rack_id, c.site_id, c.card_model_id, lower(a.period) AS lo, upper(a.period) AS hi,
-           (lower(a.period) AT TIME ZONE %(tz)s)::date AS s_day,
-           coalesce((upper(a.period) AT TIME ZONE %(tz)s)::date, 'infinity'::date) AS e_day
-    FROM leasing_allocation a
-    JOIN cards c ON c.id = a.card_id
-    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
 ),
 events AS (
     -- the first day's hours (all of them when it starts and ends on one day)
@@ -90,7 +87,7 @@ event_days AS (
 busy_records AS (
     SELECT u.id, u.card_id, u.lease_id, u.quantity, u.start, u."end"
     FROM billing_usagerecord u
-    WHERE u.metric_id = %(busy_metric)s AND u.start < %(end)s AND u."end" > %(start)s
+    WHERE u.metric_id = %(busy_metric)s AND u."end" > %(start)s AND u.start < %(end)s
 ),
 busy_cards AS (
     -- a record names its card, or spreads over the cards its lease held in its window
@@ -105,7 +102,7 @@ busy_cards AS (
     WHERE b.card_id IS NULL
 ),
 busy AS (
-    SELECT c.rack_id, c.card_model_id, d.day,
+    SELECT c.rack_id, c.site_id, c.card_model_id, d.day,
            sum(b.quantity * b.share
                * extract(epoch FROM LEAST(b."end", d.de) - GREATEST(b.start, d.ds))
                / extract(epoch FROM b."end" - b.start)) AS hours
@@ -116,15 +113,14 @@ busy AS (
         LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
         interval '1 day') AS g(day)
     JOIN days d ON d.day = g.day::date
-    GROUP BY c.rack_id, c.card_model_id, d.day
+    GROUP BY c.rack_id, c.site_id, c.card_model_id, d.day
 ),
 keys AS (
     SELECT rack_id, site_id, card_model_id FROM inventory
     UNION
-    SELECT DISTINCT rack_id, site_id, card_model_id FROM events
+    SELECT DISTINCT rack_id, site_id, card_model_id FROM alloc
     UNION
-    SELECT DISTINCT c.rack_id, c.site_id, c.card_model_id
-    FROM busy_cards b JOIN cards c ON c.id = b.card_id
+    SELECT DISTINCT rack_id, site_id, card_model_id FROM busy
 ),
 grid AS (
     SELECT k.rack_id, k.site_id, k.card_model_id, d.day,
@@ -136,40 +132,23 @@ grid AS (
     CROSS JOIN days d
     LEFT JOIN event_days e
       ON e.rack_id = k.rack_id AND e.card_model_id = k.card_model_id AND e.day = d.day
-)
-SELECT g.day, g.rack_id, g.site_id, g.card_model_id,
-       coalesce(i.installed, 0), coalesce(i.in_service, 0),
-       coalesce(i.in_service, 0) * g.day_hours,
-       round((g.partial_hours + g.whole_days * g.day_hours)::numeric, 4),
-       round(coalesce(b.hours, 0)::numeric, 4)
-FROM grid g
-LEFT JOIN inventory i ON i.rack_id = g.rack_id AND i.card_model_id = g.card_model_id
-LEFT JOIN busy b ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
-"""
-)
-
-_SITES_SQL = """
-INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
-SELECT d::date, r.site_id,
-       count(*) FILTER (WHERE r.status = 'racked'),
-       count(*) FILTER (WHERE r.status = 'planned')
-FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
-CROSS JOIN marketplace_rack r
-GROUP BY d::date, r.site_id
-"""
-
-_REVENUE_SQL = (
-    "INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,"
-    " lease_kind, amount)\nWITH "
-    + _DAYS_CTE
-    + """,
+),
+occupancy AS (
+    INSERT INTO analytics_occupancydaily (day, rack_id, site_id, card_model_id, cards_installed,
+        cards_in_service, card_hours_available, card_hours_leased, card_hours_busy)
+    SELECT g.day, g.rack_id, g.site_id, g.card_model_id,
+           coalesce(i.installed, 0), coalesce(i.in_service, 0),
+           coalesce(i.in_service, 0) * g.day_hours,
+           round((g.partial_hours + g.whole_days * g.day_hours)::numeric, 4),
+           round(coalesce(b.hours, 0)::numeric, 4)
+    FROM grid g
+    LEFT JOIN inventory i ON i.rack_id = g.rack_id AND i.card_model_id = g.card_model_id
+    LEFT JOIN busy b
+      ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
+    RETURNING 1
+),
 lease_site AS (
-    SELECT l.id AS lease_id, coalesce(l.site_id, (
-        SELECT c.site_id FROM leasing_allocation a JOIN cards c ON c.id = a.card_id
-        WHERE a.lease_id = l.id ORDER BY a.id LIMIT 1)) AS site_id
-    FROM leasing_lease l
-    WHERE l.status <> 'cancelled' AND l.start < %(end)s
-      AND (l."end" IS NULL OR l."end" > %(start)s)
+    SELECT lease_id, min(site_id) AS site_id FROM alloc GROUP BY lease_id
 ),
 long_days AS (
     -- a long lease accrues fee × cards / days in month on each active day
@@ -186,16 +165,15 @@ long_days AS (
 ),
 short_held AS (
     -- held intervals widened to whole minutes, as billed; a running hold counts until now
-    SELECT a.lease_id, date_trunc('minute', lower(a.period)) AS lo,
-           CASE WHEN upper(a.period) IS NULL OR upper(a.period) > %(now)s
-                THEN date_trunc('minute', LEAST(coalesce(upper(a.period), %(now)s), %(now)s))
-                ELSE date_trunc('minute', upper(a.period))
-                     + CASE WHEN upper(a.period) > date_trunc('minute', upper(a.period))
+    SELECT x.lease_id, date_trunc('minute', x.lo) AS lo,
+           CASE WHEN x.hi IS NULL OR x.hi > %(now)s
+                THEN date_trunc('minute', LEAST(coalesce(x.hi, %(now)s), %(now)s))
+                ELSE date_trunc('minute', x.hi)
+                     + CASE WHEN x.hi > date_trunc('minute', x.hi)
                             THEN interval '1 minute' ELSE interval '0' END
            END AS hi
-    FROM leasing_allocation a
-    JOIN leasing_lease l ON l.id = a.lease_id AND l.kind = 'short'
-    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
+    FROM alloc x
+    JOIN leasing_lease l ON l.id = x.lease_id AND l.kind = 'short'
 ),
 short_days AS (
     SELECT d.day, h.lease_id,
@@ -215,13 +193,29 @@ amounts AS (
     SELECT s.day, s.lease_id, round(s.minutes::numeric * l.unit_price / 60, 6)
     FROM short_days s JOIN leasing_lease l ON l.id = s.lease_id
     WHERE s.minutes > 0
+),
+revenue AS (
+    INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,
+        lease_kind, amount)
+    SELECT a.day, a.lease_id, l.tenant_id, coalesce(l.site_id, ls.site_id), l.card_model_id,
+           l.kind, a.amount
+    FROM amounts a
+    JOIN leasing_lease l ON l.id = a.lease_id
+    LEFT JOIN lease_site ls ON ls.lease_id = a.lease_id
+    RETURNING 1
 )
-SELECT a.day, a.lease_id, l.tenant_id, ls.site_id, l.card_model_id, l.kind, a.amount
-FROM amounts a
-JOIN leasing_lease l ON l.id = a.lease_id
-LEFT JOIN lease_site ls ON ls.lease_id = a.lease_id
+SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue)
 """
-)
+
+_SITES_SQL = """
+INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
+SELECT d::date, r.site_id,
+       count(*) FILTER (WHERE r.status = 'racked'),
+       count(*) FILTER (WHERE r.status = 'planned')
+FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
+CROSS JOIN marketplace_rack r
+GROUP BY d::date, r.site_id
+"""
 
 
 def _busy_metric_id() -> int:
@@ -247,12 +241,10 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
         cursor.execute("SET LOCAL work_mem = '64MB'")
         for table in ("analytics_occupancydaily", "analytics_sitedaily", "analytics_revenuedaily"):
             cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(d0)s AND %(d1)s", params)
-        cursor.execute(_OCCUPANCY_SQL, params)
-        counts["occupancy_rows"] = cursor.rowcount
+        cursor.execute(_RECOMPUTE_SQL, params)
+        counts["occupancy_rows"], counts["revenue_rows"] = cursor.fetchone()
         cursor.execute(_SITES_SQL, params)
         counts["site_rows"] = cursor.rowcount
-        cursor.execute(_REVENUE_SQL, params)
-        counts["revenue_rows"] = cursor.rowcount
     return counts
 
 

@@ -79,6 +79,8 @@ class UsageRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["month", "tenant"], name="billing_usage_month_tenant"),
+            # busy-hours records overlapping a day, for the nightly occupancy
+            models.Index(fields=["metric", "end"], name="billing_usage_metric_end"),
             models.Index(
                 fields=["month"], condition=Q(invoice__isnull=True), name="billing_usage_uninvoiced"
             ),
