@@ -53,6 +53,13 @@ alloc AS MATERIALIZED (
     JOIN cards c ON c.id = a.card_id
     WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
 ),
+leases AS MATERIALIZED (
+    -- every lease holding a card in the chunk (a long lease holds its cards all its term)
+    SELECT l.id AS lease_id, l.kind, l.unit_price, l.card_count, l.tenant_id, l.card_model_id,
+           coalesce(l.site_id, x.site_id) AS site_id, l.start, l."end"
+    FROM (SELECT lease_id, min(site_id) AS site_id FROM alloc GROUP BY lease_id) x
+    JOIN leasing_lease l ON l.id = x.lease_id
+),
 inventory AS (
     SELECT rack_id, site_id, card_model_id,
            count(*) FILTER (WHERE status <> 'retired') AS installed,
@@ -147,21 +154,17 @@ occupancy AS (
       ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
     RETURNING 1
 ),
-lease_site AS (
-    SELECT lease_id, min(site_id) AS site_id FROM alloc GROUP BY lease_id
-),
 long_days AS (
     -- a long lease accrues fee × cards / days in month on each active day
-    SELECT g.day::date AS day, l.id AS lease_id,
+    SELECT g.day::date AS day, l.lease_id,
            round(l.unit_price * l.card_count / extract(day FROM
                date_trunc('month', g.day) + interval '1 month' - interval '1 day'), 6) AS amount
-    FROM leasing_lease l
+    FROM leases l
     CROSS JOIN LATERAL generate_series(
         GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
         LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
         interval '1 day') AS g(day)
-    WHERE l.kind = 'long' AND l.status <> 'cancelled'
-      AND l.start < %(end)s AND l."end" > %(start)s
+    WHERE l.kind = 'long'
 ),
 short_held AS (
     -- held intervals widened to whole minutes, as billed; a running hold counts until now
@@ -173,7 +176,7 @@ short_held AS (
                             THEN interval '1 minute' ELSE interval '0' END
            END AS hi
     FROM alloc x
-    JOIN leasing_lease l ON l.id = x.lease_id AND l.kind = 'short'
+    JOIN leases l ON l.lease_id = x.lease_id AND l.kind = 'short'
 ),
 short_days AS (
     SELECT d.day, h.lease_id,
@@ -191,17 +194,15 @@ amounts AS (
     SELECT day, lease_id, amount FROM long_days
     UNION ALL
     SELECT s.day, s.lease_id, round(s.minutes::numeric * l.unit_price / 60, 6)
-    FROM short_days s JOIN leasing_lease l ON l.id = s.lease_id
+    FROM short_days s JOIN leases l ON l.lease_id = s.lease_id
     WHERE s.minutes > 0
 ),
 revenue AS (
     INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,
         lease_kind, amount)
-    SELECT a.day, a.lease_id, l.tenant_id, coalesce(l.site_id, ls.site_id), l.card_model_id,
-           l.kind, a.amount
+    SELECT a.day, a.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind, a.amount
     FROM amounts a
-    JOIN leasing_lease l ON l.id = a.lease_id
-    LEFT JOIN lease_site ls ON ls.lease_id = a.lease_id
+    JOIN leases l ON l.lease_id = a.lease_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue)
