@@ -71,7 +71,6 @@ class RevenueDaily(models.Model):
                 fields=["day", "lease_id"], name="analytics_revenuedaily_unique"
             )
         ]
-        indexes = [models.Index(fields=["day"], name="analytics_revenue_day")]
 
     def __str__(self) -> str:
         return f"{self.day} lease {self.lease_id}: {self.amount}"

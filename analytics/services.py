@@ -61,11 +61,18 @@ leases AS MATERIALIZED (
     JOIN leasing_lease l ON l.id = x.lease_id
 ),
 inventory AS (
-    SELECT rack_id, site_id, card_model_id,
-           count(*) FILTER (WHERE status <> 'retired') AS installed,
-           count(*) FILTER (WHERE status = 'available') AS in_service
-    FROM cards WHERE rack_status = 'racked'
-    GROUP BY rack_id, site_id, card_model_id
+    -- counted per server on the card table alone, then placed in racks
+    SELECT s.rack_id, r.site_id, c.card_model_id,
+           sum(c.installed)::int AS installed, sum(c.in_service)::int AS in_service
+    FROM (
+        SELECT server_id, card_model_id,
+               count(*) FILTER (WHERE status <> 'retired') AS installed,
+               count(*) FILTER (WHERE status = 'available') AS in_service
+        FROM marketplace_card GROUP BY server_id, card_model_id
+    ) c
+    JOIN marketplace_server s ON s.id = c.server_id
+    JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
+    GROUP BY s.rack_id, r.site_id, c.card_model_id
 ),
 events AS (
     -- the first day's hours (all of them when it starts and ends on one day)
