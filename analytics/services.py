@@ -51,7 +51,9 @@ alloc AS MATERIALIZED (
            coalesce((upper(a.period) AT TIME ZONE %(tz)s)::date, 'infinity'::date) AS e_day
     FROM leasing_allocation a
     JOIN cards c ON c.id = a.card_id
-    WHERE a.period && tstzrange(%(start)s, %(end)s, '[)')
+    -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
+    WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
+      AND lower(a.period) < %(end)s
 ),
 leases AS MATERIALIZED (
     -- every lease holding a card in the chunk (a long lease holds its cards all its term)

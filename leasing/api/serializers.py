@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q
 from rest_framework import serializers
 
 from accounts.models import Tenant
 from core.serializers import MoneyField, StrictSerializer, UnitPriceField
 from leasing.choices import LeaseKind
-from leasing.models import Lease, LeaseEvent
+from leasing.models import Allocation, Lease, LeaseEvent
 from marketplace.api.serializers import FlexibleDateTimeField
 from marketplace.models import CardModel, Site
 from marketplace.pricing import LONG_TERMS
@@ -53,11 +55,30 @@ class RenewSerializer(StrictSerializer):
     term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)
 
 
+def held_annotations() -> dict[str, Any]:
+    """`cards` and `servers` of leases as SQL: the cards a lease holds at its end, in card
+    order, and their servers (distinct, in order). An allocation is held at the end when its
+    period is open-ended, or ends at or after the lease's end (never for an open-ended lease:
+    the comparison with a null end is not true). One `ARRAY(SELECT …)` each, evaluated for the
+    rows of the page only."""
+    held = Q(period__upper_inf=True) | Q(period__endswith__gte=OuterRef("end"))
+    allocations = Allocation.objects.filter(held, lease=OuterRef("pk"))
+    return {
+        "cards": ArraySubquery(allocations.order_by("card_id").values("card_id")),
+        "servers": ArraySubquery(
+            allocations.order_by("card__server_id").values("card__server_id").distinct()
+        ),
+    }
+
+
 class LeaseSerializer(serializers.ModelSerializer):
+    """A lease as the API shows it. `cards` and `servers` come from `held_annotations()`: the
+    queryset must carry them (LeaseViewSet lists and shows leases from `.values()` rows)."""
+
     unit_price = UnitPriceField(read_only=True)
     termination_fee = MoneyField(read_only=True, allow_null=True)
-    cards = serializers.SerializerMethodField()
-    servers = serializers.SerializerMethodField()
+    cards = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    servers = serializers.ListField(child=serializers.IntegerField(), read_only=True)
 
     class Meta:
         model = Lease
@@ -81,21 +102,6 @@ class LeaseSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-
-    def _held(self, lease: Lease) -> list[tuple[int, int]]:
-        """(card, server) pairs the lease holds at its end; from prefetched allocations."""
-        pairs = []
-        for allocation in lease.allocations.all():
-            upper = allocation.period.upper
-            if upper is None or (lease.end is not None and upper >= lease.end):
-                pairs.append((allocation.card_id, allocation.card.server_id))
-        return sorted(pairs)
-
-    def get_cards(self, lease: Lease) -> list[int]:
-        return [card for card, _ in self._held(lease)]
-
-    def get_servers(self, lease: Lease) -> list[int]:
-        return sorted({server for _, server in self._held(lease)})
 
 
 class LeaseEventSerializer(serializers.ModelSerializer):
