@@ -2,8 +2,10 @@
 statement over the same rows, measured in the same process; and a 365-day backfill under 10 s.
 
 The hand-written reference is the per-rack occupancy of one day as one `DELETE` + one
-`INSERT … SELECT` (leased card-hours of the day per rack, from the allocations) in a
-transaction, into a scratch table. Both run inside `manage.py shell` against the bench
+`INSERT … SELECT` in a transaction, into a scratch table: per rack, cards installed and in
+service, card-hours available and leased (the allocations intersected with the day) — PERF-NOTES'
+"one day's per-rack occupancy". Ours also writes busy hours, the per-card-model split, site
+racking and per-lease revenue. Both run inside `manage.py shell` against the bench
 database, alternating, and the medians are compared.
 """
 
@@ -28,19 +30,33 @@ from core import clock
 day = clock.local_today() - dt.timedelta(days=1)
 ds, de = clock.day_bounds(day)
 REFERENCE = """
-INSERT INTO bench_reference (day, rack_id, hours)
-SELECT %(day)s, s.rack_id,
-       sum(extract(epoch FROM upper(a.period * tstzrange(%(ds)s, %(de)s))
-                             - lower(a.period * tstzrange(%(ds)s, %(de)s))) / 3600)
-FROM leasing_allocation a
-JOIN marketplace_card c ON c.id = a.card_id
-JOIN marketplace_server s ON s.id = c.server_id
-WHERE a.period && tstzrange(%(ds)s, %(de)s)
-GROUP BY s.rack_id
+INSERT INTO bench_reference (day, rack_id, installed, in_service, available, leased)
+SELECT %(day)s, inv.rack_id, inv.installed, inv.in_service, inv.in_service * 24,
+       coalesce(l.hours, 0)
+FROM (
+    SELECT s.rack_id, count(*) FILTER (WHERE c.status <> 'retired') AS installed,
+           count(*) FILTER (WHERE c.status = 'available') AS in_service
+    FROM marketplace_card c
+    JOIN marketplace_server s ON s.id = c.server_id
+    JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
+    GROUP BY s.rack_id
+) inv
+LEFT JOIN (
+    SELECT s.rack_id,
+           sum(extract(epoch FROM upper(a.period * tstzrange(%(ds)s, %(de)s))
+                                 - lower(a.period * tstzrange(%(ds)s, %(de)s))) / 3600) AS hours
+    FROM leasing_allocation a
+    JOIN marketplace_card c ON c.id = a.card_id
+    JOIN marketplace_server s ON s.id = c.server_id
+    WHERE a.period && tstzrange(%(ds)s, %(de)s)
+    GROUP BY s.rack_id
+) l ON l.rack_id = inv.rack_id
 """
 with connection.cursor() as cursor:
+    cursor.execute("DROP TABLE IF EXISTS bench_reference")
     cursor.execute(
-        "CREATE TABLE IF NOT EXISTS bench_reference (day date, rack_id bigint, hours numeric)"
+        "CREATE TABLE bench_reference (day date, rack_id bigint, installed int,"
+        " in_service int, available numeric, leased numeric)"
     )
 
 def reference():
