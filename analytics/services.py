@@ -25,7 +25,7 @@ from core.exceptions import InvalidInput
 logger = logging.getLogger(__name__)
 
 MAX_RANGE_DAYS = 3 * 366
-CHUNK_DAYS = 92
+CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
 
 # One statement per chunk of days: the allocations overlapping the chunk are read once (one
