@@ -53,6 +53,7 @@ BENCHMARKS: tuple[str, ...] = (
     "usage_ingest",
     "nightly",
     "invoice_run",
+    "list_endpoints",
 )
 
 BENCH_DB = "aidc_bench"
@@ -198,6 +199,8 @@ def start_gunicorn(env: dict[str, str], port: int, logfile: Path) -> subprocess.
         # keep clear of a `make run` gunicorn's.
         "--no-control-socket",
     ]  # fmt: skip
+    # BENCH_ENDPOINTS: the unauthenticated baselines under /bench/ (bench/textbook.py).
+    env = {**env, "BENCH_ENDPOINTS": "true"}
     log(f"starting gunicorn -w {GUNICORN_WORKERS} on {HOST}:{port} (log: {logfile})")
     with logfile.open("wb") as out:
         return subprocess.Popen(

@@ -27,6 +27,9 @@ CURRENCY = env.str("CURRENCY", default="CNY")
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.06"))
 # The test clock (SPEC §8): never on in production.
 TEST_CLOCK = env.bool("TEST_CLOCK", default=False)
+# Unauthenticated baseline endpoints under /bench/ for bench/list_endpoints.py (bench/run.py
+# turns them on for its own gunicorn). Never in production: they bypass auth and tenant scoping.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
 
 # --- Apps ---------------------------------------------------------------------------------------
 INSTALLED_APPS = [

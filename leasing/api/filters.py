@@ -6,7 +6,8 @@ from leasing.models import Lease
 
 
 class LeaseFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=LeaseStatus.choices)
+    # No DISTINCT: a filter on the lease's own column cannot repeat rows.
+    status = django_filters.MultipleChoiceFilter(choices=LeaseStatus.choices, distinct=False)
     kind = django_filters.ChoiceFilter(choices=LeaseKind.choices)
     active_at = django_filters.IsoDateTimeFilter(
         method="filter_active_at", label="holding cards at this instant"

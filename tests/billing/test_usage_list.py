@@ -1,0 +1,79 @@
+"""Usage-record lists and details come from `.values()` rows: the same JSON as
+UsageRecordSerializer on the instances, and a page is a constant number of queries."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.renderers import JSONRenderer
+
+from billing.api.serializers import UsageRecordSerializer
+from billing.models import UsageRecord
+from leasing.services import lease_create
+from tests.timing import at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lease(tenant, domestic):
+    with at("2027-03-01 00:00"):
+        return lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic,
+                            card_count=2, start=dt.date(2027, 3, 1), term_months=12)  # fmt: skip
+
+
+def record(lease_, n: int, **overrides):
+    return {
+        "source": "ceph-meter", "external_id": f"r-{n}", "lease": lease_.pk, "metric":
+        "storage_tb_hours", "quantity": "1.5", "start": "2027-03-10T00:00:00Z",
+        "end": "2027-03-10T01:00:00.250000Z", **overrides,
+    }  # fmt: skip
+
+
+def post(client, records):
+    response = client.post("/api/v1/usage-records/", {"records": records}, format="json")
+    assert response.status_code == 201, response.json()
+
+
+def expected(queryset) -> list[dict]:
+    records = queryset.select_related("metric", "corrects").order_by("id")
+    return json.loads(JSONRenderer().render(UsageRecordSerializer(records, many=True).data))
+
+
+def test_rows_and_details_match_the_serializer(tenant_client, make_client, make_user, lease):
+    card = lease.allocations.first().card_id
+    post(tenant_client, [record(lease, n, quantity=f"{n}.125") for n in range(3)])
+    post(tenant_client, [record(lease, 3, metric="card_busy_hours", card=card, quantity="2")])
+    post(tenant_client, [record(lease, 4, quantity="-1.5", corrects="r-1")])
+    make_client(make_user("tenant"))  # another tenant's user: sees nothing of these
+    rows = tenant_client.get("/api/v1/usage-records/").json()["results"]
+    assert rows == expected(UsageRecord.objects.filter(tenant=lease.tenant))
+    assert [list(row) for row in rows] == [list(UsageRecordSerializer.Meta.fields)] * 5
+    assert rows[4]["corrects"] == "r-1"
+    assert rows[3]["metric"] == "card_busy_hours"
+    assert rows[3]["card"] == card
+    assert rows[0]["end"] == "2027-03-10T01:00:00.250000Z"
+    for row in rows:
+        assert tenant_client.get(f"/api/v1/usage-records/{row['id']}/").json() == row
+    filtered = tenant_client.get("/api/v1/usage-records/?metric=storage_tb_hours").json()
+    assert filtered["count"] == 4
+    assert filtered["results"] == [row for row in rows if row["metric"] == "storage_tb_hours"]
+    assert tenant_client.get("/api/v1/usage-records/?month=2027-3").status_code == 400
+
+
+def test_a_list_page_is_a_constant_number_of_queries(tenant_client, lease):
+    def page_queries() -> int:
+        tenant_client.get("/api/v1/usage-records/")  # the token is cached after the first
+        with CaptureQueriesContext(connection) as queries:
+            response = tenant_client.get("/api/v1/usage-records/?metric=storage_tb_hours")
+        assert response.status_code == 200
+        return len(queries)
+
+    post(tenant_client, [record(lease, 0)])
+    assert page_queries() == 2  # count, page
+    post(tenant_client, [record(lease, n) for n in range(1, 40)])
+    assert page_queries() == 2
+    post(tenant_client, [record(lease, 40 + n, quantity="-1", corrects=f"r-{n}") for n in range(5)])
+    assert page_queries() == 3  # and the external_ids of the corrected records
