@@ -9,6 +9,7 @@ from billing.services.invoicing import invoice_issue, invoice_run
 from core import clock
 from leasing.services import lease_create
 from tests.factories import CardModelFactory, RackFactory, make_server_with_cards
+from tests.timing import at
 
 
 @pytest.fixture
@@ -62,3 +63,22 @@ def issue(invoice: Invoice) -> Invoice:
 
 
 D = Decimal
+
+
+@pytest.fixture
+def lease(tenant, domestic):
+    """A 2-card, 12-month long lease from 2027-03-01."""
+    with at("2027-03-01 00:00"):
+        return lease_create(
+            actor=None, tenant=tenant, kind="long", card_model=domestic, card_count=2,
+            start=dt.date(2027, 3, 1), term_months=12,
+        )  # fmt: skip
+
+
+def usage_record(lease_, n: int = 0, **overrides):
+    """One storage record for a usage batch, inside `lease_`'s term."""
+    return {
+        "source": "ceph-meter", "external_id": f"r-{n}", "lease": lease_.pk, "metric":
+        "storage_tb_hours", "quantity": "1.5", "start": "2027-03-10T00:00:00Z",
+        "end": "2027-03-10T01:00:00Z", **overrides,
+    }  # fmt: skip

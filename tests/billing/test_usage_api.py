@@ -3,25 +3,9 @@ import datetime as dt
 import pytest
 
 from billing.models import UsageRecord
-from leasing.services import lease_create
-from tests.timing import at
+from tests.billing.conftest import usage_record as record
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lease(tenant, domestic):
-    with at("2027-03-01 00:00"):
-        return lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic,
-                            card_count=2, start=dt.date(2027, 3, 1), term_months=12)  # fmt: skip
-
-
-def record(lease_, n: int = 0, **overrides):
-    return {
-        "source": "ceph-meter", "external_id": f"r-{n}", "lease": lease_.pk, "metric":
-        "storage_tb_hours", "quantity": "1.5", "start": "2027-03-10T00:00:00Z",
-        "end": "2027-03-10T01:00:00Z", **overrides,
-    }  # fmt: skip
 
 
 def post(client, records, atomic=None):

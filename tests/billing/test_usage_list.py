@@ -1,7 +1,6 @@
 """Usage-record lists and details come from `.values()` rows: the same JSON as
 UsageRecordSerializer on the instances, and a page is a constant number of queries."""
 
-import datetime as dt
 import json
 
 import pytest
@@ -11,25 +10,14 @@ from rest_framework.renderers import JSONRenderer
 
 from billing.api.serializers import UsageRecordSerializer
 from billing.models import UsageRecord
-from leasing.services import lease_create
-from tests.timing import at
+from tests.billing.conftest import usage_record
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def lease(tenant, domestic):
-    with at("2027-03-01 00:00"):
-        return lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic,
-                            card_count=2, start=dt.date(2027, 3, 1), term_months=12)  # fmt: skip
-
-
 def record(lease_, n: int, **overrides):
-    return {
-        "source": "ceph-meter", "external_id": f"r-{n}", "lease": lease_.pk, "metric":
-        "storage_tb_hours", "quantity": "1.5", "start": "2027-03-10T00:00:00Z",
-        "end": "2027-03-10T01:00:00.250000Z", **overrides,
-    }  # fmt: skip
+    """Ends at a fraction of a second, to check how datetimes are written."""
+    return usage_record(lease_, n, **{"end": "2027-03-10T01:00:00.250000Z", **overrides})
 
 
 def post(client, records):
