@@ -162,6 +162,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LeaseKindEnum": "marketplace.choices.LeaseKind",
+        "InvoiceLineKindEnum": "billing.choices.LineKind",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ class TestClockView(APIView):
     """Read or set the test clock (admin, only when the TEST_CLOCK setting is on)."""
 
     permission_classes = [IsAdminRole]
+    serializer_class = TestClockSerializer
 
     def _ensure_enabled(self) -> None:
         if not settings.TEST_CLOCK:
@@ -64,7 +65,8 @@ class TestClockView(APIView):
 
     @extend_schema(
         responses=inline_serializer(
-            "TestClock", {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()}
+            "TestClockState",
+            {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()},
         )
     )
     def get(self, request: Request) -> Response:

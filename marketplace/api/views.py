@@ -82,6 +82,7 @@ class CardModelViewSet(AuditedModelViewSet):
 class CardViewSet(AuditedModelViewSet):
     """Cards. Staff see all; a tenant sees only the cards its leases hold (reserved or active)."""
 
+    queryset = Card.objects.all()  # narrowed per caller in get_queryset
     serializer_class = CardSerializer
     permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
     filterset_class = filters.CardFilter
