@@ -6,7 +6,6 @@ from fractions import Fraction
 CENT = Decimal("0.01")
 UNIT_PRICE_STEP = Decimal("0.0001")
 RATE_STEP = Decimal("0.0001")
-ACCRUAL_STEP = Decimal("0.000001")
 
 MONEY_DIGITS = 14  # max_digits of money fields: up to 999,999,999,999.99
 PRICE_DIGITS = 14

@@ -50,8 +50,3 @@ STAFF = (Role.OPERATOR, Role.FINANCE, Role.ADMIN)
 
 class IsAdminRole(RolePermission):
     pass
-
-
-class IsStaffRole(RolePermission):
-    read_roles = frozenset(STAFF)
-    write_roles = frozenset(STAFF)

@@ -8,17 +8,21 @@ from core import clock
 from core.exceptions import InvalidInput
 
 
+def month_param(value: Any) -> Any:
+    """A `YYYY-MM` query or body value → the month's first day, or the SPEC's 400."""
+    try:
+        return clock.parse_month(value)
+    except ValueError:
+        raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
+
+
 class MonthFilter(django_filters.CharFilter):
     """`?month=YYYY-MM` on a date column holding the month's first day."""
 
     def filter(self, qs: Any, value: Any) -> Any:
         if not value:
             return qs
-        try:
-            month = clock.parse_month(value)
-        except ValueError:
-            raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
-        return qs.filter(**{self.field_name: month})
+        return qs.filter(**{self.field_name: month_param(value)})
 
 
 class UsageRecordFilter(django_filters.FilterSet):

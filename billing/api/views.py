@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from billing import documents
 from billing.api import filters
+from billing.api.filters import month_param
 from billing.api.serializers import (
     ClaimAdvanceSerializer,
     ClaimQuerySerializer,
@@ -42,7 +43,6 @@ from billing.models import (
 )
 from billing.services import invoicing, usage, vouchers
 from billing.tasks import run_invoices
-from core import clock
 from core.exceptions import InvalidInput
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
@@ -55,13 +55,6 @@ from core.viewsets import (
 )
 
 FINANCE = (Role.FINANCE,)
-
-
-def _month(value: str) -> Any:
-    try:
-        return clock.parse_month(value)
-    except ValueError:
-        raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
 
 
 def _csv(content: str, filename: str) -> HttpResponse:
@@ -193,14 +186,14 @@ class VoucherProgramViewSet(AuditedModelViewSet):
             claim = vouchers.voucher_claim_advance(
                 actor=request.user,
                 program=program,
-                month=_month(body.validated_data["month"]),
+                month=month_param(body.validated_data["month"]),
                 status=body.validated_data["status"],
             )
             return Response(ClaimSerializer(claim).data)
         query = ClaimQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         claim = vouchers.voucher_claim_get(
-            program=program, month=_month(query.validated_data["month"])
+            program=program, month=month_param(query.validated_data["month"])
         )
         if query.validated_data.get("format") == "csv":
             return _csv(documents.claim_csv(claim), f"claim-{program.pk}-{claim.month:%Y-%m}.csv")
@@ -241,7 +234,7 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request: Request) -> Response:
         body = InvoiceRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        month = _month(body.validated_data["month"])
+        month = month_param(body.validated_data["month"])
         if request.query_params.get("async") == "true":
             run = InvoiceRun.objects.create(month=month)
             run_id = run.pk
@@ -316,7 +309,7 @@ class InvoiceViewSet(
     @action(detail=False, methods=["get"], permission_classes=[roles(read=STAFF)])
     def export(self, request: Request) -> HttpResponse:
         """The month's invoices and lines as CSV (one row per line)."""
-        month = _month(request.query_params.get("month", ""))
+        month = month_param(request.query_params.get("month", ""))
         invoices: QuerySet[Invoice] = (
             self.get_queryset()
             .filter(month=month)

@@ -98,3 +98,21 @@ def test_a_retry_while_the_first_is_in_flight_is_a_409(operator_client) -> None:
     replay = _post(operator_client, {"name": "Acme"})
     assert replay.status_code == 201
     assert replay["Idempotent-Replayed"] == "true"
+
+
+def test_keys_are_kept_48_hours_then_purged(operator_client) -> None:
+    import datetime as dt
+
+    import time_machine
+
+    from core.idempotency import idempotency_keys_purge
+
+    start = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        _post(operator_client, {"name": "Acme"})
+    with time_machine.travel(start + dt.timedelta(hours=47), tick=False):
+        assert idempotency_keys_purge() == 0
+        assert _post(operator_client, {"name": "Acme"})["Idempotent-Replayed"] == "true"
+    with time_machine.travel(start + dt.timedelta(hours=49), tick=False):
+        assert idempotency_keys_purge() == 1
+    assert not IdempotencyKey.objects.exists()
