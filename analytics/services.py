@@ -28,9 +28,10 @@ MAX_RANGE_DAYS = 3 * 366
 CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
 
-# One statement per chunk of days: the allocations overlapping the chunk are read once (one
-# pass over the exclusion constraint's GiST index) and feed both snapshot tables through
-# data-modifying CTEs.
+# One statement per chunk of days: the allocations overlapping the chunk are read once (by the
+# index on their upper bound) and feed the three snapshot tables through data-modifying CTEs.
+# Time-zone arithmetic is the costly part of a row: a bound is converted to its local day only
+# when it falls inside the chunk, and minutes are binned without it.
 _RECOMPUTE_SQL = """
 WITH days AS (
     SELECT d::date AS day,
@@ -47,8 +48,13 @@ cards AS NOT MATERIALIZED (
 alloc AS MATERIALIZED (
     SELECT a.lease_id, c.rack_id, c.site_id, c.card_model_id,
            lower(a.period) AS lo, upper(a.period) AS hi,
-           (lower(a.period) AT TIME ZONE %(tz)s)::date AS s_day,
-           coalesce((upper(a.period) AT TIME ZONE %(tz)s)::date, 'infinity'::date) AS e_day
+           -- local days of the bounds inside the chunk; the day before or after it otherwise
+           CASE WHEN lower(a.period) >= %(start)s
+                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d0)s::date - 1 END AS s_day,
+           CASE WHEN upper(a.period) < %(end)s
+                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d1)s::date + 1 END AS e_day
     FROM leasing_allocation a
     JOIN cards c ON c.id = a.card_id
     -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
@@ -97,8 +103,8 @@ events AS (
     FROM alloc WHERE e_day <= %(d1)s AND GREATEST(s_day + 1, %(d0)s::date) < e_day
 ),
 event_days AS (
-    SELECT rack_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta
-    FROM events GROUP BY rack_id, card_model_id, day
+    SELECT rack_id, site_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta
+    FROM events GROUP BY rack_id, site_id, card_model_id, day
 ),
 busy_records AS (
     SELECT u.id, u.card_id, u.lease_id, u.quantity, u.start, u."end"
@@ -134,7 +140,7 @@ busy AS (
 keys AS (
     SELECT rack_id, site_id, card_model_id FROM inventory
     UNION
-    SELECT DISTINCT rack_id, site_id, card_model_id FROM alloc
+    SELECT rack_id, site_id, card_model_id FROM event_days
     UNION
     SELECT DISTINCT rack_id, site_id, card_model_id FROM busy
 ),
@@ -176,27 +182,27 @@ long_days AS (
     WHERE l.kind = 'long'
 ),
 short_held AS (
-    -- held intervals widened to whole minutes, as billed; a running hold counts until now
-    SELECT x.lease_id, date_trunc('minute', x.lo) AS lo,
+    -- held intervals widened to whole minutes, as billed (minutes binned from the epoch, which
+    -- is date_trunc('minute') without its time-zone arithmetic); a running hold counts until now
+    SELECT x.lease_id, x.s_day, x.e_day,
+           date_bin('1 minute', x.lo, 'epoch') AS lo,
            CASE WHEN x.hi IS NULL OR x.hi > %(now)s
-                THEN date_trunc('minute', LEAST(coalesce(x.hi, %(now)s), %(now)s))
-                ELSE date_trunc('minute', x.hi)
-                     + CASE WHEN x.hi > date_trunc('minute', x.hi)
-                            THEN interval '1 minute' ELSE interval '0' END
+                THEN date_bin('1 minute', %(now)s, 'epoch')
+                ELSE date_bin('1 minute', x.hi + interval '59.999999 seconds', 'epoch')
            END AS hi
-    FROM alloc x
-    JOIN leases l ON l.lease_id = x.lease_id AND l.kind = 'short'
+    FROM leases l
+    JOIN alloc x ON x.lease_id = l.lease_id
+    WHERE l.kind = 'short'
 ),
 short_days AS (
+    -- the days of the allocation, cut to the chunk; a hold capped at now may end before them
     SELECT d.day, h.lease_id,
            sum(extract(epoch FROM LEAST(h.hi, d.de) - GREATEST(h.lo, d.ds)) / 60) AS minutes
     FROM short_held h
-    CROSS JOIN LATERAL generate_series(
-        GREATEST((h.lo AT TIME ZONE %(tz)s)::date, %(d0)s::date),
-        LEAST(((h.hi - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
-        interval '1 day') AS g(day)
+    CROSS JOIN LATERAL generate_series(GREATEST(h.s_day, %(d0)s::date),
+                                       LEAST(h.e_day, %(d1)s::date), interval '1 day') AS g(day)
     JOIN days d ON d.day = g.day::date
-    WHERE h.hi > h.lo
+    WHERE LEAST(h.hi, d.de) > GREATEST(h.lo, d.ds)
     GROUP BY d.day, h.lease_id
 ),
 amounts AS (
@@ -213,18 +219,26 @@ revenue AS (
     FROM amounts a
     JOIN leases l ON l.lease_id = a.lease_id
     RETURNING 1
+),
+sites AS (
+    INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
+    SELECT d.day, r.site_id,
+           count(*) FILTER (WHERE r.status = 'racked'),
+           count(*) FILTER (WHERE r.status = 'planned')
+    FROM days d
+    CROSS JOIN marketplace_rack r
+    GROUP BY d.day, r.site_id
+    RETURNING 1
 )
-SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue)
+SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue),
+       (SELECT count(*) FROM sites)
 """
-
-_SITES_SQL = """
-INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
-SELECT d::date, r.site_id,
-       count(*) FILTER (WHERE r.status = 'racked'),
-       count(*) FILTER (WHERE r.status = 'planned')
-FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
-CROSS JOIN marketplace_rack r
-GROUP BY d::date, r.site_id
+_PREPARE_SQL = """
+SET LOCAL jit = off;
+SET LOCAL work_mem = '64MB';
+DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s;
+DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
+DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
 """
 
 
@@ -245,17 +259,13 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
         "now": clock.now(),
         "busy_metric": _busy_metric_id(),
     }
-    counts = {}
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        for table in ("analytics_occupancydaily", "analytics_sitedaily", "analytics_revenuedaily"):
-            cursor.execute(f"DELETE FROM {table} WHERE day BETWEEN %(d0)s AND %(d1)s", params)
+        # one round trip: the job's settings and the chunk's old rows (client-side binding
+        # sends the statements as one simple query)
+        cursor.execute(_PREPARE_SQL, params)
         cursor.execute(_RECOMPUTE_SQL, params)
-        counts["occupancy_rows"], counts["revenue_rows"] = cursor.fetchone()
-        cursor.execute(_SITES_SQL, params)
-        counts["site_rows"] = cursor.rowcount
-    return counts
+        occupancy_rows, revenue_rows, site_rows = cursor.fetchone()
+    return {"occupancy_rows": occupancy_rows, "revenue_rows": revenue_rows, "site_rows": site_rows}
 
 
 def _validate_range(day_from: dt.date, day_to: dt.date) -> None:

@@ -8,6 +8,7 @@ import pytest
 from analytics.models import OccupancyDaily, RevenueDaily
 from analytics.reports import occupancy_report, revenue_report
 from analytics.services import snapshots_recompute
+from leasing.services import lease_create, lease_stop
 from tests.analytics.conftest import DAY
 from tests.timing import at
 
@@ -96,3 +97,30 @@ def test_a_bad_range_is_refused(story):
         snapshots_recompute(day_from=DAY, day_to=DAY - dt.timedelta(days=1))
     with pytest.raises(InvalidInput):
         snapshots_recompute(day_from=DAY, day_to=DAY + dt.timedelta(days=3 * 366))
+
+
+def test_short_revenue_counts_whole_minutes_per_day_and_a_running_hold_until_now(story, tenant):
+    model = story["model"]
+    with at("2027-03-12 23:30:20"):
+        overnight = lease_create(
+            actor=None, tenant=tenant, kind="short", card_model=model, card_count=1
+        )
+    with at("2027-03-13 00:10:40"):
+        lease_stop(actor=None, lease=overnight)
+    with at("2027-03-13 08:00:30"):
+        running = lease_create(
+            actor=None, tenant=tenant, kind="short", card_model=model, card_count=1
+        )
+    with at("2027-03-13 09:15:50"):
+        snapshots_recompute(day_from=DAY + dt.timedelta(days=2), day_to=DAY + dt.timedelta(days=3))
+    revenue = {
+        (r.day.day, r.lease_id): r.amount
+        for r in RevenueDaily.objects.filter(lease_id__in=[overnight.pk, running.pk])
+    }
+    # widened to 23:30 → 00:11: 30 minutes on the 12th, 11 on the 13th; the running hold from
+    # 08:00 to now's whole minute, 09:15: 75 minutes (× 7.5 / 60)
+    assert revenue == {
+        (12, overnight.pk): Decimal("3.75"),
+        (13, overnight.pk): Decimal("1.375"),
+        (13, running.pk): Decimal("9.375"),
+    }
