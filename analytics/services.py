@@ -169,18 +169,6 @@ occupancy AS (
       ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
     RETURNING 1
 ),
-long_days AS (
-    -- a long lease accrues fee × cards / days in month on each active day
-    SELECT g.day::date AS day, l.lease_id,
-           round(l.unit_price * l.card_count / extract(day FROM
-               date_trunc('month', g.day) + interval '1 month' - interval '1 day'), 6) AS amount
-    FROM leases l
-    CROSS JOIN LATERAL generate_series(
-        GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
-        LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
-        interval '1 day') AS g(day)
-    WHERE l.kind = 'long'
-),
 short_held AS (
     -- held intervals widened to whole minutes, as billed (minutes binned from the epoch, which
     -- is date_trunc('minute') without its time-zone arithmetic); a running hold counts until now
@@ -205,19 +193,26 @@ short_days AS (
     WHERE LEAST(h.hi, d.de) > GREATEST(h.lo, d.ds)
     GROUP BY d.day, h.lease_id
 ),
-amounts AS (
-    SELECT day, lease_id, amount FROM long_days
-    UNION ALL
-    SELECT s.day, s.lease_id, round(s.minutes::numeric * l.unit_price / 60, 6)
-    FROM short_days s JOIN leases l ON l.lease_id = s.lease_id
-    WHERE s.minutes > 0
-),
 revenue AS (
     INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,
         lease_kind, amount)
-    SELECT a.day, a.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind, a.amount
-    FROM amounts a
-    JOIN leases l ON l.lease_id = a.lease_id
+    -- a long lease accrues fee × cards / days in month on each active day
+    SELECT g.day::date, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
+           round(l.unit_price * l.card_count / extract(day FROM
+               date_trunc('month', g.day) + interval '1 month' - interval '1 day'), 6)
+    FROM leases l
+    CROSS JOIN LATERAL generate_series(
+        GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
+        LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
+        interval '1 day') AS g(day)
+    WHERE l.kind = 'long'
+    UNION ALL
+    -- a short lease its minutes at the hourly price
+    SELECT s.day, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
+           round(s.minutes::numeric * l.unit_price / 60, 6)
+    FROM short_days s
+    JOIN leases l ON l.lease_id = s.lease_id
+    WHERE s.minutes > 0
     RETURNING 1
 ),
 sites AS (
