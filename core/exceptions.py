@@ -197,6 +197,11 @@ _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """The one exception handler: every error leaves the API in the SPEC's shape."""
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # before IntegrityError: Django's ProtectedError and RestrictedError subclass it
+        exc = Conflict(
+            "It is still referenced by other objects and cannot be deleted.", code="in_use"
+        )
     if isinstance(exc, IntegrityError):
         mapped = error_from_integrity(exc)
         if mapped is None:
@@ -207,10 +212,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         fields = exc.message_dict if hasattr(exc, "error_dict") else None
         message = "; ".join(exc.messages)
         exc = InvalidInput(message, fields=fields)
-    if isinstance(exc, ProtectedError | RestrictedError):
-        exc = Conflict(
-            "It is still referenced by other objects and cannot be deleted.", code="in_use"
-        )
     if isinstance(exc, Http404):
         exc = NotFound()
     if isinstance(exc, DjangoPermissionDenied):

@@ -41,13 +41,23 @@ def idempotency_scope(user: Any) -> str:
 
 
 def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode() if request.method else b"")
+    digest.update(b" " + request.path.encode() + b"\n")
+    if (request.content_type or "").startswith("multipart/form-data"):
+        # the boundary is new on every request: fingerprint the parts, not the bytes
+        for name, values in sorted(request.POST.lists()):
+            digest.update(json.dumps([name, values]).encode() + b"\n")
+        for name, upload in sorted(request.FILES.items()):
+            digest.update(json.dumps([name, upload.name, upload.size]).encode() + b"\n")
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+        return digest.hexdigest()
     try:
         body: bytes = request._request.body
     except RawPostDataException:  # the stream was already consumed: use the parsed data
         body = json.dumps(request.data, cls=JSONEncoder, sort_keys=True).encode()
-    digest = hashlib.sha256()
-    digest.update(request.method.encode() if request.method else b"")
-    digest.update(b" " + request.path.encode() + b"\n")
     digest.update(body)
     return digest.hexdigest()
 

@@ -54,6 +54,16 @@ class TenantScopedViewSetMixin:
         queryset = super().get_queryset()  # type: ignore[misc]
         return scope_to_tenant(queryset, self.request.user, self.tenant_field)  # type: ignore[attr-defined]
 
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> None:
+        """Another tenant's object is a 404 even on an action the caller's role may not take:
+        whether it exists is not the caller's to learn."""
+        lookup = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
+        if request.user and request.user.is_authenticated and lookup in self.kwargs:  # type: ignore[attr-defined]
+            self.get_object()  # type: ignore[attr-defined]
+        super().permission_denied(request, message, code)  # type: ignore[misc]
+
 
 class AuditedModelViewSet(viewsets.ModelViewSet):
     """CRUD for reference data: idempotent create, every write audit-logged atomically."""

@@ -263,10 +263,15 @@ def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
     lease = _locked(lease)
     if lease.kind != LeaseKind.SHORT:
         raise InvalidState("Only short leases are stopped; long leases are terminated.")
-    if lease.status != LeaseStatus.ACTIVE:
-        raise InvalidState(f"A {lease.status} lease cannot be stopped.")
     now = clock.now()
-    before = snapshot(lease)
+    if lease.status == LeaseStatus.RESERVED and lease.start > now:
+        return lease_cancel(actor=actor, lease=lease, reason=reason or "stopped before its start")
+    # by the clock, not only the status: the minute's status task may not have run yet
+    if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
+        raise InvalidState(f"A {lease.status} lease cannot be stopped.")
+    if lease.end is not None and lease.end <= now:
+        raise InvalidState(f"The lease already ended, at {lease.end.isoformat()}.")
+    before, from_status = snapshot(lease), lease.status
     _cut_allocations(lease, now)
     lease.end = now
     lease.status = LeaseStatus.ENDED
@@ -275,7 +280,7 @@ def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
         lease,
         actor=actor,
         at=now,
-        from_status=LeaseStatus.ACTIVE,
+        from_status=from_status,
         to_status=lease.status,
         reason=reason or "stopped",
     )

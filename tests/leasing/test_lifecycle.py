@@ -6,6 +6,7 @@ import time_machine
 
 from leasing.models import Allocation, Lease, LeaseEvent
 from leasing.services import leases_advance
+from tests.factories import TenantFactory
 from tests.leasing.conftest import NOW, long_body, short_body
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +199,46 @@ def test_termination_fee_is_stored_as_money(tenant_client, model, fleet, frozen_
     fee = Lease.objects.get(pk=lease["id"]).termination_fee
     assert isinstance(fee, Decimal)
     assert fee == fee.quantize(Decimal("0.01"))
+
+
+def test_tenants_cancel_their_short_reservations_but_not_long_commitments(
+    tenant_client, make_client, make_user, model, fleet, frozen_now
+):
+    later = (NOW + dt.timedelta(days=2)).isoformat()
+    short = _post(tenant_client, "/api/v1/leases/", {**short_body(model), "start": later}).json()
+    assert short["status"] == "reserved", short
+    long = _post(tenant_client, "/api/v1/leases/", long_body(model, card_count=8)).json()
+    other = make_client(make_user(tenant=TenantFactory()))
+    # another tenant's lease is not there at all, whatever the action
+    assert _post(other, f"/api/v1/leases/{short['id']}/cancel/").status_code == 404
+    response = _post(tenant_client, f"/api/v1/leases/{long['id']}/cancel/")
+    assert response.status_code == 403
+    assert "terminate" in response.json()["error"]["message"]
+    response = _post(tenant_client, f"/api/v1/leases/{short['id']}/cancel/", {"reason": "plans"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    assert not Allocation.objects.filter(lease_id=short["id"]).exists()
+
+
+def test_stopping_a_reservation_before_its_start_cancels_it(
+    tenant_client, model, fleet, frozen_now
+):
+    later = (NOW + dt.timedelta(hours=5)).isoformat()
+    lease = _post(tenant_client, "/api/v1/leases/", {**short_body(model), "start": later}).json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/stop/")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled"
+    assert not Allocation.objects.filter(lease_id=lease["id"]).exists()
+
+
+def test_a_lease_past_its_end_cannot_be_stopped_before_the_status_task_runs(
+    tenant_client, model, fleet, frozen_now
+):
+    end = (NOW + dt.timedelta(hours=1)).isoformat()
+    lease = _post(tenant_client, "/api/v1/leases/", {**short_body(model), "end": end}).json()
+    with time_machine.travel(NOW + dt.timedelta(hours=1, minutes=10), tick=False):
+        response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/stop/")
+    assert response.status_code == 409
+    assert "already ended" in response.json()["error"]["message"]
+    detail = tenant_client.get(f"/api/v1/leases/{lease['id']}/").json()
+    assert (detail["end"], len(detail["cards"])) == (lease["end"], len(lease["cards"]))

@@ -169,3 +169,31 @@ def test_a_bom_and_windows_line_ends_are_fine(operator_client, models) -> None:
     response = _upload(operator_client, content)
     assert response.status_code == 201, response.json()
     assert response.json()["cards_created"] == 4
+
+
+def _multipart(client, text: str, boundary: str, key: str):
+    body = (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="cards.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+        f"{text}\r\n--{boundary}--\r\n"
+    ).encode()
+    return client.generic(
+        "POST",
+        "/api/v1/inventory/import/",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_an_import_retried_with_its_key_replays_whatever_the_boundary(operator_client, models):
+    first = _multipart(operator_client, GOOD, "curl-boundary-1", "import-1")
+    assert first.status_code == 201, first.json()
+    retry = _multipart(operator_client, GOOD, "another-boundary-2", "import-1")
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    other = _multipart(operator_client, GOOD.replace("SN-0004", "SN-0005"), "b3", "import-1")
+    assert other.status_code == 422
+    assert Card.objects.count() == 4

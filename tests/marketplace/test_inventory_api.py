@@ -213,3 +213,19 @@ def test_capacity_figures_by_site_rack_and_model(operator_client) -> None:
 
 def test_tenants_cannot_read_capacity(tenant_client) -> None:
     assert tenant_client.get("/api/v1/inventory/capacity/").status_code == 403
+
+
+def test_deleting_what_is_still_referenced_is_a_409_that_deletes_nothing(operator_client) -> None:
+    rack = RackFactory()
+    server, cards = make_server_with_cards(rack, CardModelFactory(), cards=2)
+    for path in (
+        f"/api/v1/sites/{rack.site_id}/",
+        f"/api/v1/racks/{rack.pk}/",
+        f"/api/v1/servers/{server.pk}/",
+        f"/api/v1/card-models/{cards[0].card_model_id}/",
+    ):
+        response = operator_client.delete(path)
+        assert response.status_code == 409, (path, response.content)
+        assert response.json()["error"]["code"] == "in_use"
+    assert Card.objects.count() == 2
+    assert operator_client.delete(f"/api/v1/cards/{cards[0].pk}/").status_code == 204
