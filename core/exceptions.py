@@ -143,10 +143,7 @@ def error_from_integrity(exc: IntegrityError) -> ApplicationError | None:
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        error["fields"] = fields
-    return {"error": error}
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
 def _first_message(detail: Any) -> str:

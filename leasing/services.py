@@ -118,7 +118,7 @@ def lease_create(
         raise InvalidInput("card_count must be at least 1.", fields={"card_count": ["Too small."]})
     fleet = _fleet_size(card_model, site)
     if card_count > fleet:
-        raise InvalidInput(
+        raise NoCapacity(
             f"card_count {card_count} is more than the {fleet} installed card(s) of this model"
             + (" at this site." if site else "."),
             fields={"card_count": [f"At most {fleet}."]},

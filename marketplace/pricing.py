@@ -44,7 +44,11 @@ def quote_long(card_model: CardModel, card_count: int, term_months: int) -> Quot
 def quote_short(
     card_model: CardModel, card_count: int, start: dt.datetime, end: dt.datetime
 ) -> Quote:
-    """Hourly rate × cards × hours of [start, end)."""
-    hours = Decimal(int((end - start).total_seconds())) / SECONDS_PER_HOUR
+    """Hourly rate × cards × hours of [start, end) widened to whole minutes, as billed."""
+    first = start.replace(second=0, microsecond=0)
+    last = end.replace(second=0, microsecond=0)
+    if last < end:
+        last += dt.timedelta(minutes=1)
+    hours = Decimal(int((last - first).total_seconds())) / SECONDS_PER_HOUR
     rate = card_model.hourly_rate
     return Quote(LeaseKind.SHORT, rate, round_money(rate * card_count * hours))

@@ -12,7 +12,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from core import clock
-from core.exceptions import NoCapacity
+from core.exceptions import InvalidInput, NoCapacity
 from marketplace.choices import CardStatus, LeaseKind, RackStatus
 from marketplace.models import Card, CardModel
 from marketplace.pricing import Quote, quote_long, quote_short
@@ -205,10 +205,17 @@ def capacity_by(group_by: str) -> list[dict[str, object]]:
             "cards": row["cards"],
             "cards_available": row["cards_available"],
             "cards_in_maintenance": row["cards_in_maintenance"],
-            "pflops": ((row["tflops"] or Decimal(0)) / 1000).quantize(Decimal("0.001")),
+            "pflops": _pflops(row["tflops"]),
         }
         for row in rows
     ]
+
+
+def _pflops(tflops: Decimal | None) -> Decimal:
+    """Σ TFLOPS / 1000, exact (TFLOPS have 2 places), shown with at least 3 places: rack rows
+    add up to their site's."""
+    exact = ((tflops or Decimal(0)) / 1000).quantize(Decimal("0.00001")).normalize()
+    return exact if -exact.as_tuple().exponent > 3 else exact.quantize(Decimal("0.001"))
 
 
 # --- Availability ---
@@ -230,11 +237,18 @@ def lease_window(
 ) -> tuple[dt.datetime, dt.datetime | None]:
     """The [start, end) a lease request would hold: long leases run from operator-local
     midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
+    now = clock.now()
     if kind == LeaseKind.LONG:
         assert term_months is not None
         first_day = clock.local_date(start) if start else clock.local_today()
+        if first_day < clock.local_today():
+            raise InvalidInput(
+                "A long lease starts today or later.", fields={"start": ["In the past."]}
+            )
         return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
-    return (start or clock.now()), end
+    if start is not None and start < now - dt.timedelta(minutes=1):
+        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
+    return max(start or now, now), end
 
 
 def availability_find(

@@ -43,7 +43,7 @@ from billing.models import (
 )
 from billing.services import invoicing, usage, vouchers
 from billing.tasks import run_invoices
-from core.exceptions import InvalidInput
+from core.exceptions import InvalidInput, error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.roles import Role
@@ -140,10 +140,13 @@ class UsageRecordViewSet(
             "errors": result.errors,
         }
         if result.errors and atomic:
-            body["error"] = {
-                "code": "invalid_records",
-                "message": f"{len(result.errors)} record(s) rejected; nothing was stored.",
-            }
+            body.update(
+                error_body(
+                    "invalid_records",
+                    f"{len(result.errors)} record(s) rejected; nothing was stored.",
+                    {"records": [f"{len(result.errors)} invalid; see errors."]},
+                )
+            )
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(body, status=status.HTTP_201_CREATED)
 

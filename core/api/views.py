@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.audit import audit_record
-from core.exceptions import NotFound
+from core.exceptions import NotFound, error_body
 from core.permissions import IsAdminRole
 from core.serializers import StrictSerializer
 
@@ -88,3 +88,13 @@ class TestClockView(APIView):
             after={"now": clock.now().isoformat()},
         )
         return Response({"now": clock.now(), "frozen": clock.test_clock_is_set()})
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Unknown paths answer in the API's error shape too (`handler404`)."""
+    return JsonResponse(error_body("not_found", "No such path."), status=404)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    """`handler500`: the error shape, without details (they are in the log)."""
+    return JsonResponse(error_body("server_error", "Internal server error."), status=500)

@@ -77,7 +77,8 @@ class CapacityRowSerializer(serializers.Serializer):
     cards = serializers.IntegerField()
     cards_available = serializers.IntegerField()
     cards_in_maintenance = serializers.IntegerField()
-    pflops = serializers.DecimalField(max_digits=14, decimal_places=3)
+    # exact (TFLOPS have 2 places), at least 3 places: "7.912", "0.8625"
+    pflops = serializers.CharField(help_text="Σ bf16_tflops / 1000, exact, as a decimal string.")
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -59,3 +59,11 @@ def test_a_wrong_method_is_a_405_in_the_error_shape(operator_client) -> None:
     response = operator_client.delete("/api/v1/me/")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_unknown_path_is_a_json_404(tenant_client) -> None:
+    response = tenant_client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {"code": "not_found", "message": "No such path.", "fields": {}}
+    }

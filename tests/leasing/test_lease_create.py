@@ -111,7 +111,6 @@ def test_finance_cannot_take_leases(finance_client, tenant, model, fleet) -> Non
         ({"term_months": 18}, "term_months"),
         ({"start": "2027-03-09"}, "start"),
         ({"card_count": 0}, "card_count"),
-        ({"card_count": 17}, "card_count"),
         ({"card_count": "eight"}, "card_count"),
         ({"card_model": 999999}, "card_model"),
         ({"end": "2027-06-01T00:00:00Z"}, "end"),
@@ -126,6 +125,14 @@ def test_bad_long_requests_are_400s_that_write_nothing(
     response = tenant_client.post("/api/v1/leases/", long_body(model, **overrides), format="json")
     assert response.status_code == 400, response.json()
     assert field in response.json()["error"]["fields"]
+    assert not Lease.objects.exists()
+
+
+def test_more_cards_than_installed_is_no_capacity(tenant_client, model, fleet) -> None:
+    response = tenant_client.post("/api/v1/leases/", long_body(model, card_count=17), format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_capacity"
+    assert response.json()["error"]["fields"] == {"card_count": ["At most 16."]}
     assert not Lease.objects.exists()
 
 

@@ -91,3 +91,29 @@ def test_bad_availability_queries_are_400s(tenant_client, fleet, params, field) 
     response = tenant_client.get("/api/v1/availability/", query)
     assert response.status_code == 400
     assert field in response.json()["error"]["fields"]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_short_quote_widens_to_whole_minutes_as_billed(tenant_client, fleet) -> None:
+    model, _ = fleet
+    query = {"card_model": model.pk, "count": 1, "kind": "short"}
+    body = tenant_client.get(
+        "/api/v1/availability/",
+        {**query, "start": "2027-03-11T01:00:30Z", "end": "2027-03-11T02:00:00Z"},
+    ).json()
+    # 01:00 → 02:00 = 60 minutes × 7.5 / 60, not 59.5 minutes (7.44)
+    assert body["quote"]["amount"] == "7.50"
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    "params",
+    [{"term_months": 12, "start": "2027-03-09"}, {"kind": "short", "start": "2027-03-10T03:00Z"}],
+)
+def test_a_start_in_the_past_is_a_400_as_it_is_for_leases(tenant_client, fleet, params) -> None:
+    model, _ = fleet
+    response = tenant_client.get(
+        "/api/v1/availability/", {"card_model": model.pk, "count": 1, **params}
+    )
+    assert response.status_code == 400, response.json()
+    assert "start" in response.json()["error"]["fields"]

@@ -229,3 +229,14 @@ def test_deleting_what_is_still_referenced_is_a_409_that_deletes_nothing(operato
         assert response.json()["error"]["code"] == "in_use"
     assert Card.objects.count() == 2
     assert operator_client.delete(f"/api/v1/cards/{cards[0].pk}/").status_code == 204
+
+
+def test_pflops_are_exact_so_racks_add_up_to_their_site(operator_client) -> None:
+    site = SiteFactory()
+    model = CardModelFactory(bf16_tflops=Decimal("862.50"))
+    for rack in (RackFactory(site=site), RackFactory(site=site)):
+        make_server_with_cards(rack, model, cards=1)
+    by_rack = operator_client.get("/api/v1/inventory/capacity/?group_by=rack").json()
+    assert [r["pflops"] for r in by_rack] == ["0.8625", "0.8625"]
+    [by_site] = operator_client.get("/api/v1/inventory/capacity/?group_by=site").json()
+    assert by_site["pflops"] == "1.725"
