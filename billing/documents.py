@@ -18,6 +18,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from billing.models import Invoice
 from billing.services.vouchers import Claim
+from core import clock
 
 INVOICE_CSV_COLUMNS = [
     "invoice_number",
@@ -149,7 +150,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph(
             f"账期 Billing month: {invoice.month:%Y-%m} &nbsp;&nbsp; "
-            f"开具日期 Issued: {invoice.issued_at:%Y-%m-%d}"
+            f"开具日期 Issued: {clock.local_date(invoice.issued_at):%Y-%m-%d}"
             if invoice.issued_at
             else f"账期 Billing month: {invoice.month:%Y-%m}",
             body,

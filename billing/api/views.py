@@ -238,6 +238,7 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body = InvoiceRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         month = month_param(body.validated_data["month"])
+        invoicing.invoice_run_check(month)
         if request.query_params.get("async") == "true":
             run = InvoiceRun.objects.create(month=month)
             run_id = run.pk

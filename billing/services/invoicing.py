@@ -20,11 +20,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
-from billing.choices import CARD_MINUTES, InvoiceStatus, RunStatus
+from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, RunStatus
 from billing.models import (
     CreditNote,
     Invoice,
     InvoiceRun,
+    VoucherClaim,
     VoucherGrant,
     VoucherRedemption,
 )
@@ -282,9 +283,19 @@ def _usage_claim(invoice: Invoice) -> None:
     invoice.refresh_from_db()
 
 
+def invoice_run_check(month: dt.date) -> None:
+    """A run bills a month that has begun (drafts of the running month are previews)."""
+    if clock.month_first(month) > clock.local_today():
+        raise InvalidInput(
+            f"{month:%Y-%m} has not begun; nothing can be billed for it yet.",
+            fields={"month": ["In the future."]},
+        )
+
+
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
     """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun."""
     month = clock.month_first(month)
+    invoice_run_check(month)
     run = run or InvoiceRun.objects.create(month=month)
     try:
         ms, me = clock.month_bounds(month)
@@ -330,9 +341,14 @@ def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvalidState(f"Only drafts are issued; this invoice is {invoice.status}.")
+    now = clock.now()
+    if now < clock.month_bounds(invoice.month)[1]:
+        raise InvalidState(
+            f"{invoice.month:%Y-%m} has not ended: invoices are issued in arrears, "
+            "once the month is over."
+        )
     before = snapshot(invoice)
     _usage_claim(invoice)
-    now = clock.now()
     invoice.number = _next_number("INV", clock.local_date(now).year)
     invoice.voucher_deduction = vouchers_apply(invoice=invoice)
     invoice.amount_due = invoice.subtotal + invoice.tax - invoice.voucher_deduction
@@ -378,6 +394,21 @@ def invoice_void(*, actor: Any, invoice: Invoice, reason: str) -> Invoice:
         )
     if invoice.credit_notes.exists():
         raise InvalidState("This invoice has credit notes; it cannot be voided.")
+    claimed = (
+        VoucherClaim.objects.filter(
+            month=invoice.month,
+            program__grants__redemptions__invoice=invoice,
+            program__grants__redemptions__voided_at__isnull=True,
+        )
+        .exclude(status=ClaimStatus.DRAFT)
+        .values_list("program__name", flat=True)
+        .first()
+    )
+    if claimed is not None:
+        raise InvalidState(
+            f"Its vouchers are in a claim already submitted to the issuer ({claimed}); "
+            "issue a credit note instead."
+        )
     before = snapshot(invoice)
     now = clock.now()
     redemptions = list(

@@ -191,3 +191,34 @@ def test_the_month_export_is_a_csv_of_invoices_and_lines(finance_client, march):
     assert len(rows) == 2
     assert ",long_lease_fee," in rows[1]
     assert ",14040.00," in rows[1]
+
+
+def test_the_pdf_dates_the_issue_in_operator_time(finance_client, march):
+    with at("2027-04-01 00:30"):  # still 31 March in UTC
+        run_month(finance_client)
+        invoice_id = Invoice.objects.get().pk
+        assert finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/").status_code == 200
+        response = finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Issued: 2027-04-01" in text
+
+
+def test_a_month_that_has_not_begun_is_a_400_and_records_no_run(finance_client, march):
+    with at("2027-03-20 10:00"):
+        for month in ("2027-04", "9999-12"):
+            response = run_month(finance_client, month)
+            assert response.status_code == 400, response.json()
+            assert "month" in response.json()["error"]["fields"]
+    assert not InvoiceRun.objects.exists()
+
+
+def test_a_month_is_issued_in_arrears_once_it_is_over(finance_client, march):
+    with at("2027-03-20 10:00"):
+        assert run_month(finance_client).status_code == 201  # a preview of the running month
+        invoice_id = Invoice.objects.get().pk
+        early = finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/")
+        assert early.status_code == 409
+        assert "arrears" in early.json()["error"]["message"]
+    assert Invoice.objects.get().status == "draft"
+    with at("2027-04-01 00:00"):
+        assert finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/").status_code == 200

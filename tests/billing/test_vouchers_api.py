@@ -113,6 +113,13 @@ def test_claims_list_redemptions_export_csv_and_move_through_their_states(
     assert "INV-2027-000001,2106.00" in csv_response.content.decode()
     submitted = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
     assert submitted.json()["status"] == "submitted"
+    # the issuer is being asked for that money now: voiding would hand it out twice
+    void = finance_client.post(
+        f"/api/v1/invoices/{invoice_id}/void/", {"reason": "wrong"}, format="json"
+    )
+    assert void.status_code == 409
+    assert "claim" in void.json()["error"]["message"]
+    assert finance_client.get(url, {"month": "2027-03"}).json()["rows"] == claim["rows"]
     wrong = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
     assert wrong.status_code == 409
     done = finance_client.post(url, {"month": "2027-03", "status": "reimbursed"}, format="json")
