@@ -10,6 +10,8 @@ from typing import Any
 
 from django.db import connection
 
+from core.money import round_rate
+
 OCCUPANCY_GROUPS = {
     "rack": "o.rack_id",
     "site": "o.site_id",
@@ -48,7 +50,7 @@ def _period(granularity: str, column: str) -> str:
 def _rate(numerator: Any, denominator: Any) -> str | None:
     if not denominator:
         return None
-    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001")))
+    return str(round_rate(Decimal(numerator) / Decimal(denominator)))
 
 
 def occupancy_report(

@@ -24,7 +24,7 @@ from core.exceptions import InvalidInput
 
 logger = logging.getLogger(__name__)
 
-MAX_RANGE_DAYS = 3 * 366
+MAX_RANGE_MONTHS = 36
 CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
 
@@ -263,10 +263,11 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
     return {"occupancy_rows": occupancy_rows, "revenue_rows": revenue_rows, "site_rows": site_rows}
 
 
-def _validate_range(day_from: dt.date, day_to: dt.date) -> None:
+def range_validate(day_from: dt.date, day_to: dt.date) -> None:
+    """A range of days, inclusive, of at most 3 calendar years."""
     if day_from > day_to:
         raise InvalidInput("from is after to.", fields={"from": ["After to."]})
-    if (day_to - day_from).days + 1 > MAX_RANGE_DAYS:
+    if day_to >= clock.add_months(day_from, MAX_RANGE_MONTHS):
         raise InvalidInput(
             "A range covers at most 3 years.", fields={"to": ["More than 3 years after from."]}
         )
@@ -281,7 +282,7 @@ def snapshots_recompute(
     lock taken returns None at once (the nightly job skips and says so). Each chunk of days
     commits on its own, so a killed run leaves whole days and a rerun finishes the job.
     """
-    _validate_range(day_from, day_to)
+    range_validate(day_from, day_to)
     with connection.cursor() as cursor:
         if wait:
             cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY])
@@ -318,14 +319,20 @@ def snapshots_recompute(
 
 
 def snapshots_nightly() -> RecomputeRun | None:
-    """Yesterday, plus any day missed since the last successful run (at most 3 years back)."""
+    """Yesterday, plus any day missed since the last successful run (at most 3 years back).
+
+    A run covers a day only if the day was over when the run started: a backfill that reached
+    into the future recomputed those days before they happened, so they count as missed.
+    """
     yesterday = clock.local_today() - dt.timedelta(days=1)
-    last = (
-        RecomputeRun.objects.filter(status="done", day_to__lte=yesterday)
-        .order_by("-day_to")
-        .values_list("day_to", flat=True)
-        .first()
+    runs = RecomputeRun.objects.filter(status="done", day_from__lte=yesterday).values_list(
+        "day_to", "started_at"
     )
+    covered = [
+        min(day_to, clock.local_date(started_at) - dt.timedelta(days=1))
+        for day_to, started_at in runs.order_by("-id")[:100]
+    ]
+    last = max(covered, default=None)
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
-    day_from = max(day_from, yesterday - dt.timedelta(days=MAX_RANGE_DAYS - 1))
+    day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
     return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly", wait=False)

@@ -117,3 +117,21 @@ def test_concurrent_backfills_of_the_same_days_never_duplicate(story):
         .count()
     )
     assert RevenueDaily.objects.filter(day=DAY).count() == 2
+
+
+@pytest.mark.django_db
+def test_days_recomputed_before_they_happened_count_as_missed(story):
+    with at("2027-03-11 12:00"):  # a backfill reaching into the future
+        snapshots_recompute(day_from=DAY, day_to=DAY + dt.timedelta(days=10))
+    with at("2027-03-15 01:00"):
+        run = snapshots_nightly()
+    # the 10th was over when the backfill ran; the 11th to the 14th were not
+    assert (run.day_from, run.day_to) == (DAY + dt.timedelta(days=1), DAY + dt.timedelta(days=4))
+
+
+def test_a_range_is_at_most_three_calendar_years():
+    from core.exceptions import InvalidInput
+
+    services.range_validate(dt.date(2027, 1, 1), dt.date(2029, 12, 31))
+    with pytest.raises(InvalidInput):
+        services.range_validate(dt.date(2027, 1, 1), dt.date(2030, 1, 1))

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import pytest
 
 from tests.timing import at
@@ -76,3 +78,9 @@ def test_tenants_cannot_read_reports(tenant_client):
         "/api/v1/reports/revenue/", {"from": "2027-03-01", "to": "2027-03-31", "group_by": "site"}
     )
     assert response.status_code == 403
+
+
+def test_rates_round_half_up():
+    from analytics.reports import _rate
+
+    assert _rate(Decimal("1.5"), Decimal("48")) == "0.0313"  # 0.03125
