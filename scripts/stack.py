@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -56,6 +57,19 @@ def wait_for_port(host: str, port: int, what: str, seconds: float = 30) -> None:
 
 
 # --- Embedded PostgreSQL ---
+
+# What this invocation started, to stop when it ends (servers found running are left alone).
+_STARTED: list[tuple[str, Callable[[], object]]] = []
+
+
+def stop_embedded() -> None:
+    while _STARTED:
+        what, stop = _STARTED.pop()
+        log(f"stopping embedded {what}")
+        try:
+            stop()
+        except Exception as exc:  # best effort: report and go on with the next one
+            log(f"could not stop embedded {what}: {exc}")
 
 
 def embedded_postgres() -> str:
@@ -111,6 +125,12 @@ def embedded_postgres() -> str:
         timeout=60,
     )
     wait_for_port("127.0.0.1", EMBEDDED_PG_PORT, "embedded PostgreSQL")
+    _STARTED.append(
+        (
+            "PostgreSQL",
+            lambda: pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=run_as, timeout=60),
+        )
+    )
     return url
 
 
@@ -139,6 +159,8 @@ def embedded_redis() -> str:
         check=True,
     )  # fmt: skip
     wait_for_port("127.0.0.1", EMBEDDED_REDIS_PORT, "embedded Redis")
+    pidfile = data / "redis.pid"
+    _STARTED.append(("Redis", lambda: os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)))
     return url
 
 
@@ -301,7 +323,12 @@ def main() -> int:
     p_env.add_argument("--prefer-local", action="store_true")
     p_env.set_defaults(func=cmd_env)
     args = parser.parse_args()
-    return int(args.func(args))
+    if args.func is cmd_env:  # the caller goes on to use the servers
+        return int(args.func(args))
+    try:
+        return int(args.func(args))
+    finally:
+        stop_embedded()
 
 
 if __name__ == "__main__":
