@@ -66,11 +66,10 @@ def _csv(content: str, filename: str) -> HttpResponse:
 class MetricViewSet(AuditedModelViewSet):
     """The price book's metrics. Everyone reads; finance sets prices."""
 
-    queryset = Metric.objects.all()
+    queryset = Metric.objects.order_by("id")
     serializer_class = MetricSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     http_method_names = ["get", "patch", "head", "options"]
-    pagination_class = None
 
 
 class UsageRecordViewSet(

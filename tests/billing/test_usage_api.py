@@ -125,3 +125,9 @@ def test_more_than_10000_records_is_refused(operator_client, lease):
 
 def test_finance_cannot_post_usage(finance_client, lease):
     assert post(finance_client, [record(lease)]).status_code == 403
+
+
+def test_metrics_are_a_paginated_list_like_every_other(tenant_client):
+    body = tenant_client.get("/api/v1/metrics/").json()
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert "card_busy_hours" in {m["code"] for m in body["results"]}
