@@ -47,6 +47,9 @@ cards AS NOT MATERIALIZED (
 ),
 alloc AS MATERIALIZED (
     SELECT a.lease_id, c.rack_id, c.site_id, c.card_model_id,
+           -- held, so in service while held, but out of service now (swapped out, retired, or
+           -- its rack no longer racked): its held hours count as available too
+           (c.status <> 'available' OR c.rack_status <> 'racked') AS oos,
            lower(a.period) AS lo, upper(a.period) AS hi,
            -- local days of the bounds inside the chunk; the day before or after it otherwise
            CASE WHEN lower(a.period) >= %(start)s
@@ -84,26 +87,27 @@ inventory AS (
 ),
 events AS (
     -- the first day's hours (all of them when it starts and ends on one day)
-    SELECT rack_id, site_id, card_model_id, s_day AS day,
+    SELECT rack_id, site_id, card_model_id, oos, s_day AS day,
            extract(epoch FROM LEAST(hi, ((s_day + 1)::timestamp AT TIME ZONE %(tz)s)) - lo)
                / 3600 AS hours,
            0 AS delta
     FROM alloc WHERE s_day BETWEEN %(d0)s AND %(d1)s
     UNION ALL
     -- the last day's hours, from its midnight
-    SELECT rack_id, site_id, card_model_id, e_day,
+    SELECT rack_id, site_id, card_model_id, oos, e_day,
            extract(epoch FROM hi - (e_day::timestamp AT TIME ZONE %(tz)s)) / 3600, 0
     FROM alloc WHERE e_day > s_day AND e_day BETWEEN %(d0)s AND %(d1)s
     UNION ALL
     -- whole days in between: +1 on the first, −1 after the last
-    SELECT rack_id, site_id, card_model_id, GREATEST(s_day + 1, %(d0)s::date), 0, 1
+    SELECT rack_id, site_id, card_model_id, oos, GREATEST(s_day + 1, %(d0)s::date), 0, 1
     FROM alloc WHERE GREATEST(s_day + 1, %(d0)s::date) < LEAST(e_day, %(d1)s::date + 1)
     UNION ALL
-    SELECT rack_id, site_id, card_model_id, e_day, 0, -1
+    SELECT rack_id, site_id, card_model_id, oos, e_day, 0, -1
     FROM alloc WHERE e_day <= %(d1)s AND GREATEST(s_day + 1, %(d0)s::date) < e_day
 ),
 event_days AS (
-    SELECT rack_id, site_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta
+    SELECT rack_id, site_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta,
+           sum(hours) FILTER (WHERE oos) AS oos_hours, sum(delta) FILTER (WHERE oos) AS oos_delta
     FROM events GROUP BY rack_id, site_id, card_model_id, day
 ),
 busy_records AS (
@@ -148,19 +152,22 @@ grid AS (
     SELECT k.rack_id, k.site_id, k.card_model_id, d.day,
            extract(epoch FROM d.de - d.ds) / 3600 AS day_hours,
            coalesce(e.hours, 0) AS partial_hours,
-           sum(coalesce(e.delta, 0)) OVER (
-               PARTITION BY k.rack_id, k.card_model_id ORDER BY d.day) AS whole_days
+           sum(coalesce(e.delta, 0)) OVER w AS whole_days,
+           coalesce(e.oos_hours, 0) AS oos_partial_hours,
+           sum(coalesce(e.oos_delta, 0)) OVER w AS oos_whole_days
     FROM keys k
     CROSS JOIN days d
     LEFT JOIN event_days e
       ON e.rack_id = k.rack_id AND e.card_model_id = k.card_model_id AND e.day = d.day
+    WINDOW w AS (PARTITION BY k.rack_id, k.card_model_id ORDER BY d.day)
 ),
 occupancy AS (
     INSERT INTO analytics_occupancydaily (day, rack_id, site_id, card_model_id, cards_installed,
         cards_in_service, card_hours_available, card_hours_leased, card_hours_busy)
     SELECT g.day, g.rack_id, g.site_id, g.card_model_id,
            coalesce(i.installed, 0), coalesce(i.in_service, 0),
-           coalesce(i.in_service, 0) * g.day_hours,
+           coalesce(i.in_service, 0) * g.day_hours
+               + round((g.oos_partial_hours + g.oos_whole_days * g.day_hours)::numeric, 4),
            round((g.partial_hours + g.whole_days * g.day_hours)::numeric, 4),
            round(coalesce(b.hours, 0)::numeric, 4)
     FROM grid g

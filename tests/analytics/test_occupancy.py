@@ -8,7 +8,8 @@ import pytest
 from analytics.models import OccupancyDaily, RevenueDaily
 from analytics.reports import occupancy_report, revenue_report
 from analytics.services import snapshots_recompute
-from leasing.services import lease_create, lease_stop
+from leasing.services import card_swap, lease_create, lease_stop
+from marketplace.models import Card
 from tests.analytics.conftest import DAY
 from tests.timing import at
 
@@ -124,3 +125,16 @@ def test_short_revenue_counts_whole_minutes_per_day_and_a_running_hold_until_now
         (13, overnight.pk): Decimal("1.375"),
         (13, running.pk): Decimal("9.375"),
     }
+
+
+def test_a_card_swapped_out_mid_day_counts_as_available_while_it_was_held(story):
+    cards = list(Card.objects.filter(server__rack=story["rack"]).order_by("id"))
+    with at("2027-03-12 12:00"):  # card 1 of the long lease goes to maintenance; card 3 stands in
+        card_swap(actor=None, card=cards[0])
+    with at("2027-03-13 01:00"):
+        snapshots_recompute(day_from=DAY + dt.timedelta(days=2), day_to=DAY + dt.timedelta(days=2))
+    row = OccupancyDaily.objects.get(day=DAY + dt.timedelta(days=2), rack_id=story["rack"].pk)
+    # in service now: cards 2 and 3 (48 h), plus the 12 h card 1 was held before the swap;
+    # leased: card 1 12 h + card 2 24 h + card 3 12 h
+    assert row.cards_in_service == 2
+    assert (row.card_hours_available, row.card_hours_leased) == (Decimal("60"), Decimal("48"))
