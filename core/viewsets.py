@@ -11,7 +11,7 @@ import datetime
 import decimal
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -56,13 +56,14 @@ class TenantScopedViewSetMixin:
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None
-    ) -> None:
+    ) -> NoReturn:
         """Another tenant's object is a 404 even on an action the caller's role may not take:
         whether it exists is not the caller's to learn."""
         lookup = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
         if request.user and request.user.is_authenticated and lookup in self.kwargs:  # type: ignore[attr-defined]
             self.get_object()  # type: ignore[attr-defined]
         super().permission_denied(request, message, code)  # type: ignore[misc]
+        raise AssertionError("permission_denied always raises")  # pragma: no cover
 
 
 class AuditedModelViewSet(viewsets.ModelViewSet):

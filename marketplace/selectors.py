@@ -215,7 +215,8 @@ def _pflops(tflops: Decimal | None) -> Decimal:
     """Σ TFLOPS / 1000, exact (TFLOPS have 2 places), shown with at least 3 places: rack rows
     add up to their site's."""
     exact = ((tflops or Decimal(0)) / 1000).quantize(Decimal("0.00001")).normalize()
-    return exact if -exact.as_tuple().exponent > 3 else exact.quantize(Decimal("0.001"))
+    places = -int(exact.as_tuple().exponent)
+    return exact if places > 3 else exact.quantize(Decimal("0.001"))
 
 
 # --- Availability ---
