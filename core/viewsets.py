@@ -60,7 +60,10 @@ class TenantScopedViewSetMixin:
         """Another tenant's object is a 404 even on an action the caller's role may not take:
         whether it exists is not the caller's to learn."""
         lookup = self.lookup_url_kwarg or self.lookup_field  # type: ignore[attr-defined]
-        if request.user and request.user.is_authenticated and lookup in self.kwargs:  # type: ignore[attr-defined]
+        detail = lookup in self.kwargs  # type: ignore[attr-defined]
+        authenticated = bool(request.user and request.user.is_authenticated)
+        if detail and authenticated and not getattr(self, "_in_scope_checked", False):
+            self._in_scope_checked = True  # get_object() may deny an object permission too
             self.get_object()  # type: ignore[attr-defined]
         super().permission_denied(request, message, code)  # type: ignore[misc]
         raise AssertionError("permission_denied always raises")  # pragma: no cover
