@@ -151,6 +151,8 @@ def test_tenants_see_only_their_invoices_and_cannot_issue(
     stranger = make_client(make_user("tenant"))
     assert stranger.get(f"/api/v1/invoices/{invoice_id}/").status_code == 404
     assert stranger.get(f"/api/v1/invoices/{invoice_id}/pdf/").status_code == 404
+    # not even a finance-only action tells a stranger that the invoice exists
+    assert stranger.post(f"/api/v1/invoices/{invoice_id}/pay/").status_code == 404
     assert tenant_client.post("/api/v1/invoice-runs/", {"month": "2027-03"}).status_code == 403
 
 
