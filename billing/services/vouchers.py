@@ -161,10 +161,15 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
     still-uncovered amount × its rate (per card model), deduction = min(round(Σ, 2), balance);
     what a grant pays is attributed to the lines in proportion, for the next grant.
     """
+    lines = list(invoice.lines.select_related("lease").order_by("pk"))
+    if not lines:
+        return Decimal("0.00")
+    # a prior-period line may lie in a grant's window that ended before this month
+    first_day = min(min(line.period_start for line in lines), invoice.month)
     month_end = clock.next_month_first(invoice.month)
     locked = list(
         VoucherGrant.objects.select_for_update()
-        .filter(tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=invoice.month)
+        .filter(tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=first_day)
         .filter(redeemed__lt=F("amount"))
         .order_by("pk")
     )
@@ -176,7 +181,6 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
         .prefetch_related("program__model_rates", "program__card_models"),
         key=lambda g: (g.valid_to, g.pk),
     )
-    lines = list(invoice.lines.select_related("lease").order_by("pk"))
     card_minutes_id = builtin_metric_id(CARD_MINUTES)
     uncovered = {line.pk: Fraction(line.amount) for line in lines}
     total = Decimal("0.00")

@@ -1,3 +1,6 @@
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 
 from billing.models import VoucherGrant, VoucherProgram
@@ -125,3 +128,35 @@ def test_claims_list_redemptions_export_csv_and_move_through_their_states(
     done = finance_client.post(url, {"month": "2027-03", "status": "reimbursed"}, format="json")
     assert done.json()["status"] == "reimbursed"
     assert finance_client.get(url, {"month": "2027-3"}).status_code == 400
+
+
+def test_late_card_time_of_a_month_is_covered_by_that_months_grant_after_it_ended(
+    finance_client, programme, tenant, domestic
+):
+    from billing.choices import LineKind
+    from billing.models import Invoice, InvoiceLine
+    from billing.pricebook import builtin_metric_id
+    from billing.services.vouchers import vouchers_apply
+    from leasing.services import lease_create, lease_stop
+
+    march = grant(
+        finance_client, programme, tenant, "1000.00", valid_from="2027-03-01", valid_to="2027-03-31"
+    ).json()
+    with at("2027-03-10 10:00"):
+        short = lease_create(actor=None, tenant=tenant, kind="short", card_model=domestic,
+                             card_count=1)  # fmt: skip
+    with at("2027-03-10 12:00"):
+        lease_stop(actor=None, lease=short)
+    # March's card time reached June's invoice as a prior-period line
+    invoice = Invoice.objects.create(
+        tenant=tenant, month=dt.date(2027, 6, 1), currency="CNY", tax_rate="0.0600"
+    )
+    InvoiceLine.objects.create(
+        invoice=invoice, kind=LineKind.PRIOR_PERIOD, lease=short, card_model=domestic,
+        metric_id=builtin_metric_id("card_minutes"), lease_kind="short", description="late",
+        quantity="2", unit="card-hour", unit_price="7.5000", amount="15.00",
+        period_start=dt.date(2027, 3, 1), period_end=dt.date(2027, 4, 1),
+    )  # fmt: skip
+    with at("2027-07-01 09:00"):
+        assert vouchers_apply(invoice=invoice) == Decimal("4.50")  # 15.00 × 0.30 (domestic)
+    assert VoucherGrant.objects.get(pk=march["id"]).redeemed == Decimal("4.50")
