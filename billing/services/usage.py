@@ -15,13 +15,16 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 
 from billing.models import Metric, UsageRecord
 from billing.pricebook import ensure_builtin_metrics
+from core import clock
 from core.exceptions import InvalidInput
 from leasing.models import Allocation, Lease
 
 MAX_BATCH = 10_000
+CLOCK_SKEW = dt.timedelta(minutes=1)  # a meter's clock may run a little ahead
 RECORD_FIELDS = frozenset(
     {"source", "external_id", "lease", "card", "metric", "quantity", "start", "end", "corrects"}
 )
@@ -190,12 +193,34 @@ def usage_records_ingest(
     )
     corrected_keys = {(r.source, r.corrects) for r in parsed if r.corrects}
     corrected: dict[tuple[str, str], tuple[int, int, Decimal]] = {}
+    # what is left of each corrected record after the corrections stored so far
+    remaining: dict[tuple[str, str], Decimal] = {}
+    stored_corrections: set[tuple[str, str]] = set()
     if corrected_keys:
-        for source, external_id, lease_id, metric_id, quantity in UsageRecord.objects.filter(
+        pks: dict[int, tuple[str, str]] = {}
+        for pk, source, external_id, lease_id, metric_id, quantity in UsageRecord.objects.filter(
             source__in={s for s, _ in corrected_keys},
             external_id__in={e for _, e in corrected_keys},
-        ).values_list("source", "external_id", "lease_id", "metric_id", "quantity"):
-            corrected[(source, external_id)] = (lease_id, metric_id, quantity)
+        ).values_list("pk", "source", "external_id", "lease_id", "metric_id", "quantity"):
+            if (source, external_id) in corrected_keys:
+                corrected[(source, external_id)] = (lease_id, metric_id, quantity)
+                remaining[(source, external_id)] = quantity
+                pks[pk] = (source, external_id)
+        for corrects_id, total in (
+            UsageRecord.objects.filter(corrects_id__in=pks)
+            .values("corrects_id")
+            .annotate(total=Sum("quantity"))
+            .values_list("corrects_id", "total")
+        ):
+            remaining[pks[corrects_id]] += total
+        correcting = [r for r in parsed if r.corrects]
+        stored_corrections = set(
+            UsageRecord.objects.filter(
+                source__in={r.source for r in correcting},
+                external_id__in={r.external_id for r in correcting},
+            ).values_list("source", "external_id")
+        )
+    now = clock.now()
 
     valid: list[tuple[_Record, int]] = []
     for record in parsed:
@@ -209,6 +234,8 @@ def usage_records_ingest(
             if lease is None or (tenant_id is not None and lease[1] != tenant_id):
                 raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
             _, _, lease_start, lease_end, status = lease
+            if record.end > now + CLOCK_SKEW:
+                raise _Reject("in_future", "the window has not ended yet: report usage after it")
             if (
                 status == "cancelled"
                 or record.start < lease_start
@@ -223,6 +250,16 @@ def usage_records_ingest(
                     raise _Reject("unknown_correction", "the corrected record does not exist")
                 if target[:2] != (record.lease_id, metric.pk):
                     raise _Reject("correction_mismatch", "a correction keeps lease and metric")
+                key = (record.source, record.corrects)
+                if (record.source, record.external_id) not in stored_corrections:  # else a retry
+                    stored_corrections.add((record.source, record.external_id))  # once a batch
+                    if remaining[key] + record.quantity < 0:
+                        raise _Reject(
+                            "over_correction",
+                            f"corrections would take {record.corrects} below zero "
+                            f"({remaining[key]} left)",
+                        )
+                    remaining[key] += record.quantity
             elif record.quantity < 0:
                 raise _Reject(
                     "negative_without_correction",

@@ -75,6 +75,13 @@ def lease(tenant, domestic):
         )  # fmt: skip
 
 
+@pytest.fixture
+def reported_later():
+    """The clock at 2027-04-01 (Shanghai), after the March windows usage records report."""
+    with at("2027-04-01 00:00"):
+        yield
+
+
 def usage_record(lease_, n: int = 0, **overrides):
     """One storage record for a usage batch, inside `lease_`'s term."""
     return {

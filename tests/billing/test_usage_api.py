@@ -4,8 +4,9 @@ import pytest
 
 from billing.models import UsageRecord
 from tests.billing.conftest import usage_record as record
+from tests.timing import at
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reported_later")]
 
 
 def post(client, records, atomic=None):
@@ -131,3 +132,30 @@ def test_metrics_are_a_paginated_list_like_every_other(tenant_client):
     body = tenant_client.get("/api/v1/metrics/").json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert "card_busy_hours" in {m["code"] for m in body["results"]}
+
+
+def test_corrections_never_take_a_record_below_zero_and_retries_stay_duplicates(
+    operator_client, lease
+):
+    post(operator_client, [record(lease, 0, quantity="10")])
+    first = [record(lease, 1, quantity="-4", corrects="r-0")]
+    assert post(operator_client, first).status_code == 201
+    assert post(operator_client, first).json()["duplicates"] == 1  # a retry, not an overdraw
+    over = post(operator_client, [record(lease, 2, quantity="-6.5", corrects="r-0")])
+    assert over.status_code == 400
+    assert over.json()["errors"][0]["code"] == "over_correction"
+    both = [record(lease, 3, quantity="-3", corrects="r-0"),
+            record(lease, 4, quantity="-3.5", corrects="r-0")]  # fmt: skip
+    assert [e["code"] for e in post(operator_client, both).json()["errors"]] == ["over_correction"]
+    assert (
+        post(operator_client, [record(lease, 5, quantity="-6", corrects="r-0")]).status_code == 201
+    )
+    assert sum(r.quantity for r in UsageRecord.objects.all()) == 0
+
+
+def test_usage_is_reported_once_its_window_is_over(operator_client, lease):
+    with at("2027-03-10 08:30"):  # 00:30 UTC: the window 00:00–01:00 UTC is still running
+        response = post(operator_client, [record(lease, 0)])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "in_future"
+    assert not UsageRecord.objects.exists()
