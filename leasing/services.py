@@ -367,6 +367,8 @@ def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
     lease = _locked(lease)
     if lease.status != LeaseStatus.RESERVED:
         raise InvalidState(f"Only reserved leases can be cancelled; this one is {lease.status}.")
+    if lease.start <= clock.now():  # by the clock: the minute's status task may lag
+        raise InvalidState("The lease has started: stop or terminate it instead.")
     before = snapshot(lease)
     cards = list(lease.allocations.values_list("card_id", flat=True))
     lease.allocations.all().delete()
@@ -408,6 +410,8 @@ def lease_renew(*, actor: Any, lease: Lease, term_months: int | None = None) -> 
     if Lease.objects.filter(renewed_from=lease).exists():
         raise InvalidState("This lease has already been renewed.")
     assert lease.end is not None and lease.term_months is not None
+    if lease.end <= clock.now():  # by the clock: the minute's status task may lag
+        raise InvalidState(f"The lease already ended, at {lease.end.isoformat()}.")
     term = term_months or lease.term_months
     if term not in LONG_TERMS:
         raise InvalidInput(

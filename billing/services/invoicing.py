@@ -372,6 +372,8 @@ def invoice_pay(
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvalidState(f"Only issued invoices are paid; this one is {invoice.status}.")
+    if paid_on is not None and paid_on > clock.local_today():
+        raise InvalidInput("paid_on is in the future.", fields={"paid_on": ["After today."]})
     before = snapshot(invoice)
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = paid_on or clock.local_today()

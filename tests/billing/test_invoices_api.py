@@ -68,12 +68,18 @@ def test_issue_numbers_and_wrong_state_actions(finance_client, march):
         again = finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/")
         assert again.status_code == 409
         assert again.json()["error"]["code"] == "invalid_state"
+        early = finance_client.post(
+            f"/api/v1/invoices/{invoice_id}/pay/", {"paid_on": "2027-04-02", "reference": "BOC-1"},
+            format="json",
+        )  # fmt: skip
+        assert early.status_code == 400  # a payment is recorded once it has happened
+        assert "paid_on" in early.json()["error"]["fields"]
         paid = finance_client.post(
-            f"/api/v1/invoices/{invoice_id}/pay/", {"paid_on": "2027-04-10", "reference": "BOC-1"},
+            f"/api/v1/invoices/{invoice_id}/pay/", {"paid_on": "2027-03-31", "reference": "BOC-1"},
             format="json",
         ).json()  # fmt: skip
         assert (paid["status"], paid["paid_on"], paid["payment_reference"]) == (
-            "paid", "2027-04-10", "BOC-1"
+            "paid", "2027-03-31", "BOC-1"
         )  # fmt: skip
         void = finance_client.post(
             f"/api/v1/invoices/{invoice_id}/void/", {"reason": "x"}, format="json"

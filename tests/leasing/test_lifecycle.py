@@ -242,3 +242,24 @@ def test_a_lease_past_its_end_cannot_be_stopped_before_the_status_task_runs(
     assert "already ended" in response.json()["error"]["message"]
     detail = tenant_client.get(f"/api/v1/leases/{lease['id']}/").json()
     assert (detail["end"], len(detail["cards"])) == (lease["end"], len(lease["cards"]))
+
+
+def test_a_reservation_past_its_start_is_not_cancelled_before_the_status_task_runs(
+    tenant_client, model, fleet, frozen_now
+):
+    later = (NOW + dt.timedelta(hours=1)).isoformat()
+    lease = _post(tenant_client, "/api/v1/leases/", {**short_body(model), "start": later}).json()
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/cancel/")
+    assert response.status_code == 409
+    assert Allocation.objects.filter(lease_id=lease["id"]).count() == 4
+
+
+def test_a_lease_past_its_end_is_not_renewed_before_the_status_task_runs(
+    tenant_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    with time_machine.travel(dt.datetime.fromisoformat(lease["end"]) + dt.timedelta(seconds=5)):
+        response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/")
+    assert response.status_code == 409
+    assert not Lease.objects.filter(renewed_from_id=lease["id"]).exists()
