@@ -31,7 +31,10 @@ class Metric(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(billable=False) | Q(unit_price__gte=0) | Q(external=False),
+                # NULL >= 0 is NULL, which a CHECK lets pass: say "not null" outright
+                condition=Q(billable=False)
+                | Q(unit_price__isnull=False, unit_price__gte=0)
+                | Q(external=False),
                 name="billing_metric_billable_has_price",
             ),
         ]

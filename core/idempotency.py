@@ -58,6 +58,13 @@ def _fingerprint(request: Request) -> str:
         body: bytes = request._request.body
     except RawPostDataException:  # the stream was already consumed: use the parsed data
         body = json.dumps(request.data, cls=JSONEncoder, sort_keys=True).encode()
+    if "json" in (request.content_type or ""):
+        # the same document, however the client spaced or ordered it
+        try:
+            document = json.loads(body, parse_float=str, parse_int=str)
+            body = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, RecursionError):
+            pass  # the handler will answer 400
     digest.update(body)
     return digest.hexdigest()
 

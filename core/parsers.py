@@ -17,3 +17,5 @@ class DecimalJSONParser(JSONParser):
             return json.loads(stream.read().decode(encoding), parse_float=Decimal)
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+        except RecursionError as exc:
+            raise ParseError("JSON parse error - nested too deeply.") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
@@ -20,12 +21,23 @@ class StrictFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A related object by its integer id: 1.5 or true is a type error, not object 1."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool | float | Decimal):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if isinstance(data, int) and not 0 < data < 2**63:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass
+    serializer_related_field = IdField
 
 
 class MoneyField(serializers.DecimalField):

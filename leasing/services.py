@@ -25,7 +25,7 @@ from core.exceptions import InvalidInput, InvalidState, NoCapacity
 from core.money import fraction_to_money
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
-from marketplace.choices import CardStatus
+from marketplace.choices import LONG_MAX_ADVANCE_MONTHS, CardStatus
 from marketplace.models import Card, CardModel, Site
 from marketplace.pricing import LONG_TERMS, long_lease_monthly_fee
 from marketplace.selectors import (
@@ -188,12 +188,17 @@ def _long_terms(
     if start is None:
         first_day = today
     elif isinstance(start, dt.datetime):
-        first_day = clock.local_date(start)
+        first_day = clock.local_date(start) if start.year < dt.MAXYEAR else dt.date.max
     else:
         first_day = start
     if first_day < today:
         raise InvalidInput(
             "A long lease starts today or later.", fields={"start": ["In the past."]}
+        )
+    if first_day > clock.add_months(today, LONG_MAX_ADVANCE_MONTHS):
+        raise InvalidInput(
+            f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
+            fields={"start": ["Too far ahead."]},
         )
     lease_start = clock.day_start(first_day)
     lease_end = clock.day_start(clock.add_months(first_day, term_months))

@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from core import clock
 from core.exceptions import InvalidInput, NoCapacity
-from marketplace.choices import CardStatus, LeaseKind, RackStatus
+from marketplace.choices import LONG_MAX_ADVANCE_MONTHS, CardStatus, LeaseKind, RackStatus
 from marketplace.models import Card, CardModel
 from marketplace.pricing import Quote, quote_long, quote_short
 
@@ -239,12 +239,19 @@ def lease_window(
     """The [start, end) a lease request would hold: long leases run from operator-local
     midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
     now = clock.now()
+    if start is not None and start.year >= dt.MAXYEAR:
+        raise InvalidInput("start is out of range.", fields={"start": ["Too far ahead."]})
     if kind == LeaseKind.LONG:
         assert term_months is not None
         first_day = clock.local_date(start) if start else clock.local_today()
         if first_day < clock.local_today():
             raise InvalidInput(
                 "A long lease starts today or later.", fields={"start": ["In the past."]}
+            )
+        if first_day > clock.add_months(clock.local_today(), LONG_MAX_ADVANCE_MONTHS):
+            raise InvalidInput(
+                f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
+                fields={"start": ["Too far ahead."]},
             )
         return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
     if start is not None and start < now - dt.timedelta(minutes=1):

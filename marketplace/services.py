@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +21,8 @@ from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server, Site
 
 # --- Cards ---
+
+SITE_CODE = re.compile(r"[-a-zA-Z0-9_]+")  # as Site.code, a slug
 
 
 def _check_server_accepts_cards(server: Server) -> None:
@@ -190,6 +193,8 @@ def _parse_row(
         return value
 
     site, rack, server = text("site", 32), text("rack", 64), text("server", 64)
+    if site and not SITE_CODE.fullmatch(site):
+        errors.append(RowError(number, "site", "a site code is letters, digits, - and _"))
     serial = text("serial", 64)
     position = 0
     try:

@@ -15,7 +15,7 @@ from analytics.models import BusinessCase
 from core.idempotency import idempotent
 from core.permissions import roles
 from core.roles import Role
-from core.serializers import MoneyField, StrictSerializer
+from core.serializers import IdField, MoneyField, StrictSerializer
 from marketplace.models import Site
 
 ANALYSTS = (Role.OPERATOR, Role.FINANCE)  # admin always passes
@@ -44,7 +44,7 @@ class OpexItemInSerializer(_ItemInSerializer):
 
 
 class BusinessCaseCreateSerializer(StrictSerializer):
-    site = serializers.PrimaryKeyRelatedField(queryset=Site.objects.all())
+    site = IdField(queryset=Site.objects.all())
     capex = CapexItemInSerializer(many=True, required=False)
     opex = OpexItemInSerializer(many=True, required=False)
     horizon_years = serializers.IntegerField(

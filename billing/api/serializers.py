@@ -17,7 +17,13 @@ from billing.models import (
     VoucherProgram,
     VoucherRedemption,
 )
-from core.serializers import MoneyField, StrictModelSerializer, StrictSerializer, UnitPriceField
+from core.serializers import (
+    IdField,
+    MoneyField,
+    StrictModelSerializer,
+    StrictSerializer,
+    UnitPriceField,
+)
 from marketplace.models import CardModel
 
 
@@ -28,6 +34,18 @@ class MetricSerializer(StrictModelSerializer):
         model = Metric
         fields = ["id", "code", "name", "unit", "unit_price", "billable", "external"]
         read_only_fields = ["id", "code", "billable", "external"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        metric = self.instance
+        if (
+            metric is not None
+            and metric.billable
+            and metric.external
+            and "unit_price" in attrs
+            and attrs["unit_price"] is None
+        ):
+            raise serializers.ValidationError({"unit_price": ["A billable metric has a price."]})
+        return attrs
 
 
 class UsageRecordSerializer(serializers.ModelSerializer):
@@ -74,7 +92,7 @@ class UsageBatchResultSerializer(serializers.Serializer):
 
 
 class ModelRateSerializer(serializers.Serializer):
-    card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
+    card_model = IdField(queryset=CardModel.objects.all())
     rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
 
     def validate_rate(self, value: Any) -> Any:
@@ -92,10 +110,10 @@ class VoucherProgramSerializer(StrictModelSerializer):
     lease_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=["long", "short"]), required=False
     )
-    card_models = serializers.PrimaryKeyRelatedField(
-        queryset=CardModel.objects.all(), many=True, required=False
+    card_models = IdField(queryset=CardModel.objects.all(), many=True, required=False)
+    max_term_months = serializers.IntegerField(
+        min_value=1, max_value=32767, required=False, allow_null=True
     )
-    max_term_months = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
     class Meta:
         model = VoucherProgram
@@ -146,7 +164,7 @@ class VoucherGrantSerializer(StrictModelSerializer):
     remaining = MoneyField(read_only=True)
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False)
-    tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.all())
+    tenant = IdField(queryset=Tenant.objects.all())
 
     class Meta:
         model = VoucherGrant

@@ -47,6 +47,7 @@ from core.exceptions import InvalidInput, error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.roles import Role
+from core.serializers import StrictSerializer
 from core.viewsets import (
     FILTER_BACKENDS,
     AuditedModelViewSet,
@@ -271,6 +272,7 @@ class InvoiceViewSet(
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
     def issue(self, request: Request, pk: str) -> Response:
+        StrictSerializer(data=request.data or {}).is_valid(raise_exception=True)  # no body
         return self._respond(invoicing.invoice_issue(actor=request.user, invoice=self.get_object()))
 
     @extend_schema(request=InvoicePaySerializer, responses=InvoiceSerializer)

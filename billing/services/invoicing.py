@@ -374,6 +374,10 @@ def invoice_pay(
         raise InvalidState(f"Only issued invoices are paid; this one is {invoice.status}.")
     if paid_on is not None and paid_on > clock.local_today():
         raise InvalidInput("paid_on is in the future.", fields={"paid_on": ["After today."]})
+    if paid_on is not None and invoice.issued_at and paid_on < clock.local_date(invoice.issued_at):
+        raise InvalidInput(
+            "paid_on is before the invoice was issued.", fields={"paid_on": ["Before issue."]}
+        )
     before = snapshot(invoice)
     invoice.status = InvoiceStatus.PAID
     invoice.paid_on = paid_on or clock.local_today()

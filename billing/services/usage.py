@@ -59,7 +59,7 @@ class _Reject(Exception):
 
 def _text(raw: dict[str, Any], name: str, limit: int) -> str:
     value = raw.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
         raise _Reject("invalid", f"{name} must be a non-empty string of at most {limit} characters")
     return value
 

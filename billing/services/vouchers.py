@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F, Sum
 
 from accounts.models import Tenant
-from billing.choices import CARD_MINUTES, ClaimStatus, LineKind
+from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, LineKind
 from billing.models import (
     Invoice,
     InvoiceLine,
@@ -270,11 +270,20 @@ def voucher_claim_advance(
 ) -> Claim:
     """draft → submitted (the total is frozen) → reimbursed."""
     month = clock.month_first(month)
+    now = clock.now()
+    if status == ClaimStatus.SUBMITTED:
+        # a claim goes to the issuer once the month is billed: over, and no drafts left
+        if month >= clock.month_first(clock.local_today()):
+            raise InvalidState(f"{month:%Y-%m} has not ended; its claim is not complete yet.")
+        drafts = Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+        if drafts:
+            raise InvalidState(
+                f"{drafts} invoice(s) of {month:%Y-%m} are still drafts: issue them first."
+            )
     record, _ = VoucherClaim.objects.select_for_update().get_or_create(program=program, month=month)
     if _NEXT_CLAIM_STATUS.get(ClaimStatus(record.status)) != status:
         raise InvalidState(f"A {record.status} claim cannot become {status}.")
     before = snapshot(record)
-    now = clock.now()
     if status == ClaimStatus.SUBMITTED:
         record.total = voucher_claim_get(program=program, month=month).total
         record.submitted_at = now

@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from accounts.models import Tenant
-from core.serializers import MoneyField, StrictSerializer, UnitPriceField
+from core.serializers import IdField, MoneyField, StrictSerializer, UnitPriceField
 from leasing.choices import LeaseKind
 from leasing.models import Lease, LeaseEvent
 from marketplace.api.serializers import FlexibleDateTimeField
@@ -17,15 +17,13 @@ from marketplace.pricing import LONG_TERMS
 
 class LeaseCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=LeaseKind.choices)
-    card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
-    site = serializers.PrimaryKeyRelatedField(
-        queryset=Site.objects.all(), required=False, allow_null=True
-    )
+    card_model = IdField(queryset=CardModel.objects.all())
+    site = IdField(queryset=Site.objects.all(), required=False, allow_null=True)
     card_count = serializers.IntegerField(min_value=1)
     start = FlexibleDateTimeField(required=False, allow_null=True)
     end = serializers.DateTimeField(required=False, allow_null=True)
     term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False, allow_null=True)
-    tenant = serializers.PrimaryKeyRelatedField(queryset=Tenant.objects.all(), required=False)
+    tenant = IdField(queryset=Tenant.objects.all(), required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user = self.context["request"].user

@@ -4,7 +4,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import MoneyField, StrictModelSerializer, StrictSerializer, UnitPriceField
+from core.serializers import (
+    IdField,
+    MoneyField,
+    StrictModelSerializer,
+    StrictSerializer,
+    UnitPriceField,
+)
 from marketplace.choices import LeaseKind, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server, Site
 from marketplace.pricing import LONG_TERMS
@@ -47,7 +53,7 @@ class CardModelSerializer(StrictModelSerializer):
     hourly_rate = UnitPriceField(min_value=0)
     monthly_rate = UnitPriceField(min_value=0)
     bf16_tflops = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
-    memory_gb = serializers.IntegerField(min_value=1)
+    memory_gb = serializers.IntegerField(min_value=1, max_value=2_147_483_647)
 
     class Meta:
         model = CardModel
@@ -111,10 +117,8 @@ class FlexibleDateTimeField(serializers.DateTimeField):
 
 
 class AvailabilityQuerySerializer(StrictSerializer):
-    card_model = serializers.PrimaryKeyRelatedField(queryset=CardModel.objects.all())
-    site = serializers.PrimaryKeyRelatedField(
-        queryset=Site.objects.all(), required=False, allow_null=True
-    )
+    card_model = IdField(queryset=CardModel.objects.all())
+    site = IdField(queryset=Site.objects.all(), required=False, allow_null=True)
     count = serializers.IntegerField(min_value=1, max_value=100000)
     kind = serializers.ChoiceField(choices=LeaseKind.choices, required=False)
     term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)

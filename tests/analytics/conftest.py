@@ -44,6 +44,8 @@ def story(tenant):
             actor=None, tenant=tenant, kind="short", card_model=model, card_count=1
         )
     with at("2027-03-11 03:00"):
+        lease_stop(actor=None, lease=short)
+    with at("2027-03-11 07:00"):  # once the records' windows are over
         result = usage_records_ingest(
             records=[
                 {
@@ -69,5 +71,4 @@ def story(tenant):
             ]
         )
         assert result.accepted == 2, result.errors
-        lease_stop(actor=None, lease=short)
     return {"site": site, "rack": rack, "model": model, "long": long, "short": short}

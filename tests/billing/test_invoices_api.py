@@ -75,11 +75,11 @@ def test_issue_numbers_and_wrong_state_actions(finance_client, march):
         assert early.status_code == 400  # a payment is recorded once it has happened
         assert "paid_on" in early.json()["error"]["fields"]
         paid = finance_client.post(
-            f"/api/v1/invoices/{invoice_id}/pay/", {"paid_on": "2027-03-31", "reference": "BOC-1"},
+            f"/api/v1/invoices/{invoice_id}/pay/", {"paid_on": "2027-04-01", "reference": "BOC-1"},
             format="json",
         ).json()  # fmt: skip
         assert (paid["status"], paid["paid_on"], paid["payment_reference"]) == (
-            "paid", "2027-03-31", "BOC-1"
+            "paid", "2027-04-01", "BOC-1"
         )  # fmt: skip
         void = finance_client.post(
             f"/api/v1/invoices/{invoice_id}/void/", {"reason": "x"}, format="json"
@@ -230,3 +230,15 @@ def test_a_month_is_issued_in_arrears_once_it_is_over(finance_client, march):
     assert Invoice.objects.get().status == "draft"
     with at("2027-04-01 00:00"):
         assert finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/").status_code == 200
+
+
+def test_issue_takes_no_body_and_refuses_a_broken_one(finance_client, march):
+    with at("2027-04-01 09:00"):
+        run_month(finance_client)
+        invoice_id = Invoice.objects.get().pk
+        url = f"/api/v1/invoices/{invoice_id}/issue/"
+        for body in ('{"a":', '{"zz": 1}'):
+            response = finance_client.generic("POST", url, body, content_type="application/json")
+            assert response.status_code == 400, body
+        assert Invoice.objects.get().status == "draft"
+        assert finance_client.post(url).status_code == 200

@@ -159,3 +159,19 @@ def test_usage_is_reported_once_its_window_is_over(operator_client, lease):
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "in_future"
     assert not UsageRecord.objects.exists()
+
+
+def test_a_nul_character_is_a_record_error_not_a_server_error(operator_client, lease):
+    response = post(operator_client, [record(lease, 0, external_id="a\u0000b")])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid"
+
+
+def test_a_billable_metric_keeps_a_price(finance_client):
+    metric = finance_client.get("/api/v1/metrics/").json()["results"]
+    storage = next(m for m in metric if m["code"] == "storage_tb_hours")
+    response = finance_client.patch(
+        f"/api/v1/metrics/{storage['id']}/", {"unit_price": None}, format="json"
+    )
+    assert response.status_code == 400
+    assert "unit_price" in response.json()["error"]["fields"]

@@ -103,6 +103,9 @@ def test_claims_list_redemptions_export_csv_and_move_through_their_states(
         invoice_id = finance_client.get("/api/v1/invoices/").json()["results"][0]["id"]
         finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/")
     url = f"/api/v1/voucher-programs/{programme['id']}/claims/"
+    with at("2027-03-31 09:00"):  # the month is not over: nothing to claim yet
+        early = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
+        assert early.status_code == 409
     claim = finance_client.get(url, {"month": "2027-03"}).json()
     # 3510 × 2 = 7020.00 at the domestic rate of 30 % = 2106.00
     assert claim["status"] == "draft"
@@ -114,7 +117,10 @@ def test_claims_list_redemptions_export_csv_and_move_through_their_states(
     csv_response = finance_client.get(url, {"month": "2027-03", "format": "csv"})
     assert csv_response["Content-Type"].startswith("text/csv")
     assert "INV-2027-000001,2106.00" in csv_response.content.decode()
-    submitted = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
+    with at("2027-04-02 09:00"):
+        submitted = finance_client.post(
+            url, {"month": "2027-03", "status": "submitted"}, format="json"
+        )
     assert submitted.json()["status"] == "submitted"
     # the issuer is being asked for that money now: voiding would hand it out twice
     void = finance_client.post(

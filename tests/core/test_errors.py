@@ -67,3 +67,48 @@ def test_an_unknown_path_is_a_json_404(tenant_client) -> None:
     assert response.json() == {
         "error": {"code": "not_found", "message": "No such path.", "fields": {}}
     }
+
+
+def test_json_nested_too_deeply_is_a_400(operator_client) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = operator_client.generic(
+        "POST", "/api/v1/sites/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+
+
+@pytest.mark.parametrize("site", ["1.5", "true", str(10**40)])
+def test_an_id_is_a_whole_number_not_anything_that_rounds_to_one(operator_client, site) -> None:
+    from tests.factories import SiteFactory
+
+    SiteFactory()
+    response = operator_client.generic(
+        "POST", "/api/v1/racks/", f'{{"site": {site}, "name": "R9", "power_kw": "10"}}',
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 400, response.json()
+    assert "site" in response.json()["error"]["fields"]
+
+
+def test_a_huge_integer_is_a_400_not_a_database_error(operator_client) -> None:
+    body = {"vendor": "X", "name": "Y", "memory_gb": 10**40, "bf16_tflops": "1.00",
+            "domestic": False, "hourly_rate": "1.0000", "monthly_rate": "1.0000"}  # fmt: skip
+    response = operator_client.post("/api/v1/card-models/", body, format="json")
+    assert response.status_code == 400
+    assert "memory_gb" in response.json()["error"]["fields"]
+
+
+def test_an_idempotent_retry_may_reorder_and_respace_its_json(operator_client) -> None:
+    def post(text: str):
+        return operator_client.generic(
+            "POST", "/api/v1/sites/", text, content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="site-1",
+        )  # fmt: skip
+
+    first = post('{"code": "YC9", "name": "Yichang"}')
+    assert first.status_code == 201, first.json()
+    again = post('{ "name":"Yichang","code":"YC9" }')
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert post('{"code": "YC9", "name": "Other"}').status_code == 422

@@ -210,3 +210,11 @@ def test_operators_filter_leases(operator_client, tenant, model, fleet) -> None:
     assert count("active_at=2027-03-20T00:00:00Z") == 2
     when = dt.datetime(2027, 3, 10, 5, tzinfo=dt.UTC).isoformat()
     assert count(f"active_at={when.replace('+00:00', 'Z')}") == 1
+
+
+@pytest.mark.parametrize("start", ["2028-03-11", "9999-06-01", "9999-12-31T23:59:59Z"])
+def test_a_long_lease_starts_at_most_a_year_ahead(tenant_client, model, fleet, start) -> None:
+    response = tenant_client.post("/api/v1/leases/", long_body(model, start=start), format="json")
+    assert response.status_code == 400, response.json()
+    assert "start" in response.json()["error"]["fields"]
+    assert not Lease.objects.exists()

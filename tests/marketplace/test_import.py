@@ -197,3 +197,14 @@ def test_an_import_retried_with_its_key_replays_whatever_the_boundary(operator_c
     other = _multipart(operator_client, GOOD.replace("SN-0004", "SN-0005"), "b3", "import-1")
     assert other.status_code == 422
     assert Card.objects.count() == 4
+
+
+def test_a_site_code_follows_the_same_rule_as_the_api(operator_client, models) -> None:
+    response = _upload(
+        operator_client, HEADER + "bad code!,R01,srv-1,4,Ascend-910B,SN-1,1.00,2025-06-01"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["errors"] == [
+        {"row": 2, "field": "site", "reason": "a site code is letters, digits, - and _"}
+    ]
+    assert not Site.objects.exists()
