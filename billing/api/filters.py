@@ -6,6 +6,7 @@ from billing.choices import InvoiceStatus
 from billing.models import CreditNote, Invoice, UsageRecord, VoucherGrant
 from core import clock
 from core.exceptions import InvalidInput
+from core.filters import BooleanFilter
 
 
 def month_param(value: Any) -> Any:
@@ -28,9 +29,7 @@ class MonthFilter(django_filters.CharFilter):
 class UsageRecordFilter(django_filters.FilterSet):
     metric = django_filters.CharFilter(field_name="metric__code")
     month = MonthFilter(field_name="month")
-    invoiced = django_filters.BooleanFilter(
-        field_name="invoice", lookup_expr="isnull", exclude=True
-    )
+    invoiced = BooleanFilter(field_name="invoice", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = UsageRecord

@@ -1,5 +1,6 @@
 import django_filters
 
+from core.filters import BooleanFilter
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server
 
@@ -30,7 +31,7 @@ class CardFilter(django_filters.FilterSet):
     site = django_filters.NumberFilter(field_name="server__rack__site")
     rack = django_filters.NumberFilter(field_name="server__rack")
     status = django_filters.MultipleChoiceFilter(choices=CardStatus.choices)
-    domestic = django_filters.BooleanFilter(field_name="card_model__domestic")
+    domestic = BooleanFilter(field_name="card_model__domestic")
 
     class Meta:
         model = Card

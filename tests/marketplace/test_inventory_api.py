@@ -240,3 +240,12 @@ def test_pflops_are_exact_so_racks_add_up_to_their_site(operator_client) -> None
     assert [r["pflops"] for r in by_rack] == ["0.8625", "0.8625"]
     [by_site] = operator_client.get("/api/v1/inventory/capacity/?group_by=site").json()
     assert by_site["pflops"] == "1.725"
+
+
+def test_a_boolean_filter_takes_true_or_false_and_nothing_else(operator_client) -> None:
+    make_server_with_cards(RackFactory(), CardModelFactory(domestic=True), cards=2)
+    assert operator_client.get("/api/v1/cards/?domestic=true").json()["count"] == 2
+    assert operator_client.get("/api/v1/cards/?domestic=false").json()["count"] == 0
+    bad = operator_client.get("/api/v1/cards/?domestic=abc")
+    assert bad.status_code == 400
+    assert "domestic" in bad.json()["error"]["fields"]
