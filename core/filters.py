@@ -14,7 +14,7 @@ class _StrictNullBooleanField(forms.NullBooleanField):
 
     widget = forms.TextInput  # the select widgets turn unknown values into None before us
 
-    def to_python(self, value: Any) -> bool | None:
+    def to_python(self, value: Any) -> Any:  # True, False or None (no filter)
         if value in (None, ""):
             return None
         result = super().to_python(value)
