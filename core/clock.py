@@ -56,6 +56,11 @@ def operator_tz() -> ZoneInfo:
     return _zone(settings.OPERATOR_TIME_ZONE)
 
 
+# How far a caller's clock may be off ours: a start "now" that arrives a little late, a meter
+# that runs a little ahead.
+CLOCK_SKEW = dt.timedelta(minutes=1)
+
+
 def local_today() -> dt.date:
     """Today's date in the operator's time zone."""
     return now().astimezone(operator_tz()).date()

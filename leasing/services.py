@@ -25,12 +25,13 @@ from core.exceptions import InvalidInput, InvalidState, NoCapacity
 from core.money import fraction_to_money
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
-from marketplace.choices import LONG_MAX_ADVANCE_MONTHS, CardStatus
+from marketplace.choices import CardStatus
 from marketplace.models import Card, CardModel, Site
 from marketplace.pricing import LONG_TERMS, long_lease_monthly_fee
 from marketplace.selectors import (
     choose_placement,
     free_cards_by_server,
+    long_lease_first_day,
     placement_find,
 )
 
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 SHORT_MAX_ADVANCE = dt.timedelta(days=30)
 SHORT_MAX_DURATION = dt.timedelta(days=90)
-CLOCK_SKEW = dt.timedelta(seconds=60)
 TERMINATION_FEE_SHARE = Fraction(1, 2)
 
 
@@ -184,22 +184,7 @@ def _long_terms(
         raise InvalidInput(
             "A long lease ends after its term; do not send end.", fields={"end": ["Not allowed."]}
         )
-    today = clock.local_today()
-    if start is None:
-        first_day = today
-    elif isinstance(start, dt.datetime):
-        first_day = clock.local_date(start) if start.year < dt.MAXYEAR else dt.date.max
-    else:
-        first_day = start
-    if first_day < today:
-        raise InvalidInput(
-            "A long lease starts today or later.", fields={"start": ["In the past."]}
-        )
-    if first_day > clock.add_months(today, LONG_MAX_ADVANCE_MONTHS):
-        raise InvalidInput(
-            f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
-            fields={"start": ["Too far ahead."]},
-        )
+    first_day = long_lease_first_day(start)
     lease_start = clock.day_start(first_day)
     lease_end = clock.day_start(clock.add_months(first_day, term_months))
     return lease_start, lease_end, long_lease_monthly_fee(card_model, term_months)
@@ -218,7 +203,7 @@ def _short_window(
     if isinstance(start, dt.date) and not isinstance(start, dt.datetime):
         start = clock.day_start(start)
     lease_start = start or now
-    if lease_start < now - CLOCK_SKEW:
+    if lease_start < now - clock.CLOCK_SKEW:
         raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
     lease_start = max(lease_start, now)
     if lease_start > now + SHORT_MAX_ADVANCE:

@@ -233,29 +233,42 @@ class Availability:
     quote: Quote
 
 
+def long_lease_first_day(start: dt.datetime | dt.date | None) -> dt.date:
+    """The operator-local first day of a long lease asked to start at `start` (default today):
+    today or later, at most `LONG_MAX_ADVANCE_MONTHS` ahead."""
+    today = clock.local_today()
+    if start is None:
+        first_day = today
+    elif isinstance(start, dt.datetime):
+        first_day = clock.local_date(start) if start.year < dt.MAXYEAR else dt.date.max
+    else:
+        first_day = start
+    if first_day < today:
+        raise InvalidInput(
+            "A long lease starts today or later.", fields={"start": ["In the past."]}
+        )
+    if first_day > clock.add_months(today, LONG_MAX_ADVANCE_MONTHS):
+        raise InvalidInput(
+            f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
+            fields={"start": ["Too far ahead."]},
+        )
+    return first_day
+
+
 def lease_window(
     *, kind: str, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
 ) -> tuple[dt.datetime, dt.datetime | None]:
     """The [start, end) a lease request would hold: long leases run from operator-local
     midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
-    now = clock.now()
-    if start is not None and start.year >= dt.MAXYEAR:
-        raise InvalidInput("start is out of range.", fields={"start": ["Too far ahead."]})
     if kind == LeaseKind.LONG:
         assert term_months is not None
-        first_day = clock.local_date(start) if start else clock.local_today()
-        if first_day < clock.local_today():
-            raise InvalidInput(
-                "A long lease starts today or later.", fields={"start": ["In the past."]}
-            )
-        if first_day > clock.add_months(clock.local_today(), LONG_MAX_ADVANCE_MONTHS):
-            raise InvalidInput(
-                f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
-                fields={"start": ["Too far ahead."]},
-            )
+        first_day = long_lease_first_day(start)
         return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
-    if start is not None and start < now - dt.timedelta(minutes=1):
+    now = clock.now()
+    if start is not None and start < now - clock.CLOCK_SKEW:
         raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
+    if start is not None and start.year >= dt.MAXYEAR:
+        raise InvalidInput("start is out of range.", fields={"start": ["Too far ahead."]})
     return max(start or now, now), end
 
 

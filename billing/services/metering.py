@@ -77,7 +77,7 @@ def short_leases_meter(
     Defaults: the last 3 days up to now (the hourly beat job catches up on missed runs).
     """
     now = clock.now()
-    until = min(until or now, now + dt.timedelta(minutes=1))
+    until = min(until or now, now + clock.CLOCK_SKEW)
     since = since or (until - CATCH_UP)
     metric_id = builtin_metric_id(CARD_MINUTES)
     with connection.cursor() as cursor:

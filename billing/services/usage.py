@@ -24,7 +24,6 @@ from core.exceptions import InvalidInput
 from leasing.models import Allocation, Lease
 
 MAX_BATCH = 10_000
-CLOCK_SKEW = dt.timedelta(minutes=1)  # a meter's clock may run a little ahead
 RECORD_FIELDS = frozenset(
     {"source", "external_id", "lease", "card", "metric", "quantity", "start", "end", "corrects"}
 )
@@ -234,7 +233,7 @@ def usage_records_ingest(
             if lease is None or (tenant_id is not None and lease[1] != tenant_id):
                 raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
             _, _, lease_start, lease_end, status = lease
-            if record.end > now + CLOCK_SKEW:
+            if record.end > now + clock.CLOCK_SKEW:
                 raise _Reject("in_future", "the window has not ended yet: report usage after it")
             if (
                 status == "cancelled"
