@@ -203,15 +203,25 @@ short_days AS (
 revenue AS (
     INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,
         lease_kind, amount)
-    -- a long lease accrues fee × cards / days in month on each active day
-    SELECT g.day::date, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
-           round(l.unit_price * l.card_count / extract(day FROM
-               date_trunc('month', g.day) + interval '1 month' - interval '1 day'), 6)
+    -- a long lease accrues fee × cards / days in month on each active day, as the difference
+    -- of the month's running value (k active days so far) rounded to 6 places: the month's days
+    -- then add up to round(fee × cards × days / days in month, 6), which rounds to the invoice
+    -- line, where 6-place days rounded one by one could drift a cent off it
+    SELECT m.day, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
+           round(l.unit_price * l.card_count * m.k / m.dim, 6)
+               - round(l.unit_price * l.card_count * (m.k - 1) / m.dim, 6)
     FROM leases l
     CROSS JOIN LATERAL generate_series(
         GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
         LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
         interval '1 day') AS g(day)
+    CROSS JOIN LATERAL (
+        SELECT g.day::date AS day,
+               g.day::date - GREATEST(date_trunc('month', g.day)::date,
+                                      (l.start AT TIME ZONE %(tz)s)::date) + 1 AS k,
+               extract(day FROM date_trunc('month', g.day) + interval '1 month'
+                                - interval '1 day') AS dim
+    ) AS m
     WHERE l.kind = 'long'
     UNION ALL
     -- a short lease its minutes at the hourly price

@@ -89,3 +89,21 @@ def test_revenue_snapshots_add_up_to_the_invoice_lines():
         )
         total = sum((r.amount for r in daily), Decimal(0))
         assert round_money(total) == line.amount, (line.kind, line.lease_id)
+
+
+def test_a_half_cent_fee_over_a_31_day_month_still_adds_up_to_its_line():
+    # 10000.05 × (1 − 10 %) = 9000.0450 a card-month: 31 days of round(9000.045 / 31, 6) =
+    # 290.324032 would add up to 9000.044992 → 9000.04, a cent under the line's 9000.05
+    model = CardModelFactory(monthly_rate=Decimal("10000.0500"))
+    make_server_with_cards(RackFactory(), model, cards=1)
+    tenant = TenantFactory()
+    with time_machine.travel(dt.datetime(2028, 2, 20, tzinfo=clock.operator_tz()), tick=False):
+        lease = lease_create(actor=None, tenant=tenant, kind="long", card_model=model,
+                             card_count=1, start=dt.date(2028, 3, 1), term_months=12)  # fmt: skip
+    with time_machine.travel(dt.datetime(2028, 4, 1, 2, tzinfo=clock.operator_tz()), tick=False):
+        snapshots_recompute(day_from=dt.date(2028, 3, 1), day_to=dt.date(2028, 3, 31))
+        invoice_run(month=dt.date(2028, 3, 1))
+    total = sum(r.amount for r in RevenueDaily.objects.filter(lease_id=lease.pk))
+    line = InvoiceLine.objects.get(lease=lease, kind="long_lease_fee")
+    assert line.amount == Decimal("9000.05")
+    assert round_money(total) == line.amount
