@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from analytics.models import RecomputeRun
 from core import clock
+from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -284,6 +285,8 @@ def range_validate(day_from: dt.date, day_to: dt.date) -> None:
     """A range of days, inclusive, of at most 3 calendar years."""
     if day_from > day_to:
         raise InvalidInput("from is after to.", fields={"from": ["After to."]})
+    if day_from.year > dt.MAXYEAR - 4:  # add_months below would leave the calendar
+        raise InvalidInput("from is out of range.", fields={"from": ["Out of range."]})
     if day_to >= clock.add_months(day_from, MAX_RANGE_MONTHS):
         raise InvalidInput(
             "A range covers at most 3 years.", fields={"to": ["More than 3 years after from."]}
@@ -291,7 +294,12 @@ def range_validate(day_from: dt.date, day_to: dt.date) -> None:
 
 
 def snapshots_recompute(
-    *, day_from: dt.date, day_to: dt.date, trigger: str = "backfill", wait: bool = True
+    *,
+    day_from: dt.date,
+    day_to: dt.date,
+    trigger: str = "backfill",
+    wait: bool = True,
+    actor: Any = None,
 ) -> RecomputeRun | None:
     """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
 
@@ -329,6 +337,7 @@ def snapshots_recompute(
         run.status = "done"
         run.finished_at = clock.now()
         run.save(update_fields=["status", "finished_at"])
+        audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
         return run
     finally:
         with connection.cursor() as cursor:
@@ -342,14 +351,15 @@ def snapshots_nightly() -> RecomputeRun | None:
     into the future recomputed those days before they happened, so they count as missed.
     """
     yesterday = clock.local_today() - dt.timedelta(days=1)
-    runs = RecomputeRun.objects.filter(status="done", day_from__lte=yesterday).values_list(
-        "day_to", "started_at"
-    )
-    covered = [
-        min(day_to, clock.local_date(started_at) - dt.timedelta(days=1))
-        for day_to, started_at in runs.order_by("-id")[:100]
-    ]
-    last = max(covered, default=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT max(LEAST(day_to, (started_at AT TIME ZONE %s)::date - 1))
+            FROM analytics_recomputerun WHERE status = 'done' AND day_from <= %s
+            """,
+            [settings.OPERATOR_TIME_ZONE, yesterday],
+        )
+        (last,) = cursor.fetchone()
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
     day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
     return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly", wait=False)

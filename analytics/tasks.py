@@ -1,9 +1,6 @@
-import datetime as dt
-
 from celery import shared_task
 
-from analytics.services import snapshots_nightly, snapshots_recompute
-from core import clock
+from analytics.services import snapshots_nightly
 
 
 @shared_task(name="analytics.nightly_recompute", acks_late=True)
@@ -15,11 +12,3 @@ def nightly_recompute() -> str:
         if run is None
         else f"done: {run.day_from}…{run.day_to}"
     )
-
-
-@shared_task(name="analytics.recompute_range", acks_late=True)
-def recompute_range(day_from: str, day_to: str) -> str:
-    run = snapshots_recompute(
-        day_from=dt.date.fromisoformat(day_from), day_to=dt.date.fromisoformat(day_to)
-    )
-    return f"done at {clock.now().isoformat()}" if run else "skipped"

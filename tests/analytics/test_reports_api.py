@@ -63,14 +63,28 @@ def test_bad_report_queries_are_400s(operator_client, params):
     assert response.json()["error"]["code"] == "invalid"
 
 
-def test_a_bad_recompute_range_is_a_400_and_writes_nothing(operator_client):
+@pytest.mark.parametrize(
+    "body",
+    [{"from": "2027-03-11", "to": "2027-03-10"}, {"from": "9998-01-01", "to": "9998-01-02"}],
+)
+def test_a_bad_recompute_range_is_a_400_and_writes_nothing(operator_client, body):
     from analytics.models import RecomputeRun
 
-    response = operator_client.post(
-        "/api/v1/reports/recompute/", {"from": "2027-03-11", "to": "2027-03-10"}, format="json"
-    )
+    response = operator_client.post("/api/v1/reports/recompute/", body, format="json")
     assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
     assert not RecomputeRun.objects.exists()
+
+
+def test_a_recompute_is_audited(operator_client, operator):
+    from core.models import AuditLog
+
+    response = operator_client.post(
+        "/api/v1/reports/recompute/", {"from": "2027-03-10", "to": "2027-03-10"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    entry = AuditLog.objects.get(action="snapshots.recompute")
+    assert entry.actor_id == operator.pk
 
 
 def test_tenants_cannot_read_reports(tenant_client):
