@@ -12,7 +12,7 @@ from core import clock
 
 @shared_task(name="billing.meter_short_leases")
 def meter_short_leases() -> int:
-    """Hourly: held card-minutes of short leases for the hours just completed (48 h catch-up)."""
+    """Hourly: held card-minutes of short leases for the hours just completed (3-day catch-up)."""
     return short_leases_meter()
 
 

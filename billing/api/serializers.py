@@ -149,15 +149,6 @@ class VoucherProgramSerializer(StrictModelSerializer):
         return data
 
 
-class RedemptionSerializer(serializers.ModelSerializer):
-    amount = MoneyField(read_only=True)
-    invoice_number = serializers.CharField(source="invoice.number", read_only=True)
-
-    class Meta:
-        model = VoucherRedemption
-        fields = ["id", "grant", "invoice", "invoice_number", "amount", "created_at", "voided_at"]
-
-
 class VoucherGrantSerializer(StrictModelSerializer):
     amount = MoneyField(min_value=0)
     redeemed = MoneyField(read_only=True)

@@ -58,7 +58,13 @@ class _Reject(Exception):
 
 def _text(raw: dict[str, Any], name: str, limit: int) -> str:
     value = raw.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > limit
+        or "\x00" in value
+        or any("\ud800" <= c <= "\udfff" for c in value)  # lone surrogates: not storable
+    ):
         raise _Reject("invalid", f"{name} must be a non-empty string of at most {limit} characters")
     return value
 
@@ -67,9 +73,9 @@ def _int(raw: dict[str, Any], name: str, required: bool = True) -> int | None:
     value = raw.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
         raise _Reject("invalid", f"{name} must be an integer id")
     return value
 
@@ -114,9 +120,7 @@ def _parse(index: int, raw: Any) -> _Record:
     start, end = _instant(raw, "start"), _instant(raw, "end")
     if end <= start:
         raise _Reject("invalid_window", "end must be after start")
-    corrects = raw.get("corrects")
-    if corrects is not None and (not isinstance(corrects, str) or not corrects):
-        raise _Reject("invalid", "corrects must be the external_id of the corrected record")
+    corrects = _text(raw, "corrects", 128) if raw.get("corrects") is not None else None
     lease_id = _int(raw, "lease")
     assert lease_id is not None
     return _Record(

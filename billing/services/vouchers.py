@@ -275,7 +275,13 @@ def voucher_claim_advance(
         # a claim goes to the issuer once the month is billed: over, and no drafts left
         if month >= clock.month_first(clock.local_today()):
             raise InvalidState(f"{month:%Y-%m} has not ended; its claim is not complete yet.")
-        drafts = Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+        drafts = (
+            Invoice.objects.filter(
+                month=month, status=InvoiceStatus.DRAFT, tenant__voucher_grants__program=program
+            )
+            .distinct()
+            .count()
+        )
         if drafts:
             raise InvalidState(
                 f"{drafts} invoice(s) of {month:%Y-%m} are still drafts: issue them first."

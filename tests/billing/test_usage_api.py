@@ -175,3 +175,26 @@ def test_a_billable_metric_keeps_a_price(finance_client):
     )
     assert response.status_code == 400
     assert "unit_price" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"lease": "²"}, {"lease": "9" * 5000}, {"corrects": "a\u0000b"}, {"corrects": "x" * 200}],
+)  # fmt: skip
+def test_odd_ids_and_text_are_record_errors_not_server_errors(operator_client, lease, override):
+    response = post(operator_client, [record(lease, 0, **override)])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid"
+    assert not UsageRecord.objects.exists()
+
+
+def test_a_lone_surrogate_is_a_record_error(operator_client, lease):
+    import json
+
+    body = json.dumps({"records": [record(lease, 0, external_id="@")]}).replace("@", "\\ud800")
+    response = operator_client.generic(
+        "POST", "/api/v1/usage-records/", body, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid"
+    assert not UsageRecord.objects.exists()
