@@ -181,7 +181,13 @@ _LINE_COLUMNS = (
     "invoice_id, kind, lease_id, metric_id, card_model_id, lease_kind, description, quantity, "
     "unit, unit_price, amount, period_start, period_end"
 )
-_SAME_LINE = " AND ".join(f"il.{c} IS NOT DISTINCT FROM w.{c}" for c in _LINE_COLUMNS.split(", "))
+_NULLABLE_LINE_COLUMNS = {"lease_id", "metric_id", "card_model_id"}
+# `=` where a column is never null, so the planner can hash and use indexes (IS NOT DISTINCT FROM
+# can do neither); IS NOT DISTINCT FROM only where NULL must equal NULL.
+_SAME_LINE = " AND ".join(
+    f"il.{c} IS NOT DISTINCT FROM w.{c}" if c in _NULLABLE_LINE_COLUMNS else f"il.{c} = w.{c}"
+    for c in _LINE_COLUMNS.split(", ")
+)
 
 _MERGE_SQL = [
     # Remove draft lines that are no longer wanted exactly as they are.
