@@ -33,12 +33,11 @@ from marketplace.selectors import (
     free_cards_by_server,
     long_lease_first_day,
     placement_find,
+    short_lease_window,
 )
 
 logger = logging.getLogger(__name__)
 
-SHORT_MAX_ADVANCE = dt.timedelta(days=30)
-SHORT_MAX_DURATION = dt.timedelta(days=90)
 TERMINATION_FEE_SHARE = Fraction(1, 2)
 
 
@@ -202,23 +201,7 @@ def _short_window(
         )
     if isinstance(start, dt.date) and not isinstance(start, dt.datetime):
         start = clock.day_start(start)
-    lease_start = start or now
-    if lease_start < now - clock.CLOCK_SKEW:
-        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
-    lease_start = max(lease_start, now)
-    if lease_start > now + SHORT_MAX_ADVANCE:
-        raise InvalidInput(
-            "A short lease can be reserved at most 30 days ahead.",
-            fields={"start": ["More than 30 days ahead."]},
-        )
-    if end is not None:
-        if end <= lease_start:
-            raise InvalidInput("end must be after start.", fields={"end": ["Before start."]})
-        if end - lease_start > SHORT_MAX_DURATION:
-            raise InvalidInput(
-                "A short lease lasts at most 90 days.", fields={"end": ["More than 90 days."]}
-            )
-    return lease_start, end
+    return short_lease_window(start, end, now)
 
 
 # --- Lifecycle ---
@@ -522,11 +505,16 @@ def card_swap(*, actor: Any, card: Card, reason: str = "") -> dict[str, Any]:
     """Put a card into maintenance; every lease holding it now or later gets a free card of the
     same model for the rest of its allocation (same server preferred), in one transaction.
     If any replacement is missing, nothing changes (409)."""
+    # the model's allocation lock first, then the card row: the order lease creation takes
+    _lock_card_model(Card.objects.values_list("card_model_id", flat=True).get(pk=card.pk))
     card = Card.objects.select_for_update().select_related("server").get(pk=card.pk)
     if card.status == CardStatus.RETIRED:
         raise InvalidState("A retired card cannot go into maintenance.")
-    _lock_card_model(card.card_model_id)
+    # cut at the next whole minute: short leases are billed in whole minutes per card, so a cut
+    # inside a minute would bill that minute on both cards
     now = clock.now()
+    if now != now.replace(second=0, microsecond=0):
+        now = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
     held = list(
         Allocation.objects.select_related("lease")
         .filter(card=card)

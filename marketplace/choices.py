@@ -16,6 +16,3 @@ class CardStatus(models.TextChoices):
 class LeaseKind(models.TextChoices):
     LONG = "long", "Long lease"
     SHORT = "short", "Short lease"
-
-
-LONG_MAX_ADVANCE_MONTHS = 12  # a long commitment is booked at most a year ahead

@@ -13,7 +13,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from core import clock
 from core.exceptions import InvalidInput, NoCapacity
-from marketplace.choices import LONG_MAX_ADVANCE_MONTHS, CardStatus, LeaseKind, RackStatus
+from marketplace.choices import CardStatus, LeaseKind, RackStatus
 from marketplace.models import Card, CardModel
 from marketplace.pricing import Quote, quote_long, quote_short
 
@@ -233,6 +233,35 @@ class Availability:
     quote: Quote
 
 
+LONG_MAX_ADVANCE_MONTHS = 12  # a long commitment is booked at most a year ahead
+SHORT_MAX_ADVANCE = dt.timedelta(days=30)
+SHORT_MAX_DURATION = dt.timedelta(days=90)
+
+
+def short_lease_window(
+    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
+) -> tuple[dt.datetime, dt.datetime | None]:
+    """The [start, end) of a short lease asked for at `now`: from now (a start up to a minute
+    late is taken as now), reserved at most 30 days ahead, for at most 90 days."""
+    lease_start = start or now
+    if lease_start < now - clock.CLOCK_SKEW:
+        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
+    lease_start = max(lease_start, now)
+    if lease_start > now + SHORT_MAX_ADVANCE:
+        raise InvalidInput(
+            "A short lease can be reserved at most 30 days ahead.",
+            fields={"start": ["More than 30 days ahead."]},
+        )
+    if end is not None:
+        if end <= lease_start:
+            raise InvalidInput("end must be after start.", fields={"end": ["Before start."]})
+        if end - lease_start > SHORT_MAX_DURATION:
+            raise InvalidInput(
+                "A short lease lasts at most 90 days.", fields={"end": ["More than 90 days."]}
+            )
+    return lease_start, end
+
+
 def long_lease_first_day(start: dt.datetime | dt.date | None) -> dt.date:
     """The operator-local first day of a long lease asked to start at `start` (default today):
     today or later, at most `LONG_MAX_ADVANCE_MONTHS` ahead."""
@@ -264,12 +293,7 @@ def lease_window(
         assert term_months is not None
         first_day = long_lease_first_day(start)
         return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
-    now = clock.now()
-    if start is not None and start < now - clock.CLOCK_SKEW:
-        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
-    if start is not None and start.year >= dt.MAXYEAR:
-        raise InvalidInput("start is out of range.", fields={"start": ["Too far ahead."]})
-    return max(start or now, now), end
+    return short_lease_window(start, end, clock.now())
 
 
 def availability_find(
@@ -296,7 +320,9 @@ def availability_find(
         assert term_months is not None
         quote = quote_long(card_model, count, term_months)
     else:
-        quote = quote_short(card_model, count, start, end or start + dt.timedelta(hours=1))
+        # open-ended: one hour from the start's whole minute (the quote widens like the bill)
+        hour_end = start.replace(second=0, microsecond=0) + dt.timedelta(hours=1)
+        quote = quote_short(card_model, count, start, end or hour_end)
     return Availability(
         available=placement is not None,
         card_count=count,
@@ -311,9 +337,10 @@ def availability_find(
 
 
 def cards_leased_by(*, tenant_id: int) -> QuerySet[Card]:
-    """Cards a tenant's reserved or active leases hold now or later (what a tenant may see)."""
-    holding = Q(
-        allocations__lease__tenant_id=tenant_id,
-        allocations__lease__status__in=["reserved", "active"],
-    ) & (Q(allocations__period__endswith__gt=clock.now()) | Q(allocations__period__upper_inf=True))
+    """Cards a tenant's leases hold now or later (what a tenant may see). The allocations say
+    it all: a cancelled lease has none, an ended one's are cut, a terminated one holds its cards
+    until the termination takes effect."""
+    holding = Q(allocations__lease__tenant_id=tenant_id) & (
+        Q(allocations__period__endswith__gt=clock.now()) | Q(allocations__period__upper_inf=True)
+    )
     return Card.objects.filter(pk__in=Card.objects.filter(holding).values("pk"))

@@ -88,3 +88,29 @@ def test_tenants_see_the_cards_they_lease(tenant_client, model, fleet):
 
 def test_tenants_cannot_swap_cards(tenant_client, fleet):
     assert tenant_client.post(f"/api/v1/cards/{fleet[0][1][0].pk}/maintenance/").status_code == 403
+
+
+def test_a_swap_inside_a_minute_cuts_at_the_next_whole_minute(
+    tenant_client, operator_client, model, fleet, frozen_now
+):
+    # short leases bill whole minutes per card: a cut at :30 would bill that minute twice
+    lease = tenant_client.post("/api/v1/leases/", short_body(model), format="json").json()
+    frozen_now.move_to(LATER + dt.timedelta(seconds=30))
+    out = lease["cards"][0]
+    response = operator_client.post(f"/api/v1/cards/{out}/maintenance/", {}, format="json")
+    card_in = response.json()["swaps"][0]["card_in"]
+    minute = LATER + dt.timedelta(minutes=1)
+    assert Allocation.objects.get(lease_id=lease["id"], card_id=out).period.upper == minute
+    assert Allocation.objects.get(lease_id=lease["id"], card_id=card_in).period.lower == minute
+
+
+def test_a_tenant_still_sees_the_cards_of_a_terminated_lease_until_it_takes_effect(
+    tenant_client, model, fleet
+):
+    lease = tenant_client.post("/api/v1/leases/", long_body(model), format="json").json()
+    response = tenant_client.post(
+        f"/api/v1/leases/{lease['id']}/terminate/", {"effective": "2027-06-01"}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    seen = {c["id"] for c in tenant_client.get("/api/v1/cards/?page_size=100").json()["results"]}
+    assert set(lease["cards"]) <= seen

@@ -18,6 +18,7 @@ def fleet():
     return model, servers
 
 
+@time_machine.travel(NOW, tick=False)
 def test_a_short_request_is_placed_and_quoted_by_the_hour(tenant_client, fleet) -> None:
     model, servers = fleet
     response = tenant_client.get(
@@ -117,3 +118,26 @@ def test_a_start_in_the_past_is_a_400_as_it_is_for_leases(tenant_client, fleet, 
     )
     assert response.status_code == 400, response.json()
     assert "start" in response.json()["error"]["fields"]
+
+
+@time_machine.travel(NOW + dt.timedelta(seconds=30), tick=False)
+def test_an_open_ended_short_quote_is_one_hour(tenant_client, fleet) -> None:
+    model, _ = fleet
+    body = tenant_client.get(
+        "/api/v1/availability/", {"card_model": model.pk, "count": 1, "kind": "short"}
+    ).json()
+    assert body["quote"]["amount"] == "7.50"  # 60 minutes, not 61
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    "params",
+    [{"end": "2027-03-10T03:00:00Z"}, {"start": "2027-04-20T00:00:00Z"},
+     {"end": "2027-07-01T00:00:00Z"}],
+)  # fmt: skip
+def test_short_windows_follow_the_lease_rules(tenant_client, fleet, params) -> None:
+    model, _ = fleet
+    response = tenant_client.get(
+        "/api/v1/availability/", {"card_model": model.pk, "count": 1, "kind": "short", **params}
+    )
+    assert response.status_code == 400, response.json()
