@@ -344,6 +344,16 @@ def append_results(records: list[dict[str, Any]]) -> Path:
 # --- Main ---
 
 
+def request_failures(result: dict[str, Any]) -> int:
+    """Failed requests a benchmark counted in its rows (a `failures` column) or at its top level.
+
+    A benchmark whose requests failed measured refusals, not the work: it fails the run (exit 1)
+    even when it did not raise itself."""
+    rows: list[dict[str, Any]] = result.get("rows") or []
+    counted = [row.get("failures") for row in rows] + [result.get("failures")]
+    return sum(n for n in counted if isinstance(n, int) and not isinstance(n, bool))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -433,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
             }
             try:
                 record["result"] = bench.run(ctx)
+                failures = request_failures(record["result"])
+                if failures:
+                    raise BenchError(f"{failures} failed request(s): its figures would mislead")
             except (BenchError, OSError, ValueError, KeyError) as exc:
                 failed = True
                 traceback.print_exc()
