@@ -1,4 +1,4 @@
-"""Business case (商业测算) per site (SPEC §7).
+"""Business case (商业测算) per site (docs/domain.md §Business case).
 
 The arithmetic is pure and Decimal-only (no float anywhere), so it can be checked by hand:
 
@@ -88,7 +88,7 @@ class ModelCapacity:
         return HOURS_PER_YEAR * self.cards_in_service
 
     def long_monthly_fee(self, long_discount: Decimal) -> Decimal:
-        """monthly_rate × (1 − discount₃₆), unrounded (SPEC §7 uses it as is)."""
+        """monthly_rate × (1 − discount₃₆), unrounded (the rule uses it as is)."""
         return self.monthly_rate * (ONE - long_discount)
 
     def revenue_at_full(self, *, long_share: Decimal, long_discount: Decimal) -> Decimal:
@@ -166,7 +166,7 @@ def yearly_revenue(
     long_share: Decimal,
     long_discount: Decimal,
 ) -> Decimal:
-    """A year's revenue at utilisation `u`, rounded once to cents (SPEC §7)."""
+    """A year's revenue at utilisation `u`, rounded once to cents (docs/domain.md)."""
     with localcontext() as ctx:
         ctx.prec = PRECISION
         full = revenue_at_full(capacity, long_share=long_share, long_discount=long_discount)

@@ -1,7 +1,8 @@
-"""Nightly snapshots (occupancy and revenue per day) and stored business cases (SPEC §6, §7).
+"""Nightly snapshots (occupancy and revenue per day) and stored business cases
+(docs/domain.md §Occupancy and revenue, §Business case).
 
 Snapshot rows carry plain integer keys, not foreign keys: they are rewritten wholesale every
-night and in year-long backfills, where a foreign key check costs ~12 µs a row (PERF-NOTES), and
+night and in year-long backfills, where a foreign key check costs ~12 µs a row (measured), and
 they must survive the inventory changing under them.
 """
 

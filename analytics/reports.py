@@ -1,4 +1,7 @@
-"""Occupancy and revenue reports over the snapshots: by day or month, grouped (SPEC §6, §8)."""
+"""Occupancy and revenue reports over the snapshots: by day or month, grouped.
+
+The rules: docs/domain.md §Occupancy and revenue.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Nightly occupancy and revenue snapshots, recomputed in set-based SQL (SPEC §6).
+"""Nightly occupancy and revenue snapshots, recomputed in set-based SQL
+(docs/domain.md §Occupancy and revenue).
 
 A range of days is recomputed in chunks of many days per statement; each chunk replaces its
 days' rows atomically (DELETE + INSERT … SELECT in one transaction), so a rerun or a run killed

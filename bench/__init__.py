@@ -1,4 +1,4 @@
-"""Benchmarks for SPEC §10: `make bench [BENCH_ARGS="NAME …"]` (see docs/performance.md).
+"""Benchmarks: `make bench [BENCH_ARGS="NAME …"]` (targets and figures in docs/performance.md).
 
 `bench/run.py` prepares its own database (`aidc_bench`) and Redis db, builds the generated fleet
 once, starts gunicorn and runs the benchmarks registered in `run.BENCHMARKS`: modules

@@ -1,9 +1,9 @@
-"""Availability queries through the HTTP API over the generated fleet (SPEC §10: p95 < 50 ms).
+"""Availability queries through the HTTP API over the generated fleet (p95 < 50 ms).
 
 One client, one keep-alive connection, requests one after another: GET /api/v1/availability/
 for 30-day windows starting on various days (and hours) of the coming four weeks (short leases are
 reserved at most 30 days ahead, the rule availability shares with lease creation), cycling through
-every card model. Variant `count=8` is the SPEC §10 target; `count=64 site` asks for 64 cards at
+every card model. Variant `count=8` is the one with a target; `count=64 site` asks for 64 cards at
 one generated site. Every answer must be 200 and self-consistent: `available` exactly when
 `free_cards >= count`, placed cards adding up to `count`, the same answer for a repeated query.
 A single failed request fails the benchmark (BenchError): its figures would time refusals.
@@ -179,7 +179,7 @@ def run(ctx: Context) -> dict[str, Any]:
         raise BenchError(f"failed requests {failed}; e.g. {examples[:3]}")
     target = results[VARIANTS[0].name]["row"]
     return {
-        "target": f"{VARIANTS[0].name}: p95 < {TARGET_P95_MS:g} ms (SPEC §10, 10,000 cards)",
+        "target": f"{VARIANTS[0].name}: p95 < {TARGET_P95_MS:g} ms (10,000 cards)",
         "meets_target": target["p95_ms"] < TARGET_P95_MS and target["failures"] == 0,
         "card_models": len(models),
         "sites": len(sites),

@@ -5,7 +5,7 @@ A benchmark is a module `bench/<name>.py` with `run(ctx: Context) -> dict[str, A
 convention it holds:
 
 - `rows`: one flat dict per variant (`variant` first), printed as the results table;
-- `target` (text) and `meets_target` (bool) when SPEC §10 sets a target for it;
+- `target` (text) and `meets_target` (bool) when it has a target (docs/performance.md, Targets);
 - anything else worth keeping (details, failure examples).
 
 A module that does not need the web server sets `NEEDS_SERVER = False`.

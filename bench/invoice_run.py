@@ -1,4 +1,4 @@
-"""Invoice run (SPEC §10): 2,000 tenants and 10,000 leases in under 30 s.
+"""Invoice run: 2,000 tenants and 10,000 leases in under 30 s.
 
 Runs the month before the current one through the service (metering included), in
 `manage.py shell` against the bench database, then runs it again: the second run must change

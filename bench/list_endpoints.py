@@ -1,4 +1,4 @@
-"""Paginated list endpoints (SPEC §10): ours vs a textbook DRF ListAPIView, interleaved.
+"""Paginated list endpoints: ours vs a textbook DRF ListAPIView, interleaved.
 
 Target: `GET /api/v1/leases/` and `GET /api/v1/usage-records/` (50 rows a page, token auth,
 tenant scoping, throttling, filters) at least as fast, in requests per second under gunicorn, as
@@ -261,7 +261,7 @@ def run(ctx: Context) -> dict[str, Any]:
     results = {endpoint.name: measure(ctx, endpoint) for endpoint in found}
     ratios = {name: round(result["ratio"], 3) for name, result in results.items()}
     return {
-        "target": f"ours / textbook req/s >= {TARGET_RATIO:g} for each list (SPEC §10)",
+        "target": f"ours / textbook req/s >= {TARGET_RATIO:g} for each list",
         "meets_target": all(ratio >= TARGET_RATIO for ratio in ratios.values()),
         "ratios": ratios,
         "clients": CLIENTS,

@@ -1,9 +1,9 @@
-"""Nightly recompute (SPEC §10): one day for the whole fleet within 2× of one hand-written SQL
+"""Nightly recompute: one day for the whole fleet within 2× of one hand-written SQL
 statement over the same rows, measured in the same process; and a 365-day backfill under 10 s.
 
 The hand-written reference is the per-rack occupancy of one day as one `DELETE` + one
 `INSERT … SELECT` in a transaction, into a scratch table: per rack, cards installed and in
-service, card-hours available and leased (the allocations intersected with the day) — PERF-NOTES'
+service, card-hours available and leased (the allocations intersected with the day) — the reference
 "one day's per-rack occupancy". Ours also writes busy hours, the per-card-model split, site
 racking and per-lease revenue. Both run inside `manage.py shell` against the bench
 database, alternating, and the medians are compared.

@@ -1,4 +1,4 @@
-"""Run the SPEC §10 benchmarks against their own database and a gunicorn of the app.
+"""Run the benchmarks against their own database and a gunicorn of the app.
 
     make bench                              # every registered benchmark
     make bench BENCH_ARGS="availability"    # some of them, by name

@@ -1,4 +1,4 @@
-"""Textbook DRF list endpoints: the SPEC §10 baseline that bench/list_endpoints.py compares with.
+"""Textbook DRF list endpoints: the baseline that bench/list_endpoints.py compares with.
 
 What the DRF tutorial writes: a `ListAPIView` over a `ModelSerializer` with every field,
 page-number pagination of 50, no authentication, permission or throttling, and a plain

@@ -1,4 +1,4 @@
-"""Usage ingestion through the HTTP API (SPEC §10): batches of 1,000 records under gunicorn.
+"""Usage ingestion through the HTTP API: batches of 1,000 records under gunicorn.
 
 Targets: ≥ 10,000 records/s, and ≥ 1/3 of a bare `INSERT … SELECT unnest(…) ON CONFLICT DO
 NOTHING` of the same number of rows into the same table, measured in the same run. Then the

@@ -10,6 +10,7 @@ register_constraint(
     "billing_voucherprogram_granted_within_budget",
     Conflict,
     "The programme's budget is used up.",
+    field="amount",
     code="over_budget",
 )
 register_constraint(

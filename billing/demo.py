@@ -1,29 +1,48 @@
-"""Demo compute-voucher programme and grants."""
+"""Demo billing: a compute-voucher programme and grants, the meters' usage since the demo's
+history began, and the invoices of the past months: the month before last issued (vouchers
+redeemed), last month a draft waiting for finance.
+
+Everything goes through the services (usage ingestion, invoice runs, issuing), as it would have
+happened; the history's first day is leasing's demo `history_start`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from accounts.models import Tenant
+from billing.choices import InvoiceStatus
+from billing.models import Invoice, VoucherProgram
 from billing.pricebook import ensure_builtin_metrics
+from billing.services.invoicing import invoice_issue, invoice_run
+from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
+from leasing.demo import history_start
+from leasing.models import Lease
+from marketplace.choices import LeaseKind
 from marketplace.models import CardModel
 
+METER_SOURCE = "demo-dcgm"  # the cluster's utilisation exporter
+STORAGE_SOURCE = "demo-ceph"
+# Busy share of a leased card, by weekday (Monday first): busier in the week.
+STORAGE_TB = Decimal("12.5")
+BUSY_SHARE = [Decimal(s) for s in ("0.82", "0.86", "0.88", "0.85", "0.79", "0.55", "0.48")]
 
-def seed() -> None:
-    ensure_builtin_metrics()
+
+def _seed_vouchers(first: dt.date) -> None:
     today = clock.local_today()
     domestic = list(CardModel.objects.filter(domestic=True))
     programme = voucher_program_create(
         actor=None,
         issuer="宜昌市 Yichang Municipal Bureau of Economy and IT",
-        name=f"{today.year} 算力券 compute vouchers",
+        name=f"{first.year} 算力券 compute vouchers",
         budget=Decimal("5000000.00"),
         coverage_rate=Decimal("0.2000"),
         per_tenant_cap=Decimal("500000.00"),
-        valid_from=dt.date(today.year, 1, 1),
+        valid_from=dt.date(first.year, 1, 1),
         valid_to=dt.date(today.year + 1, 12, 31),
         lease_kinds=["long", "short"],
         max_term_months=36,
@@ -33,3 +52,74 @@ def seed() -> None:
         voucher_grant_create(
             actor=None, program=programme, tenant=tenant, amount=Decimal("200000.00")
         )
+
+
+def _day_record(lease: Lease, day: dt.date, **values: Any) -> dict[str, Any]:
+    start, end = clock.day_bounds(day)
+    return {
+        "lease": lease.pk,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        **values,
+    }
+
+
+def _usage_of(lease: Lease, day: dt.date, *, with_storage: bool) -> list[dict[str, Any]]:
+    busy = lease.card_count * 24 * BUSY_SHARE[day.weekday()]
+    records = [
+        _day_record(
+            lease,
+            day,
+            source=METER_SOURCE,
+            external_id=f"busy:{lease.pk}:{day.isoformat()}",
+            metric="card_busy_hours",
+            quantity=str(busy),
+        )
+    ]
+    if with_storage:
+        records.append(
+            _day_record(
+                lease,
+                day,
+                source=STORAGE_SOURCE,
+                external_id=f"storage:{lease.pk}:{day.isoformat()}",
+                metric="storage_tb_hours",
+                quantity=str(STORAGE_TB * 24),
+            )
+        )
+    return records
+
+
+def _seed_usage() -> None:
+    """Per running long lease and past day: card-busy hours; for the first tenant, storage too."""
+    yesterday = clock.local_today() - dt.timedelta(days=1)
+    first_tenant = Tenant.objects.order_by("id").values_list("id", flat=True).first()
+    started = Lease.objects.filter(kind=LeaseKind.LONG, start__lt=clock.now()).order_by("id")
+    for lease in started:
+        records = []
+        day = clock.local_date(lease.start)
+        while day <= yesterday:
+            records += _usage_of(lease, day, with_storage=lease.tenant_id == first_tenant)
+            day += dt.timedelta(days=1)
+        if records:
+            usage_records_ingest(records=records, tenant_id=lease.tenant_id)
+
+
+def _seed_invoices() -> None:
+    """The month before last: run and issued. Last month: run, left a draft."""
+    this_month = clock.month_first(clock.local_today())
+    issued_month = clock.add_months(this_month, -2)
+    invoice_run(month=issued_month)
+    for invoice in Invoice.objects.filter(month=issued_month, status=InvoiceStatus.DRAFT):
+        invoice_issue(actor=None, invoice=invoice)
+    invoice_run(month=clock.add_months(this_month, -1))
+
+
+def seed() -> None:
+    ensure_builtin_metrics()
+    if VoucherProgram.objects.exists():
+        return
+    first = history_start()
+    _seed_vouchers(first)
+    _seed_usage()
+    _seed_invoices()

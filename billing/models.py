@@ -1,4 +1,7 @@
-"""Billing: price book, usage ledger, compute vouchers, invoices and credit notes (SPEC §5)."""
+"""Billing: price book, usage ledger, compute vouchers, invoices and credit notes.
+
+The rules: docs/domain.md §Usage, §Vouchers, §Invoices.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings: one module, driven by environment variables (SPEC §9).
+"""Settings: one module, driven by environment variables (docs/operations.md §Settings).
 
 With no DATABASE_URL / REDIS_URL the defaults point at the embedded servers that `make run`
 starts under var/ (scripts/stack.py), so `manage.py` commands reach the same data.
@@ -21,11 +21,11 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
-# --- Domain settings (SPEC §2, §8) -------------------------------------------------------------
+# --- Domain settings (docs/domain.md §Money and time) ------------------------------------------
 OPERATOR_TIME_ZONE = env.str("OPERATOR_TIME_ZONE", default="Asia/Shanghai")
 CURRENCY = env.str("CURRENCY", default="CNY")
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.06"))
-# The test clock (SPEC §8): never on in production.
+# The test clock (docs/api.md §Test clock): never on in production.
 TEST_CLOCK = env.bool("TEST_CLOCK", default=False)
 # Unauthenticated baseline endpoints under /bench/ for bench/list_endpoints.py (bench/run.py
 # turns them on for its own gunicorn). Never in production: they bypass auth and tenant scoping.
@@ -92,7 +92,7 @@ DATABASES = {
     )
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-# Persistent connections: a fresh connection costs ~30 ms (PERF-NOTES).
+# Persistent connections: a fresh connection costs ~30 ms (measured on this machine).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -209,7 +209,7 @@ if not DEBUG:
     CSRF_COOKIE_HTTPONLY = False
 DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024  # usage batches of 10,000 records
 
-# --- Price book (SPEC §4) ---
+# --- Price book (docs/domain.md §Leases) ---
 # Long-lease discount on the card model's monthly list price, by committed term in months.
 LONG_LEASE_DISCOUNTS = {
     12: Decimal("0.10"),
@@ -218,7 +218,7 @@ LONG_LEASE_DISCOUNTS = {
     48: Decimal("0.25"),
     60: Decimal("0.30"),
 }
-# Straight-line depreciation of hardware capex in the business case (SPEC §7).
+# Straight-line depreciation of hardware capex in the business case (docs/domain.md §Business case).
 DEPRECIATION_YEARS = env.int("DEPRECIATION_YEARS", default=5)
 
 # Seconds a worker trusts a token it has seen without asking the database (0: off).

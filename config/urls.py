@@ -1,11 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import URLPattern, URLResolver, include, path, reverse_lazy
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularSwaggerView
 
+from core.api.root import ApiRootView, SchemaView
 from core.api.views import healthz
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("core.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("leasing.api.urls")),
@@ -13,12 +15,17 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("analytics.api.urls")),
 ]
+api_v1.insert(0, path("", ApiRootView.as_view(patterns=api_v1), name="api-root"))
+
+# No console yet: the site's root and the admin's "View site" lead to the API docs.
+admin.site.site_url = reverse_lazy("api-docs")  # type: ignore[assignment]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
+    path("", RedirectView.as_view(pattern_name="api-docs"), name="site-root"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),

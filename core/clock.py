@@ -9,6 +9,9 @@ time-machine freezes in tests).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -18,9 +21,15 @@ from django.utils import timezone
 
 TEST_CLOCK_KEY = "test-clock:now"
 
+# "Now" for this thread of code only, while `played_at` is active (the demo plays its history).
+_played: ContextVar[dt.datetime | None] = ContextVar("clock_played_at", default=None)
+
 
 def now() -> dt.datetime:
     """The current instant (aware, UTC)."""
+    played = _played.get()
+    if played is not None:
+        return played
     if settings.TEST_CLOCK:
         stored = django_cache.get(TEST_CLOCK_KEY)
         if stored:
@@ -38,6 +47,22 @@ def set_test_clock(instant: dt.datetime | None) -> None:
         if timezone.is_naive(instant):
             raise ValueError("the test clock needs an aware datetime")
         django_cache.set(TEST_CLOCK_KEY, instant.astimezone(dt.UTC).isoformat(), timeout=None)
+
+
+@contextmanager
+def played_at(instant: dt.datetime) -> Iterator[None]:
+    """Run a block as if it were `instant`, in this process only (no setting, no Redis).
+
+    For code that replays a past story through the services (`seed_demo`'s history); request
+    handlers and tasks never use it.
+    """
+    if timezone.is_naive(instant):
+        raise ValueError("played_at needs an aware datetime")
+    token = _played.set(instant.astimezone(dt.UTC))
+    try:
+        yield
+    finally:
+        _played.reset(token)
 
 
 def test_clock_is_set() -> bool:

@@ -1,4 +1,5 @@
-"""Domain errors and the one DRF exception handler that renders the SPEC §8 error body.
+"""Domain errors and the one DRF exception handler that renders the error body
+(docs/api.md §Errors):
 
     {"error": {"code": "...", "message": "...", "fields": {...}}}
 
@@ -193,7 +194,7 @@ _DRF_CODES: dict[type[drf_exceptions.APIException], str] = {
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """The one exception handler: every error leaves the API in the SPEC's shape."""
+    """The one exception handler: every error leaves the API in one shape."""
     if isinstance(exc, ProtectedError | RestrictedError):
         # before IntegrityError: Django's ProtectedError and RestrictedError subclass it
         exc = Conflict(

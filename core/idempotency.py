@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on POSTs that create something (SPEC §8).
+"""`Idempotency-Key` on POSTs that create something (docs/api.md §Idempotency).
 
 The same key and body replay the first (successful) response; the same key with another body is
 a 422; a retry while the first is still in flight is a 409. Keys are scoped per tenant (per user
@@ -115,7 +115,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def idempotency_keys_purge(*, older_than: dt.timedelta = RETENTION) -> int:
-    """Delete keys older than the retention (at least 24 hours, SPEC §8)."""
+    """Delete keys older than the retention (at least 24 hours, docs/api.md §Idempotency)."""
     # by the wall clock, as `created_at` is: the test clock may be days ahead of it
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted

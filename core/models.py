@@ -35,7 +35,7 @@ class AuditLog(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """A replayable response to a POST sent with an `Idempotency-Key` header (SPEC §8)."""
+    """A replayable response to a POST sent with an `Idempotency-Key` (docs/api.md §Idempotency)."""
 
     scope = models.CharField(max_length=64)  # "tenant:<id>" or "user:<id>" for staff
     key = models.CharField(max_length=255)

@@ -1,4 +1,7 @@
-"""Money and quantities: Decimal only, quantized here and nowhere else (SPEC §2)."""
+"""Money and quantities: Decimal only, quantized here and nowhere else.
+
+The rules: docs/domain.md §Money and time.
+"""
 
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction

@@ -1,4 +1,4 @@
-"""Leases and the allocations through which they hold cards (SPEC §4)."""
+"""Leases and the allocations through which they hold cards (docs/domain.md §Leases)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inventory: Site → Rack → Server → Card, and the CardModel catalogue (SPEC §3)."""
+"""Inventory: Site → Rack → Server → Card, and the CardModel catalogue (docs/domain.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""List prices and quotes (SPEC §4): the long-lease term discounts are a price-book setting."""
+"""List prices and quotes (docs/domain.md §Leases).
+
+The long-lease term discounts are a price-book setting.
+"""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def _lowest_feasible_subset(servers: list[ServerFree], k: int, count: int) -> li
 
 
 def choose_placement(servers: list[ServerFree], count: int) -> Placement | None:
-    """Topology-aware, deterministic placement (SPEC §4).
+    """Topology-aware, deterministic placement (docs/domain.md §Leases).
 
     Fewest servers first; then fewest racks; ties by lowest ids. With k the fewest servers that
     can hold `count` cards, we look for the fewest racks that hold k such servers (one rack at a

@@ -1,4 +1,7 @@
-"""`business-cases/`: POST a site's inputs, get the stored business case back (SPEC §7, §8)."""
+"""`business-cases/`: POST a site's inputs, get the stored business case back.
+
+The rules: docs/domain.md §Business case.
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from core.filters import BooleanFilter
 
 
 def month_param(value: Any) -> Any:
-    """A `YYYY-MM` query or body value → the month's first day, or the SPEC's 400."""
+    """A `YYYY-MM` query or body value → the month's first day, or a 400 in the error body."""
     try:
         return clock.parse_month(value)
     except ValueError:

@@ -1,4 +1,5 @@
-"""Invoice runs, issuing (numbers, vouchers), payment, voiding and credit notes (SPEC §5).
+"""Invoice runs, issuing (numbers, vouchers), payment, voiding and credit notes
+(docs/domain.md §Invoices).
 
 An invoice run for a month is a handful of set-based statements over every tenant at once: pick
 the billable usage not yet on an issued invoice, make sure each tenant with charges has a draft,

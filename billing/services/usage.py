@@ -1,4 +1,4 @@
-"""Ingesting usage records from external meters, in batches (SPEC §5).
+"""Ingesting usage records from external meters, in batches (docs/domain.md §Usage).
 
 Validation is per record in plain Python (types, windows) and then set-based against the
 database (one query each for leases, cards and corrected records), never a query per record.

@@ -99,11 +99,13 @@ def voucher_grant_create(
             f"The tenant's grants would reach {tenant_total}, over the programme's per-tenant "
             f"cap of {program.per_tenant_cap}.",
             code="over_tenant_cap",
+            fields={"amount": [f"At most {program.per_tenant_cap - tenant_total + amount}."]},
         )
     if program.granted + amount > program.budget:
         raise Conflict(
             f"Only {program.budget - program.granted} of the programme's budget is left.",
             code="over_budget",
+            fields={"amount": [f"At most {program.budget - program.granted}."]},
         )
     grant = VoucherGrant.objects.create(
         program=program, tenant=tenant, amount=amount, valid_from=valid_from, valid_to=valid_to

@@ -1,4 +1,4 @@
-"""Business case per site (SPEC §7): a worked example by hand, the edge cases, the API rules."""
+"""Business case per site (docs/domain.md): a worked example by hand, the edge cases, the API."""
 
 import datetime as dt
 from decimal import Decimal

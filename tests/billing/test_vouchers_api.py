@@ -54,10 +54,12 @@ def test_grants_respect_the_per_tenant_cap_and_the_budget(finance_client, progra
     over_cap = grant(finance_client, programme, a, "5000.01")
     assert over_cap.status_code == 409
     assert over_cap.json()["error"]["code"] == "over_tenant_cap"
+    assert "amount" in over_cap.json()["error"]["fields"]
     assert grant(finance_client, programme, b, "20000.00").status_code == 201
     over_budget = grant(finance_client, programme, c, "15000.01")
     assert over_budget.status_code == 409
     assert over_budget.json()["error"]["code"] == "over_budget"
+    assert "amount" in over_budget.json()["error"]["fields"]
     assert VoucherGrant.objects.count() == 2
     assert (
         finance_client.get(f"/api/v1/voucher-programs/{programme['id']}/").json()["granted"]

@@ -208,3 +208,67 @@ def test_a_site_code_follows_the_same_rule_as_the_api(operator_client, models) -
         {"row": 2, "field": "site", "reason": "a site code is letters, digits, - and _"}
     ]
     assert not Site.objects.exists()
+
+
+# --- The same import as a raw `text/csv` body (curl --data-binary @cards.csv) ------------------
+
+
+def _post_csv(client, text: str | bytes, key: str | None = None, content_type: str = "text/csv"):
+    content = text.encode() if isinstance(text, str) else text
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.generic(
+        "POST", "/api/v1/inventory/import/", data=content, content_type=content_type, **headers
+    )
+
+
+def test_a_text_csv_body_imports_like_a_multipart_file(operator_client, models) -> None:
+    response = _post_csv(operator_client, GOOD, content_type="text/csv; charset=utf-8")
+    assert response.status_code == 201, response.json()
+    assert response.json()["cards_created"] == 4
+    assert _upload(operator_client, GOOD).json()["cards_unchanged"] == 4
+
+
+def test_a_text_csv_body_with_bad_rows_writes_nothing(operator_client, models) -> None:
+    text = GOOD + "\nYC1,R01,srv-1,4,Nope-9000,SN-0009,1.00,2025-06-01"
+    response = _post_csv(operator_client, text)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_rows"
+    assert response.json()["error"]["errors"][0]["row"] == 6
+    assert not Card.objects.exists()
+    assert not Site.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "code"), [(b"", "empty_file"), (b"serial,site\nSN-1,YC1\n", "bad_header")]
+)
+def test_a_bad_text_csv_body_is_a_clear_400(operator_client, models, content, code) -> None:
+    response = _post_csv(operator_client, content)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+
+
+def test_an_oversized_text_csv_body_is_refused(operator_client, models, settings) -> None:
+    settings.INVENTORY_IMPORT_MAX_BYTES = 1000
+    response = _post_csv(operator_client, GOOD + "\n" + "x" * 1000)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "file_too_large"
+    assert not Card.objects.exists()
+
+
+def test_a_text_csv_body_retried_with_its_key_replays(operator_client, models) -> None:
+    first = _post_csv(operator_client, GOOD, key="csv-body-1")
+    assert first.status_code == 201, first.json()
+    retry = _post_csv(operator_client, GOOD, key="csv-body-1")
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    other = _post_csv(operator_client, GOOD.replace("SN-0004", "SN-0005"), key="csv-body-1")
+    assert other.status_code == 422
+    assert Card.objects.count() == 4
+
+
+def test_an_unsupported_body_type_names_the_accepted_ones(operator_client, models) -> None:
+    response = _post_csv(operator_client, GOOD, content_type="application/json")
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert not Card.objects.exists()

@@ -4,21 +4,27 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-# Each app's demo module adds its part, in dependency order.
-SEEDERS = ["accounts.demo", "marketplace.demo", "leasing.demo", "billing.demo"]
+# Each app's demo module adds its part, in dependency order: the fleet, then leases (with a
+# history of past months), then usage, vouchers and invoices, then occupancy and revenue.
+SEEDERS = ["accounts.demo", "marketplace.demo", "leasing.demo", "billing.demo", "analytics.demo"]
 
 
 class Command(BaseCommand):
-    help = "Load demo data: tenants, users and tokens, and each app's demo part."
+    help = (
+        "Load demo data once: tenants, users and tokens, and each app's demo part (past months "
+        "included). Running it again changes nothing."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--if-empty", action="store_true", help="do nothing when demo data is already there"
+            "--if-empty",
+            action="store_true",
+            help="do nothing when demo data is already there (always so; kept for old scripts)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         accounts_demo = import_module("accounts.demo")
-        if options["if_empty"] and accounts_demo.is_seeded():
+        if accounts_demo.is_seeded():
             self.stdout.write("Demo data already present.")
         else:
             with transaction.atomic():

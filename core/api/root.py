@@ -1,0 +1,85 @@
+"""Where a newcomer lands: the API root listing and the OpenAPI schema view.
+
+- `/api/v1/` lists every resource of the API with its absolute URL, read from the URL patterns
+  themselves, so a new resource is listed the moment it is routed.
+- `/api/schema/` is drf-spectacular's view, answering JSON for `?format=json` (and YAML for
+  `?format=yaml` or by default). `URL_FORMAT_OVERRIDE` is off project-wide because `?format=csv`
+  belongs to our exports, so the schema view reads its own `format` parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from django.urls import URLPattern, URLResolver
+from django.urls.resolvers import RegexPattern
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+_REGEX_SYNTAX = set("()[]{}<>?*+|\\^$")
+
+
+def _literal(pattern: Any) -> str | None:
+    """A pattern's route when it is a fixed string (a router's `^sites/$` too), else None."""
+    route = str(pattern.pattern)
+    if isinstance(pattern.pattern, RegexPattern):
+        route = route.removeprefix("^").removesuffix("$")
+    return None if _REGEX_SYNTAX & set(route) else route
+
+
+def _plain_routes(patterns: Iterable[Any], prefix: str = "") -> Iterator[str]:
+    """Every route under `patterns` without a path parameter: the resources' list URLs."""
+    for pattern in patterns:
+        route = _literal(pattern)
+        if route is None:
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from _plain_routes(pattern.url_patterns, prefix + route)
+        elif isinstance(pattern, URLPattern) and route:
+            yield prefix + route
+
+
+def resource_routes(patterns: Sequence[Any]) -> dict[str, str]:
+    """`{"card-models": "card-models/", "reports/occupancy": "reports/occupancy/", ...}`."""
+    return {route.rstrip("/"): route for route in sorted(set(_plain_routes(patterns)))}
+
+
+class ApiRootView(APIView):
+    """`GET /api/v1/`: every resource of the API and its URL (no token needed to read the list)."""
+
+    permission_classes = [AllowAny]
+    patterns: Sequence[Any] = ()
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        base = request.path
+        return Response(
+            {
+                name: request.build_absolute_uri(base + route)
+                for name, route in resource_routes(self.patterns).items()
+            }
+        )
+
+
+class FormatParameterNegotiation(DefaultContentNegotiation):
+    """Honour `?format=json|yaml` on this view even though `URL_FORMAT_OVERRIDE` is off."""
+
+    def select_renderer(
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        wanted = format_suffix or request.query_params.get("format") or None
+        selected: tuple[BaseRenderer, str] = super().select_renderer(request, renderers, wanted)
+        return selected
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI 3 schema: YAML by default; JSON for `?format=json` or an Accept of JSON."""
+
+    content_negotiation_class = FormatParameterNegotiation

@@ -1,0 +1,100 @@
+"""`seed_demo`: demo data with a history, so reports and the month end show something at once."""
+
+import datetime as dt
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from analytics.models import RecomputeRun
+from billing.models import Invoice, UsageRecord
+from core import clock
+from leasing.models import Lease, LeaseEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def _last_month() -> tuple[dt.date, dt.date]:
+    first_of_this = clock.month_first(clock.local_today())
+    first = clock.add_months(first_of_this, -1)
+    return first, first_of_this - dt.timedelta(days=1)
+
+
+@pytest.fixture
+def seeded() -> float:
+    started = time.perf_counter()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return time.perf_counter() - started
+
+
+def test_seeding_is_quick(seeded) -> None:
+    assert seeded < 10, seeded
+
+
+def test_last_months_occupancy_report_shows_the_fleet_leased_and_busy(seeded, finance_client):
+    first, last = _last_month()
+    response = finance_client.get(
+        "/api/v1/reports/occupancy/",
+        {"from": first, "to": last, "group_by": "fleet", "granularity": "month"},
+    )
+    assert response.status_code == 200, response.json()
+    rows = response.json()
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    assert len(rows) == 1
+    assert Decimal(rows[0]["card_hours_leased"]) > 0
+    assert Decimal(rows[0]["card_hours_busy"]) > 0  # from the meters' card_busy_hours
+    assert 0 < Decimal(rows[0]["utilisation"]) <= 1
+
+
+def test_last_months_revenue_report_has_long_and_short_leases(seeded, finance_client):
+    first, last = _last_month()
+    response = finance_client.get(
+        "/api/v1/reports/revenue/",
+        {"from": first, "to": last, "group_by": "lease_kind", "granularity": "month"},
+    )
+    assert response.status_code == 200, response.json()
+    rows = response.json()
+    rows = rows["results"] if isinstance(rows, dict) else rows
+    amounts = {row["group"]: Decimal(row["amount"]) for row in rows}
+    assert amounts.get("long", 0) > 0
+    assert sum(amounts.values()) > 0
+
+
+def test_one_month_is_issued_and_last_month_is_a_draft(seeded) -> None:
+    first, _ = _last_month()
+    before = clock.add_months(first, -1)
+    issued = Invoice.objects.filter(month=before)
+    assert issued.exists()
+    assert set(issued.values_list("status", flat=True)) == {"issued"}
+    assert all(number.startswith("INV-") for number in issued.values_list("number", flat=True))
+    drafts = Invoice.objects.filter(month=first)
+    assert drafts.exists()
+    assert set(drafts.values_list("status", flat=True)) == {"draft"}
+    assert Invoice.objects.filter(voucher_deduction__gt=0, status="issued").exists()
+
+
+def test_the_history_went_through_the_services(seeded) -> None:
+    history = Lease.objects.filter(start__lt=clock.day_start(_last_month()[0]))
+    assert history.filter(kind="long", status="active").exists()
+    assert history.filter(kind="short", status="ended").exists()
+    assert UsageRecord.objects.filter(metric__code="card_busy_hours").exists()
+    assert UsageRecord.objects.filter(source="platform").exists()  # metered short jobs
+    created = LeaseEvent.objects.filter(reason="created").order_by("at").first()
+    assert created is not None and created.at < clock.now() - dt.timedelta(days=28)
+    assert RecomputeRun.objects.filter(status="done").exists()
+
+
+def test_seeding_twice_changes_nothing(seeded) -> None:
+    def counts() -> tuple[int, ...]:
+        return (
+            Lease.objects.count(),
+            LeaseEvent.objects.count(),
+            UsageRecord.objects.count(),
+            Invoice.objects.count(),
+            RecomputeRun.objects.count(),
+        )
+
+    before = counts()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert counts() == before
