@@ -73,7 +73,10 @@ def test_a_retry_while_the_first_is_in_flight_is_a_409(operator_client) -> None:
         # Wait until the first request holds its advisory lock (it then blocks on our lock).
         for _ in range(100):
             with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+                    " WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+                )
                 if cursor.fetchone()[0]:
                     break
             threading.Event().wait(0.05)
