@@ -168,7 +168,7 @@ class VoucherGrantSerializer(StrictModelSerializer):
 
 class ClaimQuerySerializer(StrictSerializer):
     month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
-    format = serializers.CharField(required=False)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False)
 
 
 class ClaimAdvanceSerializer(StrictSerializer):
