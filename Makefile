@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean-var
+.PHONY: run test lint bench install clean-var fonts
+
+# Invoice PDFs embed this TrueType font (CJK glyphs included): Debian's fonts-wqy-microhei.
+PDF_FONT_PATH ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,15 +18,22 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) fonts
+
+fonts: $(PDF_FONT_PATH)
+
+$(PDF_FONT_PATH):
+	@echo "Installing the PDF font (Debian package fonts-wqy-microhei)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei
 
 ## Set up and run web + Celery worker + Celery beat with demo data (embedded PostgreSQL/Redis
 ## under var/ unless DATABASE_URL / REDIS_URL are set). Ctrl-C stops all three.
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(BIN)/python scripts/stack.py run
 
 ## The whole suite, against real PostgreSQL and Redis.
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -15,7 +15,7 @@ class Tenant(TimeStampedModel):
         max_length=20, choices=TenantCategory.choices, default=TenantCategory.ENTERPRISE
     )
     tax_id = models.CharField("tax id (统一社会信用代码)", max_length=32, blank=True)
-    billing_address = models.TextField(blank=True)
+    billing_address = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -5,14 +5,13 @@ The rules: docs/domain.md §Occupancy and revenue.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 
+from core.downloads import csv_dict_text
 from core.money import round_rate
 
 OCCUPANCY_GROUPS = {
@@ -151,9 +150,4 @@ def revenue_report(
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    return out.getvalue()
+    return csv_dict_text(columns, rows)

@@ -6,4 +6,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import constraints  # noqa: F401  (constraint → error mappings)
+        from billing import checks, constraints  # noqa: F401  (system checks, error mappings)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Any
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from reportlab.lib import colors
@@ -13,12 +14,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from billing.models import Invoice
+from billing.parties import invoice_buyer, invoice_seller
 from billing.services.vouchers import Claim
 from core import clock
+from core.downloads import csv_text
 
 INVOICE_CSV_COLUMNS = [
     "invoice_number",
@@ -47,17 +50,20 @@ INVOICE_CSV_COLUMNS = [
 
 
 def invoices_csv(invoices: Iterable[Invoice]) -> str:
-    """One row per invoice line, with the invoice's totals repeated on each row."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(INVOICE_CSV_COLUMNS)
+    """One row per invoice line, with the invoice's totals repeated on each row. An issued
+    invoice's buyer is the one frozen at issue."""
+    return csv_text(INVOICE_CSV_COLUMNS, _invoice_rows(invoices))
+
+
+def _invoice_rows(invoices: Iterable[Invoice]) -> Iterator[list[Any]]:
     for invoice in invoices:
+        buyer = invoice_buyer(invoice)
         head = [
             invoice.number or "",
             invoice.pk,
             invoice.tenant_id,
-            invoice.tenant.name,
-            invoice.tenant.tax_id,
+            buyer["name"],
+            buyer["tax_id"],
             f"{invoice.month:%Y-%m}",
             invoice.status,
             invoice.currency,
@@ -68,60 +74,60 @@ def invoices_csv(invoices: Iterable[Invoice]) -> str:
         ]
         lines = list(invoice.lines.all())
         if not lines:
-            writer.writerow([*head, *[""] * 10])
+            yield [*head, *[""] * 10]
         for line in lines:
-            writer.writerow(
-                [
-                    *head,
-                    line.kind,
-                    line.lease_id or "",
-                    line.metric.code if line.metric else "",
-                    line.description,
-                    line.quantity,
-                    line.unit,
-                    line.unit_price,
-                    line.amount,
-                    line.period_start,
-                    line.period_end,
-                ]
-            )
-    return out.getvalue()
+            yield [
+                *head,
+                line.kind,
+                line.lease_id or "",
+                line.metric.code if line.metric else "",
+                line.description,
+                line.quantity,
+                line.unit,
+                line.unit_price,
+                line.amount,
+                line.period_start,
+                line.period_end,
+            ]
 
 
 def claim_csv(claim: Claim) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["program", "month", "status", "tenant_id", "tenant", "invoice_number", "amount"]
-    )
-    for row in claim.rows:
-        writer.writerow(
-            [
-                claim.program,
-                f"{claim.month:%Y-%m}",
-                claim.status,
-                row.tenant,
-                row.tenant_name,
-                row.invoice_number,
-                row.amount,
-            ]
-        )
-    writer.writerow(
-        [claim.program, f"{claim.month:%Y-%m}", claim.status, "", "TOTAL", "", claim.total]
-    )
-    return out.getvalue()
+    header = ["program", "month", "status", "tenant_id", "tenant", "invoice_number", "amount"]
+    month = f"{claim.month:%Y-%m}"
+    rows: list[list[Any]] = [
+        [
+            claim.program,
+            month,
+            claim.status,
+            row.tenant,
+            row.tenant_name,
+            row.invoice_number,
+            row.amount,
+        ]
+        for row in claim.rows
+    ]
+    rows.append([claim.program, month, claim.status, "", "TOTAL", "", claim.total])
+    return csv_text(header, rows)
 
 
 # --- PDF ---
 
-_FONT = "STSong-Light"  # Adobe's CID font for Simplified Chinese: no font file to ship
-pdfmetrics.registerFont(UnicodeCIDFont(_FONT))
+_FONT = "DocumentSans"
 
-SELLER = {
-    "name": "AIDC Compute Services Co., Ltd. 算力服务有限公司",
-    "tax_id": "91420500MA49XXXX0A",
-    "address": "Yichang, Hubei, China 湖北省宜昌市",
-}
+
+def _font() -> str:
+    """The documents' one font, registered on first use: a TrueType font with CJK glyphs
+    (settings.PDF_FONT_PATH), embedded as a subset so that a PDF reads the same on any viewer."""
+    if _FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(
+            TTFont(_FONT, settings.PDF_FONT_PATH, subfontIndex=settings.PDF_FONT_INDEX)
+        )
+    return _FONT
+
+
+def _text(value: object) -> str:
+    """Stored text as Paragraph text: `&`, `<` and `>` are characters, never markup."""
+    return escape(str(value))
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -131,8 +137,10 @@ def _money(value: Decimal, currency: str) -> str:
 def invoice_pdf(invoice: Invoice) -> bytes:
     """An invoice a finance clerk would accept: seller, buyer, lines, tax, voucher, amount due."""
     buffer = io.BytesIO()
+    font = _font()
     doc = SimpleDocTemplate(
         buffer,
+        initialFontName=font,  # else the canvas starts in Helvetica, a font that is not embedded
         pagesize=A4,
         leftMargin=15 * mm,
         rightMargin=15 * mm,
@@ -140,13 +148,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         bottomMargin=15 * mm,
         title=f"Invoice {invoice.number or 'draft'}",
     )
-    title = ParagraphStyle("title", fontName=_FONT, fontSize=16, leading=20)
-    body = ParagraphStyle("body", fontName=_FONT, fontSize=9, leading=12)
-    small = ParagraphStyle("small", fontName=_FONT, fontSize=8, leading=10)
+    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20)
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
+    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10)
+    seller, buyer = invoice_seller(invoice), invoice_buyer(invoice)
     currency = invoice.currency
     status = {"draft": "DRAFT 草稿", "void": "VOID 作废"}.get(invoice.status, "")
     story = [
-        Paragraph(f"发票 Invoice {invoice.number or ''} {status}", title),
+        Paragraph(f"发票 Invoice {_text(invoice.number or '')} {status}", title),
         Spacer(1, 4 * mm),
         Paragraph(
             f"账期 Billing month: {invoice.month:%Y-%m} &nbsp;&nbsp; "
@@ -160,14 +169,14 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     parties = Table(
         [
             [Paragraph("销售方 Seller", body), Paragraph("购买方 Buyer", body)],
-            [Paragraph(SELLER["name"], body), Paragraph(invoice.tenant.name, body)],
+            [Paragraph(_text(seller["name"]), body), Paragraph(_text(buyer["name"]), body)],
             [
-                Paragraph(f"纳税人识别号 Tax ID: {SELLER['tax_id']}", body),
-                Paragraph(f"纳税人识别号 Tax ID: {invoice.tenant.tax_id or '-'}", body),
+                Paragraph(f"纳税人识别号 Tax ID: {_text(seller['tax_id'] or '-')}", body),
+                Paragraph(f"纳税人识别号 Tax ID: {_text(buyer['tax_id'] or '-')}", body),
             ],
             [
-                Paragraph(SELLER["address"], body),
-                Paragraph(invoice.tenant.billing_address or "-", body),
+                Paragraph(_text(seller["address"] or "-"), body),
+                Paragraph(_text(buyer["address"] or "-"), body),
             ],
         ],
         colWidths=[90 * mm, 90 * mm],
@@ -175,6 +184,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     parties.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
             ]
@@ -197,7 +208,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     for line in invoice.lines.all():
         rows.append(
             [
-                Paragraph(line.description, small),
+                Paragraph(_text(line.description), small),
                 Paragraph(f"{line.period_start:%Y-%m-%d} – {line.period_end:%Y-%m-%d}", small),
                 f"{line.quantity.normalize():f}",
                 line.unit,
@@ -222,7 +233,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, -1), _FONT),
+                ("FONTNAME", (0, 0), (-1, -1), font),
                 ("FONTSIZE", (0, 0), (-1, -1), 8),
                 ("ALIGN", (2, 1), (-1, -1), "RIGHT"),
                 ("GRID", (0, 0), (-1, first_total - 1), 0.25, colors.grey),

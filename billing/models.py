@@ -256,11 +256,19 @@ class Invoice(TimeStampedModel):
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=100, blank=True)
     voided_at = models.DateTimeField(null=True, blank=True)
-    void_reason = models.TextField(blank=True)
+    void_reason = models.CharField(max_length=500, blank=True)
+    # What the documents show about the parties, frozen at issue (billing/parties.py):
+    # a draft renders the tenant and seller as they are now, an issued invoice from these.
+    buyer = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
+    seller = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(status=InvoiceStatus.DRAFT) | (~Q(buyer={}) & ~Q(seller={})),
+                name="billing_invoice_issued_has_parties",
+            ),
             models.UniqueConstraint(
                 fields=["tenant", "month"],
                 condition=~Q(status=InvoiceStatus.VOID),
@@ -326,7 +334,7 @@ class CreditNote(TimeStampedModel):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=20, unique=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
-    reason = models.TextField()
+    reason = models.CharField(max_length=500)
 
     class Meta:
         ordering = ["id"]

@@ -25,6 +25,11 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 OPERATOR_TIME_ZONE = env.str("OPERATOR_TIME_ZONE", default="Asia/Shanghai")
 CURRENCY = env.str("CURRENCY", default="CNY")
 VAT_RATE = Decimal(env.str("VAT_RATE", default="0.06"))
+# The TrueType font every PDF is set in, embedded (subset) in each document: it must carry CJK
+# glyphs. The default comes from the Debian package fonts-wqy-microhei, which `make run`,
+# `make test` and the Dockerfile install; a .ttc collection takes PDF_FONT_INDEX.
+PDF_FONT_PATH = env.str("PDF_FONT_PATH", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+PDF_FONT_INDEX = env.int("PDF_FONT_INDEX", default=0)
 # The test clock (docs/api.md §Test clock): never on in production.
 TEST_CLOCK = env.bool("TEST_CLOCK", default=False)
 # Unauthenticated baseline endpoints under /bench/ for bench/list_endpoints.py (bench/run.py

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -140,6 +140,13 @@ def error_from_integrity(exc: IntegrityError) -> ApplicationError | None:
     return mapped.error(mapped.message, code=mapped.code, fields=fields)
 
 
+STRING_TOO_LONG = "22001"  # PostgreSQL: string_data_right_truncation
+
+
+def _sqlstate(exc: Exception) -> str | None:
+    return getattr(exc.__cause__, "sqlstate", None)
+
+
 # --- Rendering ---
 
 
@@ -200,6 +207,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = Conflict(
             "It is still referenced by other objects and cannot be deleted.", code="in_use"
         )
+    if isinstance(exc, DataError) and _sqlstate(exc) == STRING_TOO_LONG:
+        # a text longer than its column: every input declares its limit, this is the backstop
+        exc = InvalidInput("A text is longer than its field allows.")
     if isinstance(exc, IntegrityError):
         mapped = error_from_integrity(exc)
         if mapped is None:

@@ -24,7 +24,7 @@ class AuditLog(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    reason = models.TextField(blank=True)
+    reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -120,7 +120,7 @@ class LeaseEvent(models.Model):
     )
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12)
-    reason = models.TextField(blank=True)
+    reason = models.CharField(max_length=500, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from analytics import reports
 from analytics.services import range_validate, snapshots_recompute
+from core.downloads import JSON_OR_CSV, csv_response, wants_csv
 from core.permissions import roles
 from core.roles import Role
 from core.serializers import StrictSerializer
@@ -36,7 +37,7 @@ class RangeSerializer(StrictSerializer):
 class ReportQuerySerializer(RangeSerializer):
     group_by = serializers.CharField()
     granularity = serializers.ChoiceField(choices=list(reports.GRANULARITIES), default="day")
-    format = serializers.ChoiceField(choices=["json", "csv"], default="json")
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False)
     page = serializers.IntegerField(required=False)  # reports are not paginated; tolerated
 
     groups: dict[str, str] = {}
@@ -71,14 +72,11 @@ def _report(
         group_by=data["group_by"],
         granularity=data["granularity"],
     )
-    if data["format"] == "csv":
-        response = HttpResponse(
-            reports.rows_csv(rows, columns), content_type="text/csv; charset=utf-8"
+    if wants_csv(request, data.get("format")):
+        return csv_response(
+            reports.rows_csv(rows, columns),
+            f"{name}-{data['group_by']}-{data['from']}-{data['to']}.csv",
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{name}-{data["group_by"]}-{data["from"]}-{data["to"]}.csv"'
-        )
-        return response
     return Response(rows)
 
 
@@ -86,6 +84,7 @@ class OccupancyReportView(APIView):
     """Occupancy by day or month, per rack, site, card model or the fleet (JSON or CSV)."""
 
     permission_classes = [roles(read=REPORT_READERS)]
+    renderer_classes = JSON_OR_CSV
 
     @extend_schema(
         parameters=[
@@ -113,6 +112,7 @@ class RevenueReportView(APIView):
     """Accrued revenue by day or month, per site, card model, lease kind or tenant."""
 
     permission_classes = [roles(read=REPORT_READERS)]
+    renderer_classes = JSON_OR_CSV
 
     @extend_schema(
         parameters=[

@@ -73,11 +73,13 @@ class UsageInSerializer(serializers.Serializer):
     external_id = serializers.CharField(max_length=128)
     lease = serializers.IntegerField()
     card = serializers.IntegerField(required=False, allow_null=True)
-    metric = serializers.CharField()
+    metric = serializers.CharField(max_length=40)
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
-    corrects = serializers.CharField(required=False, help_text="external_id of a corrected record")
+    corrects = serializers.CharField(
+        max_length=128, required=False, help_text="external_id of a corrected record"
+    )
 
 
 class UsageBatchSerializer(serializers.Serializer):
@@ -168,7 +170,7 @@ class VoucherGrantSerializer(StrictModelSerializer):
 
 class ClaimQuerySerializer(StrictSerializer):
     month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
-    format = serializers.CharField(required=False)
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False)
 
 
 class ClaimAdvanceSerializer(StrictSerializer):

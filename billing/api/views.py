@@ -43,6 +43,14 @@ from billing.models import (
 )
 from billing.services import invoicing, usage, vouchers
 from billing.tasks import run_invoices
+from core.downloads import (
+    CSV_DOWNLOAD,
+    JSON_OR_CSV,
+    PDF_DOWNLOAD,
+    csv_response,
+    pdf_response,
+    wants_csv,
+)
 from core.exceptions import InvalidInput, error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
@@ -56,12 +64,6 @@ from core.viewsets import (
 )
 
 FINANCE = (Role.FINANCE,)
-
-
-def _csv(content: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 class MetricViewSet(AuditedModelViewSet):
@@ -178,10 +180,11 @@ class VoucherProgramViewSet(AuditedModelViewSet):
         detail=True,
         methods=["get", "post"],
         permission_classes=[roles(read=FINANCE, write=FINANCE)],
+        renderer_classes=JSON_OR_CSV,
     )
     def claims(self, request: Request, pk: str) -> Response | HttpResponse:
-        """GET the month's claim (JSON, or CSV with ?format=csv); POST {month, status} moves it
-        draft → submitted → reimbursed."""
+        """GET the month's claim (JSON, or CSV with ?format=csv or Accept: text/csv);
+        POST {month, status} moves it draft → submitted → reimbursed."""
         program = self.get_object()
         if request.method == "POST":
             body = ClaimAdvanceSerializer(data=request.data)
@@ -198,8 +201,10 @@ class VoucherProgramViewSet(AuditedModelViewSet):
         claim = vouchers.voucher_claim_get(
             program=program, month=month_param(query.validated_data["month"])
         )
-        if query.validated_data.get("format") == "csv":
-            return _csv(documents.claim_csv(claim), f"claim-{program.pk}-{claim.month:%Y-%m}.csv")
+        if wants_csv(request, query.validated_data.get("format")):
+            return csv_response(
+                documents.claim_csv(claim), f"claim-{program.pk}-{claim.month:%Y-%m}.csv"
+            )
         return Response(ClaimSerializer(claim).data)
 
 
@@ -299,19 +304,22 @@ class InvoiceViewSet(
         return self._respond(invoice)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="PDF")})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=PDF_DOWNLOAD)
     def pdf(self, request: Request, pk: str) -> HttpResponse:
         invoice = self.get_object()
-        response = HttpResponse(documents.invoice_pdf(invoice), content_type="application/pdf")
         name = invoice.number or f"draft-{invoice.pk}"
-        response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-        return response
+        return pdf_response(documents.invoice_pdf(invoice), f"{name}.pdf")
 
     @extend_schema(
         parameters=[OpenApiParameter("month", required=True, description="YYYY-MM")],
         responses={(200, "text/csv"): OpenApiResponse(description="CSV")},
     )
-    @action(detail=False, methods=["get"], permission_classes=[roles(read=STAFF)])
+    @action(
+        detail=False,
+        methods=["get"],
+        permission_classes=[roles(read=STAFF)],
+        renderer_classes=CSV_DOWNLOAD,
+    )
     def export(self, request: Request) -> HttpResponse:
         """The month's invoices and lines as CSV (one row per line)."""
         month = month_param(request.query_params.get("month", ""))
@@ -321,7 +329,7 @@ class InvoiceViewSet(
             .select_related("tenant")
             .order_by("number", "id")
         )
-        return _csv(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
+        return csv_response(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
 
 
 class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):

@@ -30,6 +30,7 @@ from billing.models import (
     VoucherGrant,
     VoucherRedemption,
 )
+from billing.parties import invoice_parties_freeze
 from billing.pricebook import builtin_metric_id
 from billing.services.metering import short_leases_meter
 from billing.services.vouchers import vouchers_apply
@@ -361,6 +362,7 @@ def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
     invoice.amount_due = invoice.subtotal + invoice.tax - invoice.voucher_deduction
     invoice.status = InvoiceStatus.ISSUED
     invoice.issued_at = now
+    invoice_parties_freeze(invoice)
     invoice.save()
     audit_record(
         actor=actor,

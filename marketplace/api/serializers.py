@@ -124,7 +124,7 @@ class AvailabilityQuerySerializer(StrictSerializer):
     term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)
     start = FlexibleDateTimeField(required=False)
     end = FlexibleDateTimeField(required=False)
-    format = serializers.CharField(required=False)  # DRF's renderer switch, ignored here
+    format = serializers.CharField(required=False, max_length=16)  # DRF's renderer switch, ignored
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs.get("kind") or (LeaseKind.LONG if "term_months" in attrs else LeaseKind.SHORT)

@@ -46,6 +46,25 @@ def test_reports_as_csv(finance_client, story):
     assert lines[1] == f"2027-03,{story['long'].tenant_id},297.70"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/reports/revenue/", "/api/v1/reports/occupancy/"])
+@pytest.mark.parametrize(
+    ("accept", "params", "status", "media_type"),
+    [
+        ("text/csv", {}, 200, "text/csv"),
+        ("*/*", {"format": "csv"}, 200, "text/csv"),
+        ("*/*", {}, 200, "application/json"),
+        ("text/csv", {"group_by": "galaxy"}, 400, "application/json"),  # the error body
+    ],
+)
+def test_report_downloads_answer_their_own_media_type(
+    finance_client, story, path, accept, params, status, media_type
+):
+    query = {"from": "2027-03-01", "to": "2027-03-31", "group_by": "site", **params}
+    response = finance_client.get(path, query, HTTP_ACCEPT=accept)
+    assert response.status_code == status
+    assert response["Content-Type"].startswith(media_type)
+
+
 @pytest.mark.parametrize(
     "params",
     [
