@@ -115,8 +115,10 @@ class UsageRecordViewSet(
     )
     @idempotent
     def create(self, request: Request) -> Response:
-        """Post up to 10,000 records. Unique per (source, external_id): a retry adds nothing and
-        reports duplicates. With `atomic` (default true) one bad record rejects the batch."""
+        """Post up to 10,000 records. Unique per (source, external_id) among the caller's own
+        records (a tenant's, or the operator's): a retry adds nothing and reports duplicates.
+        The source `platform` is the platform meter's (`reserved_source`). With `atomic`
+        (default true) one bad record rejects the batch."""
         data = request.data
         if not isinstance(data, dict):
             raise InvalidInput("Send an object: {atomic, records}.")
