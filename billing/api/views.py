@@ -31,6 +31,7 @@ from billing.api.serializers import (
     VoucherGrantSerializer,
     VoucherProgramSerializer,
 )
+from billing.choices import RunStatus
 from billing.models import (
     CreditNote,
     Invoice,
@@ -234,7 +235,14 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = [roles(read=FINANCE, write=FINANCE)]
     ordering = ["-id"]
 
-    @extend_schema(request=InvoiceRunCreateSerializer, responses={201: InvoiceRunSerializer})
+    @extend_schema(
+        request=InvoiceRunCreateSerializer,
+        responses={
+            201: InvoiceRunSerializer,
+            202: InvoiceRunSerializer,
+            500: OpenApiResponse(description="invoice_run_failed: recorded as failed; retry"),
+        },
+    )
     @idempotent
     def create(self, request: Request) -> Response:
         body = InvoiceRunCreateSerializer(data=request.data)
@@ -247,6 +255,16 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             transaction.on_commit(lambda: run_invoices.delay(run_id))
             return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
         run = invoicing.invoice_run(month=month, actor=request.user)
+        if run.status == RunStatus.FAILED:
+            # answered, not raised: raising would roll back the run's record of its failure;
+            # an error is never kept for its Idempotency-Key, so a retry runs again
+            body = error_body(
+                "invoice_run_failed",
+                f"The invoice run for {month:%Y-%m} failed; its drafts are as they were "
+                f"(run {run.pk}). Try again; if it fails again, the cause is in the server log.",
+            )
+            body["error"]["run"] = run.pk
+            return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

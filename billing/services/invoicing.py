@@ -298,6 +298,9 @@ def invoice_run_check(month: dt.date) -> None:
         )
 
 
+RUN_FAILED_MESSAGE = "The run failed; its drafts are as they were. The cause is in the server log."
+
+
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
     """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun."""
     month = clock.month_first(month)
@@ -308,10 +311,11 @@ def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = N
         short_leases_meter(since=ms, until=me)
         run.invoices = invoices_build(month=month)
         run.status = RunStatus.DONE
-    except Exception as exc:
-        logger.exception("invoice run for %s failed", month)
+    except Exception:
+        # the cause goes to the log, never to API clients
+        logger.exception("invoice run %s for %s failed", run.pk, month)
         run.status = RunStatus.FAILED
-        run.error = f"{exc.__class__.__name__}: {exc}"
+        run.error = RUN_FAILED_MESSAGE
     run.finished_at = clock.now()
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
