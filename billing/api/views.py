@@ -258,13 +258,13 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if run.status == RunStatus.FAILED:
             # answered, not raised: raising would roll back the run's record of its failure;
             # an error is never kept for its Idempotency-Key, so a retry runs again
-            body = error_body(
+            failure = error_body(
                 "invoice_run_failed",
                 f"The invoice run for {month:%Y-%m} failed; its drafts are as they were "
                 f"(run {run.pk}). Try again; if it fails again, the cause is in the server log.",
             )
-            body["error"]["run"] = run.pk
-            return Response(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+            failure["error"]["run"] = run.pk
+            return Response(failure, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
