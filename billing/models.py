@@ -18,6 +18,7 @@ from billing.choices import (
     UsagePoster,
 )
 from core.models import TimeStampedModel
+from core.runs import OwnedRun
 from leasing.models import Lease
 from marketplace.models import Card, CardModel
 
@@ -244,7 +245,7 @@ class VoucherClaim(TimeStampedModel):
 # --- Invoices ---
 
 
-class InvoiceRun(TimeStampedModel):
+class InvoiceRun(TimeStampedModel, OwnedRun):
     month = models.DateField()
     status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
     invoices = models.PositiveIntegerField(default=0)

@@ -36,6 +36,7 @@ from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
+from core.runs import run_claim, runs_close_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -298,14 +299,24 @@ def invoice_run_check(month: dt.date) -> None:
         )
 
 
+# a run takes seconds; a queued or running one silent this long has lost its worker
+RUN_STALE_AFTER = dt.timedelta(minutes=30)
 RUN_FAILED_MESSAGE = "The run failed; its drafts are as they were. The cause is in the server log."
 
 
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
-    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun."""
+    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun.
+
+    The run row is owned by this session (core.runs): runs whose worker died are closed as
+    failed first, and a redelivered run (`run` given, whatever its status) runs again; the
+    drafts it builds are the same, a run is idempotent.
+    """
     month = clock.month_first(month)
     invoice_run_check(month)
+    runs_close_abandoned(model=InvoiceRun, stale_after=RUN_STALE_AFTER)
     run = run or InvoiceRun.objects.create(month=month)
+    run_claim(run)
+    run.refresh_from_db()
     try:
         ms, me = clock.month_bounds(month)
         short_leases_meter(since=ms, until=me)
