@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.runs import OwnedRun
 from marketplace.models import Site
 
 
@@ -77,7 +78,7 @@ class RevenueDaily(models.Model):
         return f"{self.day} lease {self.lease_id}: {self.amount}"
 
 
-class RecomputeRun(models.Model):
+class RecomputeRun(OwnedRun):
     """A recompute of a range of days; the nightly job resumes after the last successful one."""
 
     day_from = models.DateField()

@@ -23,12 +23,15 @@ from analytics.models import RecomputeRun
 from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
+from core.runs import run_claim, run_heartbeat, runs_close_abandoned
 
 logger = logging.getLogger(__name__)
 
 MAX_RANGE_MONTHS = 36
 CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
+# a chunk (a year of days) takes seconds; a run silent for this long has lost its worker
+RUN_STALE_AFTER = dt.timedelta(minutes=15)
 
 # One statement per chunk of days: the allocations overlapping the chunk are read once (by the
 # index on their upper bound) and feed the three snapshot tables through data-modifying CTEs.
@@ -248,6 +251,8 @@ SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue),
        (SELECT count(*) FROM sites)
 """
 _PREPARE_SQL = """
+SELECT pg_advisory_xact_lock(hashtext(%(lock)s));
+SET LOCAL idle_in_transaction_session_timeout = '5min';
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';
 DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s;
@@ -272,6 +277,7 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
         "tz": settings.OPERATOR_TIME_ZONE,
         "now": clock.now(),
         "busy_metric": _busy_metric_id(),
+        "lock": LOCK_KEY,
     }
     with connection.cursor() as cursor:
         # one round trip: the job's settings and the chunk's old rows (client-side binding
@@ -299,53 +305,44 @@ def snapshots_recompute(
     day_from: dt.date,
     day_to: dt.date,
     trigger: str = "backfill",
-    wait: bool = True,
     actor: Any = None,
-) -> RecomputeRun | None:
+) -> RecomputeRun:
     """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
 
-    One run at a time (a session-level advisory lock): with `wait=False` a run that finds the
-    lock taken returns None at once (the nightly job skips and says so). Each chunk of days
-    commits on its own, so a killed run leaves whole days and a rerun finishes the job.
+    Each chunk of days commits on its own under a transaction-scoped advisory lock, so two runs
+    never write the same days at once, a killed run leaves whole days, and its lock dies with
+    its transaction (a session lock outlived a killed worker whose session lingered). The run
+    row is owned by this session and beats once a chunk; a run whose owner is gone is closed as
+    failed before this one starts (core.runs), and the nightly job then redoes its days.
     """
     range_validate(day_from, day_to)
-    with connection.cursor() as cursor:
-        if wait:
-            cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY])
-        else:
-            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [LOCK_KEY])
-            (locked,) = cursor.fetchone()
-            if not locked:
-                logger.info("recompute skipped: another run holds the lock")
-                return None
+    runs_close_abandoned(model=RecomputeRun, stale_after=RUN_STALE_AFTER)
+    run = RecomputeRun.objects.create(
+        day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+    )
+    run_claim(run)
     try:
-        run = RecomputeRun.objects.create(
-            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
-        )
-        try:
-            chunk_start = day_from
-            while chunk_start <= day_to:
-                chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
-                with transaction.atomic():
-                    _recompute_chunk(chunk_start, chunk_end)
-                chunk_start = chunk_end + dt.timedelta(days=1)
-        except Exception as exc:
-            run.status = "failed"
-            run.error = f"{exc.__class__.__name__}: {exc}"
-            run.finished_at = clock.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            raise
-        run.status = "done"
+        chunk_start = day_from
+        while chunk_start <= day_to:
+            chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
+            with transaction.atomic():
+                _recompute_chunk(chunk_start, chunk_end)
+                run_heartbeat(run)
+            chunk_start = chunk_end + dt.timedelta(days=1)
+    except Exception as exc:
+        run.status = "failed"
+        run.error = f"{exc.__class__.__name__}: {exc}"
         run.finished_at = clock.now()
-        run.save(update_fields=["status", "finished_at"])
-        audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
-        return run
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [LOCK_KEY])
+        run.save(update_fields=["status", "error", "finished_at"])
+        raise
+    run.status = "done"
+    run.finished_at = clock.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
+    return run
 
 
-def snapshots_nightly() -> RecomputeRun | None:
+def snapshots_nightly() -> RecomputeRun:
     """Yesterday, plus any day missed since the last successful run (at most 3 years back).
 
     A run covers a day only if the day was over when the run started: a backfill that reached
@@ -363,4 +360,4 @@ def snapshots_nightly() -> RecomputeRun | None:
         (last,) = cursor.fetchone()
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
     day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
-    return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly", wait=False)
+    return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly")

@@ -27,15 +27,15 @@ TARGET_RATIO = 1 / 3
 _BARE_SQL = """
 INSERT INTO billing_usagerecord
     (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
-     external_id, corrects_id, created_at)
+     external_id, poster, corrects_id, created_at)
 SELECT l.tenant_id, r.lease_id, NULL, %(metric)s, r.quantity, r.start, r."end",
        date_trunc('month', r.start AT TIME ZONE 'Asia/Shanghai')::date, r.source, r.external_id,
-       NULL, now()
+       'operator', NULL, now()
 FROM unnest(%(lease)s::bigint[], %(quantity)s::numeric[], %(start)s::timestamptz[],
             %(end)s::timestamptz[], %(source)s::text[], %(external_id)s::text[])
      AS r(lease_id, quantity, start, "end", source, external_id)
 JOIN leasing_lease l ON l.id = r.lease_id
-ON CONFLICT (source, external_id) DO NOTHING
+ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
 """
 
 

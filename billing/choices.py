@@ -28,6 +28,16 @@ class ClaimStatus(models.TextChoices):
     REIMBURSED = "reimbursed", "Reimbursed"
 
 
-# The metric through which the platform meters its own short leases.
+class UsagePoster(models.TextChoices):
+    """Who posted a usage record: each poster's (source, external_id) ids are its own."""
+
+    PLATFORM = "platform", "Platform meter"
+    OPERATOR = "operator", "Operator"
+    TENANT = "tenant", "Tenant"
+
+
+# The metric through which the platform meters its own short leases, and the meter's source:
+# reserved to the platform (a usage batch naming it is refused record by record).
 CARD_MINUTES = "card_minutes"
 PLATFORM_SOURCE = "platform"
+RESERVED_SOURCES = frozenset({PLATFORM_SOURCE})

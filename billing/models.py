@@ -12,8 +12,16 @@ from django.db import models
 from django.db.models import F, Q
 
 from accounts.models import Tenant
-from billing.choices import ClaimStatus, InvoiceStatus, LineKind, RunStatus
+from billing.choices import (
+    PLATFORM_SOURCE,
+    ClaimStatus,
+    InvoiceStatus,
+    LineKind,
+    RunStatus,
+    UsagePoster,
+)
 from core.models import TimeStampedModel
+from core.runs import OwnedRun
 from leasing.models import Lease
 from marketplace.models import Card, CardModel
 
@@ -61,6 +69,11 @@ class UsageRecord(models.Model):
     month = models.DateField(help_text="operator-local billing month of the window's start")
     source = models.CharField(max_length=64)
     external_id = models.CharField(max_length=128)
+    poster = models.CharField(
+        max_length=8,
+        choices=UsagePoster.choices,
+        help_text="who posted it: ids are unique per tenant and poster",
+    )
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
@@ -72,8 +85,15 @@ class UsageRecord(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
+            # a tenant's ids never meet another tenant's, nor the operator's or the meter's
             models.UniqueConstraint(
-                fields=["source", "external_id"], name="billing_usagerecord_unique_external_id"
+                fields=["tenant", "poster", "source", "external_id"],
+                name="billing_usagerecord_unique_external_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(source=PLATFORM_SOURCE, poster=UsagePoster.PLATFORM)
+                | (~Q(source=PLATFORM_SOURCE) & ~Q(poster=UsagePoster.PLATFORM)),
+                name="billing_usagerecord_platform_source_reserved",
             ),
             models.CheckConstraint(
                 condition=Q(end__gt=F("start")), name="billing_usagerecord_window_not_empty"
@@ -228,7 +248,7 @@ class VoucherClaim(TimeStampedModel):
 # --- Invoices ---
 
 
-class InvoiceRun(TimeStampedModel):
+class InvoiceRun(TimeStampedModel, OwnedRun):
     month = models.DateField()
     status = models.CharField(max_length=8, choices=RunStatus.choices, default=RunStatus.RUNNING)
     invoices = models.PositiveIntegerField(default=0)

@@ -61,7 +61,7 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         model = UsageRecord
         fields = [
             "id", "tenant", "lease", "card", "metric", "quantity", "start", "end", "month",
-            "source", "external_id", "corrects", "invoice", "created_at",
+            "source", "external_id", "poster", "corrects", "invoice", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

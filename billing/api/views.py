@@ -31,6 +31,7 @@ from billing.api.serializers import (
     VoucherGrantSerializer,
     VoucherProgramSerializer,
 )
+from billing.choices import RunStatus
 from billing.models import (
     CreditNote,
     Invoice,
@@ -117,8 +118,10 @@ class UsageRecordViewSet(
     )
     @idempotent
     def create(self, request: Request) -> Response:
-        """Post up to 10,000 records. Unique per (source, external_id): a retry adds nothing and
-        reports duplicates. With `atomic` (default true) one bad record rejects the batch."""
+        """Post up to 10,000 records. Unique per (source, external_id) among the caller's own
+        records (a tenant's, or the operator's): a retry adds nothing and reports duplicates.
+        The source `platform` is the platform meter's (`reserved_source`). With `atomic`
+        (default true) one bad record rejects the batch."""
         data = request.data
         if not isinstance(data, dict):
             raise InvalidInput("Send an object: {atomic, records}.")
@@ -237,7 +240,14 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     permission_classes = [roles(read=FINANCE, write=FINANCE)]
     ordering = ["-id"]
 
-    @extend_schema(request=InvoiceRunCreateSerializer, responses={201: InvoiceRunSerializer})
+    @extend_schema(
+        request=InvoiceRunCreateSerializer,
+        responses={
+            201: InvoiceRunSerializer,
+            202: InvoiceRunSerializer,
+            500: OpenApiResponse(description="invoice_run_failed: recorded as failed; retry"),
+        },
+    )
     @idempotent
     def create(self, request: Request) -> Response:
         body = InvoiceRunCreateSerializer(data=request.data)
@@ -250,6 +260,16 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             transaction.on_commit(lambda: run_invoices.delay(run_id))
             return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
         run = invoicing.invoice_run(month=month, actor=request.user)
+        if run.status == RunStatus.FAILED:
+            # answered, not raised: raising would roll back the run's record of its failure;
+            # an error is never kept for its Idempotency-Key, so a retry runs again
+            failure = error_body(
+                "invoice_run_failed",
+                f"The invoice run for {month:%Y-%m} failed; its drafts are as they were "
+                f"(run {run.pk}). Try again; if it fails again, the cause is in the server log.",
+            )
+            failure["error"]["run"] = run.pk
+            return Response(failure, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -38,6 +38,7 @@ from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
+from core.runs import run_claim, runs_close_abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -300,20 +301,34 @@ def invoice_run_check(month: dt.date) -> None:
         )
 
 
+# a run takes seconds; a queued or running one silent this long has lost its worker
+RUN_STALE_AFTER = dt.timedelta(minutes=30)
+RUN_FAILED_MESSAGE = "The run failed; its drafts are as they were. The cause is in the server log."
+
+
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
-    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun."""
+    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun.
+
+    The run row is owned by this session (core.runs): runs whose worker died are closed as
+    failed first, and a redelivered run (`run` given, whatever its status) runs again; the
+    drafts it builds are the same, a run is idempotent.
+    """
     month = clock.month_first(month)
     invoice_run_check(month)
+    runs_close_abandoned(model=InvoiceRun, stale_after=RUN_STALE_AFTER)
     run = run or InvoiceRun.objects.create(month=month)
+    run_claim(run)
+    run.refresh_from_db()
     try:
         ms, me = clock.month_bounds(month)
         short_leases_meter(since=ms, until=me)
         run.invoices = invoices_build(month=month)
         run.status = RunStatus.DONE
-    except Exception as exc:
-        logger.exception("invoice run for %s failed", month)
+    except Exception:
+        # the cause goes to the log, never to API clients
+        logger.exception("invoice run %s for %s failed", run.pk, month)
         run.status = RunStatus.FAILED
-        run.error = f"{exc.__class__.__name__}: {exc}"
+        run.error = RUN_FAILED_MESSAGE
     run.finished_at = clock.now()
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))

@@ -15,7 +15,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import connection, transaction
 
-from billing.choices import CARD_MINUTES, PLATFORM_SOURCE
+from billing.choices import CARD_MINUTES, PLATFORM_SOURCE, UsagePoster
 from billing.pricebook import builtin_metric_id
 from core import clock
 
@@ -50,15 +50,15 @@ windows AS (
 )
 INSERT INTO billing_usagerecord
     (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
-     external_id, created_at)
+     external_id, poster, created_at)
 SELECT tenant_id, lease_id, card_id, %(metric)s,
        (extract(epoch FROM w_end - w_start) / 60)::numeric,
        w_start, w_end, date_trunc('month', day)::date, %(source)s,
-       'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD'),
+       'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD'), %(poster)s,
        %(now)s
 FROM windows
 WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date
-ON CONFLICT (source, external_id) DO NOTHING
+ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
 """
 
 CATCH_UP = dt.timedelta(days=3)
@@ -91,6 +91,7 @@ def short_leases_meter(
                 "lease": lease_id,
                 "metric": metric_id,
                 "source": PLATFORM_SOURCE,
+                "poster": UsagePoster.PLATFORM.value,
             },
         )
         return cursor.rowcount

@@ -3,7 +3,12 @@
 Validation is per record in plain Python (types, windows) and then set-based against the
 database (one query each for leases, cards and corrected records), never a query per record.
 Valid records go in with one `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING`: unique per
-(source, external_id), so a retried batch adds nothing and reports its duplicates.
+(source, external_id) within the ids of one poster for one tenant, so a retried batch adds
+nothing and reports its duplicates, and nobody else's ids ever make a record a "duplicate".
+
+Ids belong to whoever posts them: the platform's meter (its source `platform` is reserved), the
+operator's meters (staff callers), or one tenant. A correction names a record of the same poster
+and tenant.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
+from billing.choices import RESERVED_SOURCES, UsagePoster
 from billing.models import Metric, UsageRecord
 from billing.pricebook import ensure_builtin_metrics
 from core import clock
@@ -137,20 +143,77 @@ def _parse(index: int, raw: Any) -> _Record:
     )
 
 
+_Key = tuple[int, str, str]  # (tenant, source, external_id) among one poster's records
+
+
+def _corrections_state(
+    *, parsed: list[_Record], leases: dict[int, Any], poster: UsagePoster
+) -> tuple[dict[_Key, tuple[int, int, Decimal]], dict[_Key, Decimal], set[_Key]]:
+    """The records the batch's corrections name, among the poster's records for the tenant of
+    each correction's lease: (lease, metric, quantity) of each, what is left of each after the
+    corrections stored so far, and which of the batch's corrections are stored already (retries).
+    Three set-based queries."""
+    corrected: dict[_Key, tuple[int, int, Decimal]] = {}
+    remaining: dict[_Key, Decimal] = {}
+    correcting = [r for r in parsed if r.corrects and r.lease_id in leases]
+    if not correcting:
+        return corrected, remaining, set()
+    tenants = {leases[r.lease_id][1] for r in correcting}
+    wanted = {(leases[r.lease_id][1], r.source, r.corrects) for r in correcting}
+    pks: dict[int, _Key] = {}
+    for (
+        pk,
+        tenant,
+        source,
+        external_id,
+        lease_id,
+        metric_id,
+        quantity,
+    ) in UsageRecord.objects.filter(
+        poster=poster,
+        tenant_id__in=tenants,
+        source__in={s for _, s, _ in wanted},
+        external_id__in={e for _, _, e in wanted},
+    ).values_list("pk", "tenant_id", "source", "external_id", "lease_id", "metric_id", "quantity"):
+        key = (tenant, source, external_id)
+        if key in wanted:
+            corrected[key] = (lease_id, metric_id, quantity)
+            remaining[key] = quantity
+            pks[pk] = key
+    for corrects_id, total in (
+        UsageRecord.objects.filter(corrects_id__in=pks)
+        .values("corrects_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("corrects_id", "total")
+    ):
+        remaining[pks[corrects_id]] += total
+    stored = set(
+        UsageRecord.objects.filter(
+            poster=poster,
+            tenant_id__in=tenants,
+            source__in={r.source for r in correcting},
+            external_id__in={r.external_id for r in correcting},
+        ).values_list("tenant_id", "source", "external_id")
+    )
+    return corrected, remaining, stored
+
+
 _INSERT_SQL = """
 INSERT INTO billing_usagerecord
     (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
-     external_id, corrects_id, created_at)
+     external_id, poster, corrects_id, created_at)
 SELECT l.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
        date_trunc('month', r.start AT TIME ZONE %(tz)s)::date, r.source, r.external_id,
-       c.id, now()
+       %(poster)s, c.id, now()
 FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
             %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
             %(source)s::text[], %(external_id)s::text[], %(corrects)s::text[])
      AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id, corrects)
 JOIN leasing_lease l ON l.id = r.lease_id
-LEFT JOIN billing_usagerecord c ON c.source = r.source AND c.external_id = r.corrects
-ON CONFLICT (source, external_id) DO NOTHING
+LEFT JOIN billing_usagerecord c
+       ON c.tenant_id = l.tenant_id AND c.poster = %(poster)s
+      AND c.source = r.source AND c.external_id = r.corrects
+ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
 """
 
 
@@ -158,7 +221,8 @@ ON CONFLICT (source, external_id) DO NOTHING
 def usage_records_ingest(
     *, records: Any, atomic: bool = True, tenant_id: int | None = None
 ) -> IngestResult:
-    """Validate and store a batch. `tenant_id` (tenant callers) limits it to that tenant's leases.
+    """Validate and store a batch. `tenant_id` (tenant callers) limits it to that tenant's leases
+    and makes the tenant the poster; without it (staff callers) the operator posts.
 
     With `atomic` (the default) one bad record rejects the whole batch; otherwise the good
     records go in and each bad one comes back with its index, code and message.
@@ -181,9 +245,10 @@ def usage_records_ingest(
     if not metrics:
         ensure_builtin_metrics()
         metrics = {m.code: m for m in Metric.objects.all()}
+    scope = {} if tenant_id is None else {"tenant_id": tenant_id}
     leases = {
         row[0]: row
-        for row in Lease.objects.filter(pk__in={r.lease_id for r in parsed}).values_list(
+        for row in Lease.objects.filter(pk__in={r.lease_id for r in parsed}, **scope).values_list(
             "pk", "tenant_id", "start", "end", "status"
         )
     }
@@ -194,47 +259,26 @@ def usage_records_ingest(
             card_id__in={card for _, card in card_pairs},
         ).values_list("lease_id", "card_id")
     )
-    corrected_keys = {(r.source, r.corrects) for r in parsed if r.corrects}
-    corrected: dict[tuple[str, str], tuple[int, int, Decimal]] = {}
-    # what is left of each corrected record after the corrections stored so far
-    remaining: dict[tuple[str, str], Decimal] = {}
-    stored_corrections: set[tuple[str, str]] = set()
-    if corrected_keys:
-        pks: dict[int, tuple[str, str]] = {}
-        for pk, source, external_id, lease_id, metric_id, quantity in UsageRecord.objects.filter(
-            source__in={s for s, _ in corrected_keys},
-            external_id__in={e for _, e in corrected_keys},
-        ).values_list("pk", "source", "external_id", "lease_id", "metric_id", "quantity"):
-            if (source, external_id) in corrected_keys:
-                corrected[(source, external_id)] = (lease_id, metric_id, quantity)
-                remaining[(source, external_id)] = quantity
-                pks[pk] = (source, external_id)
-        for corrects_id, total in (
-            UsageRecord.objects.filter(corrects_id__in=pks)
-            .values("corrects_id")
-            .annotate(total=Sum("quantity"))
-            .values_list("corrects_id", "total")
-        ):
-            remaining[pks[corrects_id]] += total
-        correcting = [r for r in parsed if r.corrects]
-        stored_corrections = set(
-            UsageRecord.objects.filter(
-                source__in={r.source for r in correcting},
-                external_id__in={r.external_id for r in correcting},
-            ).values_list("source", "external_id")
-        )
+    poster = UsagePoster.OPERATOR if tenant_id is None else UsagePoster.TENANT
+    corrected, remaining, stored_corrections = _corrections_state(
+        parsed=parsed, leases=leases, poster=poster
+    )
     now = clock.now()
 
     valid: list[tuple[_Record, int]] = []
     for record in parsed:
         try:
+            if record.source in RESERVED_SOURCES:
+                raise _Reject(
+                    "reserved_source", f"the source {record.source!r} is the platform's own meter"
+                )
             metric = metrics.get(record.metric)
             if metric is None:
                 raise _Reject("unknown_metric", f"no metric {record.metric!r} in the price book")
             if not metric.external:
                 raise _Reject("metric_not_external", f"{metric.code} is metered by the platform")
             lease = leases.get(record.lease_id)
-            if lease is None or (tenant_id is not None and lease[1] != tenant_id):
+            if lease is None:
                 raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
             _, _, lease_start, lease_end, status = lease
             if record.end > now + clock.CLOCK_SKEW:
@@ -248,14 +292,15 @@ def usage_records_ingest(
             if record.card_id is not None and (record.lease_id, record.card_id) not in held_cards:
                 raise _Reject("card_not_in_lease", f"card {record.card_id} is not in this lease")
             if record.corrects is not None:
-                target = corrected.get((record.source, record.corrects))
+                key = (lease[1], record.source, record.corrects)
+                target = corrected.get(key)
                 if target is None:
                     raise _Reject("unknown_correction", "the corrected record does not exist")
                 if target[:2] != (record.lease_id, metric.pk):
                     raise _Reject("correction_mismatch", "a correction keeps lease and metric")
-                key = (record.source, record.corrects)
-                if (record.source, record.external_id) not in stored_corrections:  # else a retry
-                    stored_corrections.add((record.source, record.external_id))  # once a batch
+                own_key = (lease[1], record.source, record.external_id)
+                if own_key not in stored_corrections:  # else a retry
+                    stored_corrections.add(own_key)  # once a batch
                     if remaining[key] + record.quantity < 0:
                         raise _Reject(
                             "over_correction",
@@ -292,7 +337,10 @@ def usage_records_ingest(
             columns["external_id"].append(record.external_id)
             columns["corrects"].append(record.corrects)
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, {**columns, "tz": settings.OPERATOR_TIME_ZONE})
+            cursor.execute(
+                _INSERT_SQL,
+                {**columns, "tz": settings.OPERATOR_TIME_ZONE, "poster": poster.value},
+            )
             result.accepted = cursor.rowcount
         result.duplicates = len(valid) - result.accepted
     return result

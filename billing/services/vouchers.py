@@ -156,56 +156,113 @@ def _eligible(line: InvoiceLine, terms: _Terms, card_minutes_id: int | None) -> 
     return first <= line.period_start and line.period_end <= last + dt.timedelta(days=1)
 
 
+def _rate(line: InvoiceLine, terms: _Terms) -> Fraction:
+    return terms.model_rates.get(line.card_model_id or 0, terms.rate)
+
+
+def voucher_deductions(
+    *, lines: list[InvoiceLine], grants: list[VoucherGrant]
+) -> list[tuple[VoucherGrant, Decimal]]:
+    """What each grant pays on an invoice's lines: the one rule for issuing and previews.
+
+    Programmes in order of earliest expiry (`valid_to`, then id) stack: each covers its rate (per
+    card model) on the part of each eligible line that earlier programmes left unpaid. Grants of
+    one programme share that cover, earliest expiry first: a grant pays
+    min(round(Σ cover still unpaid on the lines in its window, 2), its balance), attributed to
+    those lines in proportion; so together they never pay more than the programme's rate, and
+    all programmes together never more than the lines.
+    """
+    card_minutes_id = builtin_metric_id(CARD_MINUTES)
+    unpaid = {line.pk: Fraction(line.amount) for line in lines}  # after earlier programmes
+    left = sum(unpaid.values(), Fraction(0))  # what all grants together may still pay
+    by_program: dict[int, list[VoucherGrant]] = {}
+    for grant in sorted(grants, key=lambda g: (g.valid_to, g.pk)):
+        by_program.setdefault(grant.program_id, []).append(grant)
+    programs = sorted(
+        by_program.values(), key=lambda gs: (gs[0].program.valid_to, gs[0].program_id)
+    )
+    paid: list[tuple[VoucherGrant, Decimal]] = []
+    for program_grants in programs:
+        base = dict(unpaid)  # the programme covers its rate on what earlier ones left
+        open_cover: dict[int, Fraction] = {}  # per line: the programme's cover not yet paid
+        for grant in program_grants:
+            terms = _terms(grant)
+            for line in lines:
+                if line.pk not in open_cover and _eligible(line, terms, card_minutes_id):
+                    open_cover[line.pk] = base[line.pk] * _rate(line, terms)
+            mine = {
+                line.pk: open_cover[line.pk]
+                for line in lines
+                if open_cover.get(line.pk, 0) > 0 and _eligible(line, terms, card_minutes_id)
+            }
+            wanted = sum(mine.values(), Fraction(0))
+            if wanted <= 0:
+                continue
+            deduction = min(
+                fraction_to_money(wanted), grant.amount - grant.redeemed, _cents_down(left)
+            )
+            if deduction <= 0:
+                continue
+            share = Fraction(deduction) / wanted
+            for pk, cover in mine.items():
+                open_cover[pk] -= cover * share
+                unpaid[pk] -= cover * share
+            left -= Fraction(deduction)
+            paid.append((grant, deduction))
+    return paid
+
+
+def _cents_down(value: Fraction) -> Decimal:
+    return Decimal(value.numerator * 100 // value.denominator) / 100
+
+
+def _candidate_grants(invoice: Invoice, lines: list[InvoiceLine]) -> Any:
+    # a prior-period line may lie in a grant's window that ended before this month
+    first_day = min(min(line.period_start for line in lines), invoice.month)
+    month_end = clock.next_month_first(invoice.month)
+    return VoucherGrant.objects.filter(
+        tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=first_day
+    ).filter(redeemed__lt=F("amount"))
+
+
+def _with_terms(grants: Any) -> list[VoucherGrant]:
+    return list(
+        grants.select_related("program").prefetch_related(
+            "program__model_rates", "program__card_models"
+        )
+    )
+
+
 def vouchers_apply(*, invoice: Invoice) -> Decimal:
     """Redeem the tenant's grants against an invoice being issued; returns the deduction.
 
-    Grants in order of earliest expiry; each covers, on every eligible rental line, the line's
-    still-uncovered amount × its rate (per card model), deduction = min(round(Σ, 2), balance);
-    what a grant pays is attributed to the lines in proportion, for the next grant.
+    The grants are locked in primary-key order (so concurrent issues queue), then
+    `voucher_deductions` says what each pays.
     """
     lines = list(invoice.lines.select_related("lease").order_by("pk"))
     if not lines:
         return Decimal("0.00")
-    # a prior-period line may lie in a grant's window that ended before this month
-    first_day = min(min(line.period_start for line in lines), invoice.month)
-    month_end = clock.next_month_first(invoice.month)
-    locked = list(
-        VoucherGrant.objects.select_for_update()
-        .filter(tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=first_day)
-        .filter(redeemed__lt=F("amount"))
-        .order_by("pk")
-    )
+    locked = list(_candidate_grants(invoice, lines).select_for_update().order_by("pk"))
     if not locked:
         return Decimal("0.00")
-    grants = sorted(
-        VoucherGrant.objects.filter(pk__in=[g.pk for g in locked])
-        .select_related("program")
-        .prefetch_related("program__model_rates", "program__card_models"),
-        key=lambda g: (g.valid_to, g.pk),
-    )
-    card_minutes_id = builtin_metric_id(CARD_MINUTES)
-    uncovered = {line.pk: Fraction(line.amount) for line in lines}
+    grants = _with_terms(VoucherGrant.objects.filter(pk__in=[g.pk for g in locked]))
     total = Decimal("0.00")
-    for grant in grants:
-        terms = _terms(grant)
-        covered = {
-            line.pk: uncovered[line.pk] * terms.model_rates.get(line.card_model_id or 0, terms.rate)
-            for line in lines
-            if _eligible(line, terms, card_minutes_id) and uncovered[line.pk] > 0
-        }
-        wanted = sum(covered.values(), Fraction(0))
-        if wanted <= 0:
-            continue
-        deduction = min(fraction_to_money(wanted), grant.amount - grant.redeemed)
-        if deduction <= 0:
-            continue
+    for grant, deduction in voucher_deductions(lines=lines, grants=grants):
         VoucherRedemption.objects.create(grant=grant, invoice=invoice, amount=deduction)
         VoucherGrant.objects.filter(pk=grant.pk).update(redeemed=F("redeemed") + deduction)
-        share = Fraction(deduction) / wanted
-        for pk, amount in covered.items():
-            uncovered[pk] -= amount * share
         total += deduction
     return total
+
+
+def vouchers_preview(*, invoice: Invoice) -> Decimal:
+    """What issuing the invoice now would deduct (same rule as `vouchers_apply`, nothing
+    redeemed, nothing locked)."""
+    lines = list(invoice.lines.select_related("lease").order_by("pk"))
+    if not lines:
+        return Decimal("0.00")
+    grants = _with_terms(_candidate_grants(invoice, lines))
+    deductions = voucher_deductions(lines=lines, grants=grants)
+    return sum((deduction for _, deduction in deductions), Decimal("0.00"))
 
 
 # --- Claims ---

@@ -2,11 +2,12 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from analytics import services
 from analytics.models import OccupancyDaily, RecomputeRun, RevenueDaily
 from analytics.services import snapshots_nightly, snapshots_recompute
+from core import clock
 from tests.analytics.conftest import DAY
 from tests.timing import at
 
@@ -61,31 +62,37 @@ def test_a_run_killed_half_way_and_rerun_gives_the_rows_of_a_clean_run(story, mo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_nightly_run_skips_while_another_holds_the_lock(story):
-    held = threading.Event()
-    release = threading.Event()
-
-    def holder():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [services.LOCK_KEY])
-                held.set()
-                release.wait(10)
-                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [services.LOCK_KEY])
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    held.wait(5)
-    try:
-        with at("2027-03-11 01:00"):
-            assert snapshots_nightly() is None
-    finally:
-        release.set()
-        thread.join(10)
+def test_a_run_with_a_live_owner_is_left_alone_and_a_silent_one_is_closed(story):
+    """A dead host's session may linger: a run whose heartbeat stopped long ago is closed even
+    though its session still exists; one that beats is another worker's, in progress."""
     with at("2027-03-11 01:00"):
-        assert snapshots_nightly() is not None
+        silent, alive = (
+            RecomputeRun.objects.create(day_from=DAY, day_to=DAY, started_at=clock.now())
+            for _ in range(2)
+        )
+    lingering = connections.create_connection("default")
+    try:
+        lingering.ensure_connection()
+        lingering.set_autocommit(True)
+        with lingering.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE analytics_recomputerun SET owner_pid = a.pid,
+                       owner_started = a.backend_start,
+                       heartbeat_at = CASE WHEN analytics_recomputerun.id = %s
+                                      THEN now() - interval '1 hour' ELSE now() END
+                FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
+                """,
+                [silent.pk],
+            )
+        with at("2027-03-11 01:00"):
+            run = snapshots_nightly()
+        assert run.status == "done"
+        silent.refresh_from_db()
+        alive.refresh_from_db()
+        assert (silent.status, alive.status) == ("failed", "running")
+    finally:
+        lingering.close()
 
 
 @pytest.mark.django_db(transaction=True)

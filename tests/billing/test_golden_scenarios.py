@@ -134,19 +134,17 @@ def test_a_voucher_runs_out_mid_invoice_and_the_later_grant_covers_the_rest(
         ("long_lease_fee", domestic_lease.pk, D("14040.00")),
         ("long_lease_fee", imported_lease.pk, D("16875.00")),
     ]
-    # The early grant (expires first) would cover 4212.00 + 3375.00 = 7587.00; it holds 5000.
-    # It pays 5000.00, spread over the lines in proportion, leaving 14040 − 4212 × 5000/7587
-    # and 16875 − 3375 × 5000/7587 uncovered. The later grant covers those × 30 % / 20 %:
-    # 7587 − (5000/7587) × (4212 × 0.3 + 3375 × 0.2) = 6309.4199… → 6309.42.
+    # Both grants are of one programme: it covers 4212.00 + 3375.00 = 7587.00 once. The early
+    # grant (expires first) pays 5000.00 of that, all it holds; the later one the rest, 2587.00.
     redemptions = {r.grant_id: r.amount for r in invoice.redemptions.all()}
-    assert redemptions == {early.pk: D("5000.00"), late.pk: D("6309.42")}
+    assert redemptions == {early.pk: D("5000.00"), late.pk: D("2587.00")}
     # Tax on the full subtotal; the vouchers are a third-party payment.
     assert (invoice.subtotal, invoice.tax, invoice.voucher_deduction, invoice.amount_due) == (
-        D("30915.00"), D("1854.90"), D("11309.42"), D("21460.48")
+        D("30915.00"), D("1854.90"), D("7587.00"), D("25182.90")
     )  # fmt: skip
     early.refresh_from_db()
     late.refresh_from_db()
-    assert (early.redeemed, late.redeemed) == (D("5000.00"), D("6309.42"))
+    assert (early.redeemed, late.redeemed) == (D("5000.00"), D("2587.00"))
     assert invoice.number == "INV-2027-000001"
 
 

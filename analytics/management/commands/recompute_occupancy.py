@@ -19,6 +19,5 @@ class Command(BaseCommand):
             run = snapshots_recompute(day_from=options["day_from"], day_to=options["day_to"])
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        assert run is not None
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0
         self.stdout.write(f"recomputed {run.day_from} … {run.day_to} in {seconds:.2f} s")
