@@ -98,3 +98,17 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 def server_error(request: HttpRequest) -> JsonResponse:
     """`handler500`: the error shape, without details (they are in the log)."""
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+def login_locked_out(
+    request: HttpRequest, response: Any = None, credentials: dict[str, Any] | None = None
+) -> JsonResponse:
+    """django-axes' answer once a username has failed too often from one address."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    body = error_body(
+        "throttled",
+        f"Too many failed logins: try again in {minutes} minutes.",
+    )
+    locked = JsonResponse(body, status=429)
+    locked["Retry-After"] = str(minutes * 60)
+    return locked
