@@ -172,7 +172,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request gets 401 with WWW-Authenticate.
-        "core.authentication.CachedTokenAuthentication",
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -268,9 +268,6 @@ LONG_LEASE_DISCOUNTS = {
 }
 # Straight-line depreciation of hardware capex in the business case (SPEC §7).
 DEPRECIATION_YEARS = env.int("DEPRECIATION_YEARS", default=5)
-
-# Seconds a worker trusts a token it has seen without asking the database (0: off).
-TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=30)
 
 # Largest inventory CSV accepted by inventory/import/.
 INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024
