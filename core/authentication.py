@@ -13,14 +13,14 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication as DRFTokenAuthentication
+from rest_framework.authtoken.models import Token
 
 
 class TokenAuthentication(DRFTokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        model = self.get_model()
         try:
-            token = model.objects.select_related("user", "user__tenant").get(key=key)
-        except model.DoesNotExist as exc:
+            token = Token.objects.select_related("user", "user__tenant").get(key=key)
+        except Token.DoesNotExist as exc:
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from exc
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
