@@ -1,11 +1,30 @@
 """Settings for the test suite: `config.settings` with the `test` environment signal set.
 
 pytest loads this module (pyproject's DJANGO_SETTINGS_MODULE) so the suite gets the same dev
-conveniences `make run` has, without any variable to remember.
+conveniences `make run` has, without any variable to remember. Every Redis key the suite writes
+(cache, test clock, throttling, Celery's queue and results) carries a prefix of its own run, and
+tests/conftest.py deletes that prefix when the session ends: the suite never touches the keys of
+a service sharing the Redis database.
 """
 
 import os
+import uuid
 
 os.environ["AIDC_ENV"] = "test"
+os.environ["REDIS_KEY_PREFIX"] = f"aidc-test-{uuid.uuid4().hex[:12]}"
 
 from config.settings import *  # noqa: F403
+from config.settings import (
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+    REDIS_KEY_PREFIX,
+)
+
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    **CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+}

@@ -57,7 +57,8 @@ class TokenRateThrottle(BaseThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         now = time.time()
         window_start = int(now // self.window)
-        key = f"aidc:throttle:{self.scope}:{self._ident(request)}:{window_start}"
+        prefix = settings.REDIS_KEY_PREFIX
+        key = f"{prefix}:throttle:{self.scope}:{self._ident(request)}:{window_start}"
         try:
             pipe = _redis().pipeline(transaction=False)
             pipe.incr(key)
