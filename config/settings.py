@@ -7,6 +7,7 @@ starts under var/ (scripts/stack.py), so `manage.py` commands reach the same dat
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -236,15 +237,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Fail fast when Redis is away: a web request that enqueues must not hang on a dead broker
 # (without these, one `delay()` took ~19 s before failing). Connect within 2 s, publish with
 # one quick retry, and the result store gives up after one retry too.
-_REDIS_SOCKETS = {"socket_connect_timeout": 2, "socket_timeout": 5}
-_QUICK_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+_REDIS_SOCKETS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 5}
+_QUICK_RETRY: dict[str, Any] = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 # Visibility: longer than the longest task (a year's backfill, an invoice run): 2 hours.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200, **_REDIS_SOCKETS}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 7200, **_REDIS_SOCKETS}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 5
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": _QUICK_RETRY}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = {"retry_policy": _QUICK_RETRY}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -13,18 +13,14 @@ import uuid
 os.environ["AIDC_ENV"] = "test"
 os.environ["REDIS_KEY_PREFIX"] = f"aidc-test-{uuid.uuid4().hex[:12]}"
 
+from config import settings as _base
 from config.settings import *  # noqa: F403
-from config.settings import (
-    CELERY_BROKER_TRANSPORT_OPTIONS,
-    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
-    REDIS_KEY_PREFIX,
-)
 
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    **CELERY_BROKER_TRANSPORT_OPTIONS,
-    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+    **_base.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
 }
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    **CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
-    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+    **_base.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
 }
