@@ -18,7 +18,10 @@ COPY billing ./billing
 COPY analytics ./analytics
 RUN pip install --no-cache-dir -c constraints.txt .
 COPY . .
-RUN useradd --create-home app && DATABASE_URL=postgres://x@localhost/x python manage.py collectstatic --noinput -v 0
+# collectstatic needs settings, not secrets: a throwaway key for this one build step
+RUN useradd --create-home app && DATABASE_URL=postgres://x@localhost/x SECRET_KEY=collectstatic-only \
+    python manage.py collectstatic --noinput -v 0
+ENV AIDC_ENV=production
 USER app
 
 EXPOSE 8000

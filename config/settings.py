@@ -4,10 +4,13 @@ With no DATABASE_URL / REDIS_URL the defaults point at the embedded servers that
 starts under var/ (scripts/stack.py), so `manage.py` commands reach the same data.
 """
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,8 +20,25 @@ EMBEDDED_REDIS_PORT = 63799
 
 env = environ.Env()
 
+# Where the service runs: the one signal dev conveniences derive from. `production` (the default:
+# an unset variable never turns a convenience on), `development` (scripts/stack.py: `make run`,
+# and the make targets it wraps), `test` (config/test_settings.py, which pytest loads).
+AIDC_ENV = env.str("AIDC_ENV", default="production")
+if AIDC_ENV not in ("production", "development", "test"):
+    raise ImproperlyConfigured(
+        f"AIDC_ENV must be production, development or test, not {AIDC_ENV!r}."
+    )
+DEV_CONVENIENCES = AIDC_ENV in ("development", "test")
+
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me")
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEV_CONVENIENCES:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it to a long random value (outside `make run` and the "
+            "tests there is no default)."
+        )
+    SECRET_KEY = "dev-only-insecure-secret-key-never-in-production"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 # --- Domain settings (docs/domain.md §Money and time) ------------------------------------------
@@ -30,8 +50,17 @@ VAT_RATE = Decimal(env.str("VAT_RATE", default="0.06"))
 # `make test` and the Dockerfile install; a .ttc collection takes PDF_FONT_INDEX.
 PDF_FONT_PATH = env.str("PDF_FONT_PATH", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 PDF_FONT_INDEX = env.int("PDF_FONT_INDEX", default=0)
-# The test clock (docs/api.md §Test clock): never on in production.
+# The test clock: never on in production. Refused at start-up unless DEBUG is on or the
+# service runs under `make run` or the tests.
 TEST_CLOCK = env.bool("TEST_CLOCK", default=False)
+if TEST_CLOCK and not DEBUG and not DEV_CONVENIENCES:
+    raise ImproperlyConfigured(
+        "TEST_CLOCK is on in a production start (DEBUG off, not `make run`, not the tests): "
+        "the test clock moves every time-dependent rule. Turn TEST_CLOCK off."
+    )
+# How far the test clock may be moved: from this date to this long past the real now.
+TEST_CLOCK_EARLIEST = dt.date(2000, 1, 1)
+TEST_CLOCK_MAX_AHEAD = dt.timedelta(days=5 * 366)
 # Unauthenticated baseline endpoints under /bench/ for bench/list_endpoints.py (bench/run.py
 # turns them on for its own gunicorn). Never in production: they bypass auth and tenant scoping.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
@@ -51,6 +80,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "django_celery_beat",
+    "axes",  # login throttling (admin and session logins)
     "core",
     "accounts",
     "marketplace",
@@ -60,6 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: a body over the limit is refused before anything reads it
+    "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -68,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,11 +138,13 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
+# Every key the service writes in Redis (cache, test clock, throttling) starts with this.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="aidc")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "aidc",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
@@ -118,6 +153,19 @@ CACHES = {
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# Password logins (the Django admin, /api-auth/login/) go through django-axes: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
+# for LOGIN_COOLOFF_MINUTES (429 in the error body). API tokens do not pass through
+# `authenticate()`; they are random 160-bit keys and need no such guard.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.api.views.login_locked_out"
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -132,7 +180,7 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an unauthenticated request gets 401 with WWW-Authenticate.
-        "core.authentication.CachedTokenAuthentication",
+        "core.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -191,8 +239,23 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="aidc")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Longer than the longest task (a year's backfill, an invoice run): 2 hours.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
+# Fail fast when Redis is away: a web request that enqueues must not hang on a dead broker
+# (without these, one `delay()` took ~19 s before failing). Connect within 2 s, publish with
+# one quick retry, and the result store gives up after one retry too.
+_REDIS_SOCKETS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 5}
+_QUICK_RETRY: dict[str, Any] = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# Visibility: longer than the longest task (a year's backfill, an invoice run): 2 hours.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 7200, **_REDIS_SOCKETS}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = {"retry_policy": _QUICK_RETRY}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -212,7 +275,10 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     CSRF_COOKIE_HTTPONLY = False
-DATA_UPLOAD_MAX_MEMORY_SIZE = 32 * 1024 * 1024  # usage batches of 10,000 records
+# The largest request body, refused (413) before it is read, Content-Length or chunked alike
+# (core.middleware). A usage batch of 10,000 records is ~2.5 MB, an inventory import up to 10 MB.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=16 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 # --- Price book (docs/domain.md §Leases) ---
 # Long-lease discount on the card model's monthly list price, by committed term in months.
@@ -225,9 +291,6 @@ LONG_LEASE_DISCOUNTS = {
 }
 # Straight-line depreciation of hardware capex in the business case (docs/domain.md §Business case).
 DEPRECIATION_YEARS = env.int("DEPRECIATION_YEARS", default=5)
-
-# Seconds a worker trusts a token it has seen without asking the database (0: off).
-TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=30)
 
 # Largest inventory CSV accepted by inventory/import/.
 INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.utils import timezone
 
+from core.exceptions import InvalidInput
+
 TEST_CLOCK_KEY = "test-clock:now"
 
 # "Now" for this thread of code only, while `played_at` is active (the demo plays its history).
@@ -37,16 +39,31 @@ def now() -> dt.datetime:
     return timezone.now()
 
 
+def test_clock_bounds() -> tuple[dt.datetime, dt.datetime]:
+    """The instants the test clock may be set to: from `TEST_CLOCK_EARLIEST` (operator-local
+    midnight) to `TEST_CLOCK_MAX_AHEAD` past the real now. A clock years ahead would let the
+    periodic tasks end every long lease for good."""
+    earliest = dt.datetime.combine(settings.TEST_CLOCK_EARLIEST, dt.time.min, tzinfo=operator_tz())
+    return earliest, timezone.now() + settings.TEST_CLOCK_MAX_AHEAD
+
+
 def set_test_clock(instant: dt.datetime | None) -> None:
     """Freeze the test clock at `instant`, or give it back to real time with None."""
     if not settings.TEST_CLOCK:
         raise RuntimeError("the test clock is off (TEST_CLOCK setting)")
     if instant is None:
         django_cache.delete(TEST_CLOCK_KEY)
-    else:
-        if timezone.is_naive(instant):
-            raise ValueError("the test clock needs an aware datetime")
-        django_cache.set(TEST_CLOCK_KEY, instant.astimezone(dt.UTC).isoformat(), timeout=None)
+        return
+    if timezone.is_naive(instant):
+        raise ValueError("the test clock needs an aware datetime")
+    earliest, latest = test_clock_bounds()
+    if not earliest <= instant <= latest:
+        message = (
+            f"The test clock may be set between {earliest.isoformat()} and "
+            f"{latest.replace(microsecond=0).isoformat()}."
+        )
+        raise InvalidInput(message, code="out_of_range", fields={"now": [message]})
+    django_cache.set(TEST_CLOCK_KEY, instant.astimezone(dt.UTC).isoformat(), timeout=None)
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
+from django.db import InterfaceError as DbInterfaceError
+from django.db import OperationalError as DbOperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
@@ -88,6 +90,14 @@ class Duplicate(Conflict):
     default_message = "This already exists."
 
 
+class ServiceUnavailable(ApplicationError):
+    """A backing service (PostgreSQL, the task queue) is away: try again shortly."""
+
+    code = "service_unavailable"
+    status_code = 503
+    default_message = "A backing service is unavailable; try again shortly."
+
+
 class IdempotencyMismatch(ApplicationError):
     code = "idempotency_key_reused"
     status_code = 422
@@ -145,6 +155,27 @@ STRING_TOO_LONG = "22001"  # PostgreSQL: string_data_right_truncation
 
 def _sqlstate(exc: Exception) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
+
+
+# --- Outages ---
+
+DATABASE_DOWN = "The database is unavailable; try again shortly."
+RETRY_AFTER_SECONDS = 5
+
+
+def outage_error(exc: BaseException) -> ServiceUnavailable | None:
+    """The 503 a backing-service failure means, or None when `exc` is not one.
+
+    PostgreSQL refusing or dropping connections (psycopg's OperationalError / InterfaceError, as
+    Django wraps them) and Redis being unreachable are outages, not bugs: the client may retry.
+    """
+    import redis  # here: core.exceptions is imported by everything, redis only matters here
+
+    if isinstance(exc, DbOperationalError | DbInterfaceError):
+        return ServiceUnavailable(DATABASE_DOWN)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return ServiceUnavailable("Redis is unavailable; try again shortly.")
+    return None
 
 
 # --- Rendering ---
@@ -224,7 +255,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = NotFound()
     if isinstance(exc, DjangoPermissionDenied):
         exc = Forbidden()
+    outage = outage_error(exc)
+    if outage is not None:
+        logger.warning("backing service unavailable: %r", exc)
+        exc = outage
 
+    if isinstance(exc, ServiceUnavailable):
+        set_rollback()
+        body = error_body(exc.code, exc.message, exc.fields)
+        return Response(
+            body, status=exc.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     if isinstance(exc, ApplicationError):
         set_rollback()
         body = error_body(exc.code, exc.message, exc.fields)

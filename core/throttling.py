@@ -7,6 +7,7 @@ A fixed-window counter (`INCR` + `EXPIRE` in one pipeline) gives the same limit 
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ import redis
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+logger = logging.getLogger(__name__)
 _client: redis.Redis | None = None
 
 
@@ -55,14 +57,17 @@ class TokenRateThrottle(BaseThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         now = time.time()
         window_start = int(now // self.window)
-        key = f"aidc:throttle:{self.scope}:{self._ident(request)}:{window_start}"
+        prefix = settings.REDIS_KEY_PREFIX
+        key = f"{prefix}:throttle:{self.scope}:{self._ident(request)}:{window_start}"
         try:
             pipe = _redis().pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, self.window + 1)
             count, _ = pipe.execute()
-        except redis.RedisError:
-            return True  # throttling must not take the API down with Redis
+        except redis.RedisError as exc:
+            # throttling must not take the API down with Redis: fail open, and say so
+            logger.warning("throttling skipped: Redis unavailable (%r)", exc)
+            return True
         if count > self.limit:
             self.retry_after = (window_start + 1) * self.window - now
             return False

@@ -13,7 +13,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from celery import current_app
 from django.db import connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Func, Q, Value
@@ -23,6 +22,7 @@ from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState, NoCapacity
 from core.money import fraction_to_money
+from core.queue import enqueue_nudge
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from marketplace.choices import CardStatus
@@ -267,10 +267,7 @@ def _after_stop(lease_id: int) -> None:
 
     By task name: billing depends on leasing, not the other way round. Best effort: the hourly
     meter and the invoice run meter the same minutes idempotently if this is lost."""
-    try:
-        current_app.send_task("billing.meter_short_lease", args=[lease_id])
-    except Exception:  # the broker being away must not fail a stop that has committed
-        logger.warning("could not enqueue metering of stopped lease %s", lease_id, exc_info=True)
+    enqueue_nudge("billing.meter_short_lease", lease_id)
 
 
 def long_lease_value(fee: Decimal, card_count: int, start: dt.date, end: dt.date) -> Fraction:

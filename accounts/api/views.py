@@ -19,7 +19,7 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         user: Any = request.user
-        if user.tenant_id:
+        if user.tenant_id and not User.tenant.is_cached(user):  # a session login
             user = User.objects.select_related("tenant").get(pk=user.pk)
         return Response(MeSerializer(user).data)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import transaction
@@ -52,9 +53,11 @@ from core.downloads import (
     pdf_response,
     wants_csv,
 )
+from core import clock
 from core.exceptions import InvalidInput, error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
+from core.queue import QUEUE_DOWN, queue_check
 from core.roles import Role
 from core.serializers import StrictSerializer
 from core.viewsets import (
@@ -63,6 +66,8 @@ from core.viewsets import (
     TenantScopedViewSetMixin,
     ValuesReadMixin,
 )
+
+logger = logging.getLogger(__name__)
 
 FINANCE = (Role.FINANCE,)
 
@@ -255,9 +260,10 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         month = month_param(body.validated_data["month"])
         invoicing.invoice_run_check(month)
         if request.query_params.get("async") == "true":
+            queue_check()  # 503 now, with nothing recorded, when no worker could be reached
             run = InvoiceRun.objects.create(month=month)
             run_id = run.pk
-            transaction.on_commit(lambda: run_invoices.delay(run_id))
+            transaction.on_commit(lambda: _enqueue_invoice_run(run_id))
             return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
         run = invoicing.invoice_run(month=month, actor=request.user)
         if run.status == RunStatus.FAILED:
@@ -271,6 +277,18 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             failure["error"]["run"] = run.pk
             return Response(failure, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+def _enqueue_invoice_run(run_id: int) -> None:
+    """Hand a committed run to a worker; if the broker went away since the check, the run is
+    closed as failed rather than left `running` with no worker coming."""
+    try:
+        run_invoices.apply_async(args=(run_id,), ignore_result=True)
+    except Exception:
+        logger.warning("could not enqueue invoice run %s", run_id, exc_info=True)
+        InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
+        )
 
 
 class InvoiceViewSet(

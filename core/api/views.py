@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import redis
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.audit import audit_record
-from core.exceptions import NotFound, error_body
+from core.exceptions import RETRY_AFTER_SECONDS, NotFound, error_body, outage_error
 from core.permissions import IsAdminRole
 from core.serializers import StrictSerializer
 
@@ -96,5 +97,28 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
-    """`handler500`: the error shape, without details (they are in the log)."""
+    """`handler500`: the error shape, without details (they are in the log).
+
+    Django calls it while handling the exception: an outage of PostgreSQL or Redis raised
+    outside a DRF view (a middleware, the admin) is a 503 here too, not a 500."""
+    raised = sys.exc_info()[1]
+    outage = outage_error(raised) if raised is not None else None
+    if outage is not None:
+        response = JsonResponse(error_body(outage.code, outage.message), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
+
+
+def login_locked_out(
+    request: HttpRequest, response: Any = None, credentials: dict[str, Any] | None = None
+) -> JsonResponse:
+    """django-axes' answer once a username has failed too often from one address."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    body = error_body(
+        "throttled",
+        f"Too many failed logins: try again in {minutes} minutes.",
+    )
+    locked = JsonResponse(body, status=429)
+    locked["Retry-After"] = str(minutes * 60)
+    return locked

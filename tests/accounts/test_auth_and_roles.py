@@ -18,7 +18,12 @@ def test_me_with_a_token_shows_user_role_and_tenant(tenant_client, tenant_user) 
 
 def test_me_with_a_session_login(tenant_user) -> None:
     client = APIClient()
-    assert client.login(username=tenant_user.username, password="secret-pass")
+    login = client.post(
+        "/api-auth/login/",
+        {"username": tenant_user.username, "password": "secret-pass"},
+        format="multipart",
+    )
+    assert login.status_code == 302
     response = client.get("/api/v1/me/")
     assert response.status_code == 200
     assert response.json()["username"] == tenant_user.username

@@ -50,6 +50,38 @@ def test_a_bad_datetime_is_a_400(admin_client_api, settings) -> None:
     assert "now" in response.json()["error"]["fields"]
 
 
+@pytest.mark.parametrize(
+    "instant",
+    ["9999-12-31T00:00:00Z", "1999-12-31T00:00:00Z", "1970-01-01T00:00:00Z"],
+)
+def test_a_clock_outside_sensible_instants_is_a_400_and_changes_nothing(
+    admin_client_api, settings, instant
+) -> None:
+    settings.TEST_CLOCK = True
+    admin_client_api.post("/api/v1/test-clock/", {"now": INSTANT}, format="json")
+    response = admin_client_api.post("/api/v1/test-clock/", {"now": instant}, format="json")
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "out_of_range"
+    assert "now" in error["fields"]
+    assert clock.now() == dt.datetime.fromisoformat(INSTANT)
+
+
+def test_the_clock_may_move_a_few_years_ahead_but_not_more(admin_client_api, settings) -> None:
+    settings.TEST_CLOCK = True
+    real = dt.datetime.now(dt.UTC)
+    ahead = (real + dt.timedelta(days=4 * 365)).isoformat()
+    assert (
+        admin_client_api.post("/api/v1/test-clock/", {"now": ahead}, format="json").status_code
+        == 200
+    )
+    too_far = (real + dt.timedelta(days=6 * 366)).isoformat()
+    assert (
+        admin_client_api.post("/api/v1/test-clock/", {"now": too_far}, format="json").status_code
+        == 400
+    )
+
+
 def test_without_the_test_clock_time_machine_controls_now(settings) -> None:
     settings.TEST_CLOCK = False
     with time_machine.travel(dt.datetime(2028, 2, 29, 12, tzinfo=dt.UTC), tick=False):

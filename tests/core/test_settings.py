@@ -6,18 +6,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _settings_in_subprocess(env: dict[str, str], expr: str, unset: tuple[str, ...] = ()) -> str:
+def _run_settings(
+    env: dict[str, str], expr: str, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     code = f"import django; django.setup(); from django.conf import settings; print({expr})"
     base = {k: v for k, v in os.environ.items() if k not in unset}
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", code],
         env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         cwd=ROOT,
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+
+
+def _settings_in_subprocess(env: dict[str, str], expr: str, unset: tuple[str, ...] = ()) -> str:
+    result = _run_settings(env, expr, unset)
+    assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def _refused(env: dict[str, str], unset: tuple[str, ...] = ()) -> str:
+    result = _run_settings(env, "settings.SECRET_KEY", unset)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    return result.stderr
 
 
 def test_settings_are_read_from_the_environment() -> None:
@@ -54,3 +68,47 @@ def test_defaults_point_at_the_embedded_servers() -> None:
         unset=names,
     )
     assert out == "0.06 CNY Asia/Shanghai False 54329 redis://127.0.0.1:63799/0"
+
+
+def test_a_production_start_without_secret_key_refuses_to_start() -> None:
+    # AIDC_ENV unset is a production start: no variable turns a convenience on by its absence
+    stderr = _refused({}, unset=("SECRET_KEY", "AIDC_ENV"))
+    assert "SECRET_KEY is not set" in stderr
+    _refused({"AIDC_ENV": "production", "DEBUG": "true"}, unset=("SECRET_KEY",))
+
+
+def test_a_production_start_with_a_secret_key_runs_on_it() -> None:
+    out = _settings_in_subprocess(
+        {"AIDC_ENV": "production", "SECRET_KEY": "s3cret-from-the-environment"},
+        "settings.SECRET_KEY",
+    )
+    assert out == "s3cret-from-the-environment"
+
+
+def test_make_run_and_the_tests_get_a_dev_only_secret_key() -> None:
+    for mode in ("development", "test"):
+        out = _settings_in_subprocess(
+            {"AIDC_ENV": mode}, "settings.SECRET_KEY", unset=("SECRET_KEY",)
+        )
+        assert out.startswith("dev-only-")
+
+
+def test_an_unknown_environment_name_refuses_to_start() -> None:
+    _refused({"AIDC_ENV": "prod", "SECRET_KEY": "x"})
+
+
+def test_the_test_clock_is_refused_in_a_production_start_with_debug_off() -> None:
+    stderr = _refused(
+        {"AIDC_ENV": "production", "SECRET_KEY": "x", "TEST_CLOCK": "true", "DEBUG": "false"}
+    )
+    assert "TEST_CLOCK" in stderr
+
+
+def test_the_test_clock_is_allowed_under_make_run_or_with_debug_on() -> None:
+    for env in (
+        {"AIDC_ENV": "development", "DEBUG": "false"},
+        {"AIDC_ENV": "production", "SECRET_KEY": "x", "DEBUG": "true"},
+    ):
+        assert (
+            _settings_in_subprocess({**env, "TEST_CLOCK": "true"}, "settings.TEST_CLOCK") == "True"
+        )

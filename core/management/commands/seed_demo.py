@@ -1,7 +1,8 @@
 from importlib import import_module
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 # Each app's demo module adds its part, in dependency order: the fleet, then leases (with a
@@ -23,6 +24,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEV_CONVENIENCES:
+            # demo users have a published password: they exist only in `make run`'s demo
+            raise CommandError(
+                "seed_demo runs only under `make run` or the tests (AIDC_ENV=development|test); "
+                "create real users with `manage.py create_user`."
+            )
         accounts_demo = import_module("accounts.demo")
         if accounts_demo.is_seeded():
             self.stdout.write("Demo data already present.")

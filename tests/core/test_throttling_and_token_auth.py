@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from core.authentication import clear_token_cache
+from core.roles import Role
 
 pytestmark = pytest.mark.django_db
 
@@ -20,22 +20,40 @@ def test_requests_over_the_rate_get_a_429_with_retry_after(tenant_client, settin
     assert 0 < int(response["Retry-After"]) <= 60
 
 
-def test_a_seen_token_is_served_from_the_cache(tenant_client, django_assert_num_queries):
-    clear_token_cache()
+def test_token_and_user_cost_one_query(tenant_client, django_assert_num_queries):
     tenant_client.get("/api/v1/me/")
-    # /me/ for a tenant user reads the user with its tenant: one query, none for the token.
+    # the token, its user and the user's tenant in one joined query; /me/ needs nothing more
     with django_assert_num_queries(1):
         assert tenant_client.get("/api/v1/me/").status_code == 200
 
 
-def test_without_the_cache_a_deleted_token_stops_working_at_once(
-    tenant_client, tenant_user, settings
-):
-    settings.TOKEN_CACHE_SECONDS = 0
-    clear_token_cache()
+def test_a_deleted_token_stops_working_on_the_next_request(tenant_client, tenant_user):
     assert tenant_client.get("/api/v1/me/").status_code == 200
     tenant_user.auth_token.delete()
+    response = tenant_client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+
+
+def test_a_deactivated_user_is_refused_on_the_next_request(tenant_client, tenant_user):
+    assert tenant_client.get("/api/v1/me/").status_code == 200
+    tenant_user.is_active = False
+    tenant_user.save(update_fields=["is_active"])
     assert tenant_client.get("/api/v1/me/").status_code == 401
+
+
+def test_a_demoted_admin_loses_the_test_clock_on_the_next_request(
+    admin_client_api, admin_user, settings
+):
+    settings.TEST_CLOCK = True
+    assert admin_client_api.get("/api/v1/test-clock/").status_code == 200
+    admin_user.role = Role.OPERATOR
+    admin_user.is_staff = admin_user.is_superuser = False
+    admin_user.save(update_fields=["role", "is_staff", "is_superuser"])
+    response = admin_client_api.post(
+        "/api/v1/test-clock/", {"now": "2027-01-01T00:00:00Z"}, format="json"
+    )
+    assert response.status_code == 403
 
 
 def test_a_made_up_token_is_never_cached(settings):

@@ -1,0 +1,26 @@
+"""Settings for the test suite: `config.settings` with the `test` environment signal set.
+
+pytest loads this module (pyproject's DJANGO_SETTINGS_MODULE) so the suite gets the same dev
+conveniences `make run` has, without any variable to remember. Every Redis key the suite writes
+(cache, test clock, throttling, Celery's queue and results) carries a prefix of its own run, and
+tests/conftest.py deletes that prefix when the session ends: the suite never touches the keys of
+a service sharing the Redis database.
+"""
+
+import os
+import uuid
+
+os.environ["AIDC_ENV"] = "test"
+os.environ["REDIS_KEY_PREFIX"] = f"aidc-test-{uuid.uuid4().hex[:12]}"
+
+from config import settings as _base
+from config.settings import *  # noqa: F403
+
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **_base.CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    **_base.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
+}

@@ -1,0 +1,75 @@
+"""Request-level guards that run before any view reads the request.
+
+`RequestBodyLimitMiddleware` bounds request bodies before they are read: DRF's JSON parser reads
+the whole stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so a 150 MB body would
+be held in a worker's memory before any validation. A declared Content-Length over the limit is
+refused at once; a chunked body (no Content-Length) is read only up to the limit.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.exceptions import error_body
+
+_CHUNK = 64 * 1024
+
+
+def too_large_response(limit: int) -> JsonResponse:
+    body = error_body(
+        "request_too_large", f"The request body is larger than the limit of {limit} bytes."
+    )
+    response = JsonResponse(body, status=413)
+    response["Connection"] = "close"  # the unread body must not be taken for the next request
+    return response
+
+
+def _read_capped(stream: io.RawIOBase | io.BufferedIOBase, limit: int) -> bytes | None:
+    """Read `stream` to its end, or None as soon as it passes `limit` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - size))
+        if not chunk:
+            return b"".join(parts)
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+
+
+class RequestBodyLimitMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit: int = settings.REQUEST_BODY_MAX_BYTES
+        meta = request.META
+        declared = meta.get("CONTENT_LENGTH")
+        if declared:
+            try:
+                length = int(declared)
+            except ValueError:
+                return JsonResponse(
+                    error_body("malformed_request", "Content-Length is not a number."), status=400
+                )
+            if length > limit:
+                return too_large_response(limit)
+        elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+            if not meta.get("wsgi.input_terminated"):
+                return JsonResponse(
+                    error_body("length_required", "Send a Content-Length with the body."),
+                    status=411,
+                )
+            body = _read_capped(meta["wsgi.input"], limit)
+            if body is None:
+                return too_large_response(limit)
+            # from here on the body is what Django and DRF read, with its length known
+            meta["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
+        return self.get_response(request)

@@ -1,0 +1,70 @@
+"""The production-like stack seeds no demo users and has no default secret; `make run` binds to
+loopback unless told otherwise."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _stack():
+    spec = importlib.util.spec_from_file_location("stack", ROOT / "scripts" / "stack.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_compose_stack_seeds_no_demo_users_and_needs_a_secret_key() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "seed_demo" not in text
+    assert "demo-password" not in text
+    env = compose["x-app"]["environment"]
+    assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # compose refuses to start without it
+    assert env["AIDC_ENV"] == "production"
+    assert env["TEST_CLOCK"] == "false"
+
+
+def test_make_run_listens_on_loopback_unless_host_is_set() -> None:
+    stack = _stack()
+    assert stack.web_bind({}) == "127.0.0.1:8000"
+    assert stack.web_bind({"HOST": "0.0.0.0", "PORT": "9000"}) == "0.0.0.0:9000"
+
+
+def test_make_run_and_exec_mark_the_environment_as_development(monkeypatch) -> None:
+    stack = _stack()
+    monkeypatch.delenv("AIDC_ENV", raising=False)
+    monkeypatch.setattr(stack, "ensure_database", lambda url, *, create: None)
+    monkeypatch.setattr(stack, "check_redis", lambda url: None)
+    monkeypatch.setenv("DATABASE_URL", "postgres://x@127.0.0.1:1/x")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert stack.resolve(prefer_local=True, create_database=False)["AIDC_ENV"] == "development"
+
+
+def test_seed_demo_refuses_outside_make_run_and_the_tests(settings) -> None:
+    settings.DEV_CONVENIENCES = False
+    with pytest.raises(CommandError, match="create_user"):
+        call_command("seed_demo")
+
+
+def test_stack_exec_does_not_create_the_application_database(monkeypatch) -> None:
+    """`make test` runs under `stack.py exec`: the suite makes its own test_* database."""
+    import argparse
+    import os
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    stack = _stack()
+    server = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"))
+    name = "aidc_never_made_by_exec"
+    admin_url = server._replace(path="/postgres").geturl()
+    monkeypatch.setenv("DATABASE_URL", server._replace(path=f"/{name}").geturl())
+    assert stack.cmd_exec(argparse.Namespace(command=["--", "true"])) == 0
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    assert exists is None
