@@ -45,6 +45,7 @@ from billing.models import (
 )
 from billing.services import invoicing, usage, vouchers
 from billing.tasks import run_invoices
+from core import clock
 from core.downloads import (
     CSV_DOWNLOAD,
     JSON_OR_CSV,
@@ -53,7 +54,6 @@ from core.downloads import (
     pdf_response,
     wants_csv,
 )
-from core import clock
 from core.exceptions import InvalidInput, error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles

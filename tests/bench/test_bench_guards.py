@@ -1,4 +1,4 @@
-"""The benchmarks measure what they claim: their requests are valid, and a failed one fails the run."""
+"""The benchmarks measure what they claim: valid requests, and a failed one fails the run."""
 
 import datetime as dt
 
