@@ -115,6 +115,16 @@ class LeaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LeaseTerminateResultSerializer(LeaseSerializer):
+    """The terminated lease, and the renewal cancelled with it (null when there was none)."""
+
+    cancelled_renewal = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta(LeaseSerializer.Meta):
+        fields = [*LeaseSerializer.Meta.fields, "cancelled_renewal"]
+        read_only_fields = fields
+
+
 class LeaseEventSerializer(serializers.ModelSerializer):
     actor: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="username", read_only=True

@@ -263,3 +263,44 @@ def test_a_lease_past_its_end_is_not_renewed_before_the_status_task_runs(
         response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/")
     assert response.status_code == 409
     assert not Lease.objects.filter(renewed_from_id=lease["id"]).exists()
+
+
+def test_terminating_a_renewed_lease_cancels_its_renewal(tenant_client, model, fleet, frozen_now):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    renewal = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/").json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/terminate/",
+                     {"effective": "2027-06-01"})  # fmt: skip
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "terminated"
+    assert response.json()["cancelled_renewal"] == renewal["id"]
+    assert Lease.objects.get(pk=renewal["id"]).status == "cancelled"
+    assert not Allocation.objects.filter(lease_id=renewal["id"]).exists()
+    cancelled = LeaseEvent.objects.filter(lease_id=renewal["id"]).latest("id")
+    assert (cancelled.from_status, cancelled.to_status) == ("reserved", "cancelled")
+    assert f"lease {lease['id']} terminated" in cancelled.reason
+    terminated = LeaseEvent.objects.filter(lease_id=lease["id"]).latest("id")
+    assert terminated.to_status == "terminated"
+    assert terminated.data["cancelled_renewal"] == renewal["id"]
+    assert f"renewal {renewal['id']} cancelled" in terminated.reason
+
+
+def test_terminating_a_lease_without_renewal_cancels_nothing(
+    tenant_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/terminate/",
+                     {"effective": "2027-06-01"})  # fmt: skip
+    assert response.status_code == 200, response.json()
+    assert response.json()["cancelled_renewal"] is None
+
+
+def test_cancelling_a_reserved_lease_cancels_its_renewal(
+    tenant_client, operator_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    renewal = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/").json()
+    response = _post(operator_client, f"/api/v1/leases/{lease['id']}/cancel/")
+    assert response.status_code == 200, response.json()
+    assert Lease.objects.get(pk=renewal["id"]).status == "cancelled"
+    event = LeaseEvent.objects.filter(lease_id=lease["id"]).latest("id")
+    assert event.data["cancelled_renewal"] == renewal["id"]
