@@ -167,9 +167,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.staff_only_fields_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LeaseKindEnum": "marketplace.choices.LeaseKind",
         "InvoiceLineKindEnum": "billing.choices.LineKind",
+        "LeaseStatusEnum": "leasing.choices.LeaseStatus",
     },
 }
 

@@ -122,6 +122,7 @@ class VoucherProgramSerializer(StrictModelSerializer):
             "per_tenant_cap", "valid_from", "valid_to", "lease_kinds", "card_models",
             "max_term_months",
         ]  # fmt: skip
+        staff_only_fields = ["granted"]  # a total over every tenant's grants
 
     def validate_coverage_rate(self, value: Any) -> Any:
         if value <= 0:

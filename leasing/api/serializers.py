@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework import serializers
 
 from accounts.models import Tenant
-from core.serializers import IdField, MoneyField, StrictSerializer, UnitPriceField
+from core.serializers import ActorField, IdField, MoneyField, StrictSerializer, UnitPriceField
 from leasing.choices import LeaseKind
 from leasing.models import Lease, LeaseEvent
 from marketplace.api.serializers import FlexibleDateTimeField
@@ -126,9 +126,7 @@ class LeaseTerminateResultSerializer(LeaseSerializer):
 
 
 class LeaseEventSerializer(serializers.ModelSerializer):
-    actor: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    actor = ActorField()
 
     class Meta:
         model = LeaseEvent

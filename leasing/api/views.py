@@ -145,7 +145,9 @@ class LeaseViewSet(
         lease = self.get_object()
         events = lease.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
-        return self.get_paginated_response(LeaseEventSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            LeaseEventSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
 
 
 class CardMaintenanceView(APIView):

@@ -76,6 +76,7 @@ class CardSerializer(StrictModelSerializer):
     class Meta:
         model = Card
         fields = ["id", "server", "card_model", "serial", "status", "capex_cost", "commissioned_on"]
+        staff_only_fields = ["capex_cost"]  # what the operator paid: never shown to tenants
 
 
 class CapacityRowSerializer(serializers.Serializer):
