@@ -26,4 +26,4 @@ def list_choices_in_errors() -> None:
     for cls in (fields.ChoiceField, fields.MultipleChoiceField):
         messages = {**cls.default_error_messages, "invalid_choice": INVALID_CHOICE}
         cls.default_error_messages = messages
-    fields.ChoiceField.fail = _fail  # type: ignore[method-assign]
+    fields.ChoiceField.fail = _fail  # type: ignore[method-assign,assignment]
