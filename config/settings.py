@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.OperatorTimeZoneMiddleware",  # API datetimes in operator time
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -116,7 +117,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"  # storage and API are UTC; operator-local days come from core.clock
+# Storage (and the database session) is UTC; requests render datetimes in OPERATOR_TIME_ZONE
+# (core.middleware); operator-local days and months come from core.clock.
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
