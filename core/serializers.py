@@ -66,6 +66,15 @@ class StaffOnlyFieldsMixin:
         return data
 
 
+def name_of(relation: str, attribute: str = "name", **kwargs: Any) -> serializers.CharField:
+    """The display name of a related object, beside its id (`card_model_name` next to
+    `card_model`); null when there is no related object. Views select the relation
+    (`select_related`, or a join of `.values()` rows), so it costs no query per row."""
+    return serializers.CharField(
+        source=f"{relation}.{attribute}", read_only=True, allow_null=True, **kwargs
+    )
+
+
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 

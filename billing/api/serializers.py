@@ -23,6 +23,7 @@ from core.serializers import (
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
+    name_of,
 )
 from marketplace.models import CardModel
 
@@ -56,12 +57,13 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         slug_field="external_id", read_only=True
     )
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = UsageRecord
         fields = [
-            "id", "tenant", "lease", "card", "metric", "quantity", "start", "end", "month",
-            "source", "external_id", "corrects", "invoice", "created_at",
+            "id", "tenant", "tenant_name", "lease", "card", "metric", "quantity", "start", "end",
+            "month", "source", "external_id", "corrects", "invoice", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -144,7 +146,11 @@ class VoucherProgramSerializer(StrictModelSerializer):
     def to_representation(self, instance: VoucherProgram) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["model_rates"] = [
-            {"card_model": r.card_model_id, "rate": f"{r.rate:.4f}"}
+            {
+                "card_model": r.card_model_id,
+                "card_model_name": r.card_model.name,
+                "rate": f"{r.rate:.4f}",
+            }
             for r in instance.model_rates.all()
         ]
         return data
@@ -157,12 +163,14 @@ class VoucherGrantSerializer(StrictModelSerializer):
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False)
     tenant = IdField(queryset=Tenant.objects.all())
+    program_name = name_of("program")
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = VoucherGrant
         fields = [
-            "id", "program", "tenant", "amount", "valid_from", "valid_to", "redeemed",
-            "remaining", "created_at",
+            "id", "program", "program_name", "tenant", "tenant_name", "amount", "valid_from",
+            "valid_to", "redeemed", "remaining", "created_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
 
@@ -213,12 +221,13 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
     unit_price = UnitPriceField(read_only=True)
     amount = MoneyField(read_only=True)
+    card_model_name = name_of("card_model")
 
     class Meta:
         model = InvoiceLine
         fields = [
-            "id", "kind", "lease", "metric", "card_model", "description", "quantity", "unit",
-            "unit_price", "amount", "period_start", "period_end",
+            "id", "kind", "lease", "metric", "card_model", "card_model_name", "description",
+            "quantity", "unit", "unit_price", "amount", "period_start", "period_end",
         ]  # fmt: skip
 
 
@@ -239,13 +248,14 @@ class InvoiceSerializer(serializers.ModelSerializer):
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
     redemptions = InvoiceRedemptionSerializer(many=True, read_only=True)
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "tenant", "month", "status", "currency", "subtotal", "tax_rate",
-            "tax", "voucher_deduction", "amount_due", "lines", "redemptions", "issued_at",
-            "paid_on", "payment_reference", "voided_at", "void_reason",
+            "id", "number", "tenant", "tenant_name", "month", "status", "currency", "subtotal",
+            "tax_rate", "tax", "voucher_deduction", "amount_due", "lines", "redemptions",
+            "issued_at", "paid_on", "payment_reference", "voided_at", "void_reason",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -262,8 +272,21 @@ class InvoiceVoidSerializer(StrictSerializer):
 class CreditNoteSerializer(StrictModelSerializer):
     amount = MoneyField()
     number = serializers.CharField(read_only=True)
+    invoice_number = name_of("invoice", "number")
+    tenant = serializers.IntegerField(source="invoice.tenant_id", read_only=True)
+    tenant_name = name_of("invoice.tenant")
 
     class Meta:
         model = CreditNote
-        fields = ["id", "number", "invoice", "amount", "reason", "created_at"]
+        fields = [
+            "id",
+            "number",
+            "invoice",
+            "invoice_number",
+            "tenant",
+            "tenant_name",
+            "amount",
+            "reason",
+            "created_at",
+        ]
         read_only_fields = ["id", "number", "created_at"]

@@ -154,7 +154,7 @@ class UsageRecordViewSet(
 class VoucherProgramViewSet(AuditedModelViewSet):
     """Compute-voucher programmes. Finance manages them; everyone may read."""
 
-    queryset = VoucherProgram.objects.prefetch_related("model_rates", "card_models")
+    queryset = VoucherProgram.objects.prefetch_related("model_rates__card_model", "card_models")
     serializer_class = VoucherProgramSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     http_method_names = ["get", "post", "head", "options"]
@@ -206,7 +206,7 @@ class VoucherProgramViewSet(AuditedModelViewSet):
 class VoucherGrantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Grants of vouchers to tenants. Finance grants; a tenant sees its own."""
 
-    queryset = VoucherGrant.objects.all()
+    queryset = VoucherGrant.objects.select_related("program", "tenant")
     serializer_class = VoucherGrantSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     filterset_class = filters.VoucherGrantFilter
@@ -256,8 +256,11 @@ class InvoiceViewSet(
 ):
     """Invoices: one per tenant per month. Tenants see their own; finance issues, voids, pays."""
 
-    queryset = Invoice.objects.prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.select_related("metric").order_by("id")),
+    queryset = Invoice.objects.select_related("tenant").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=InvoiceLine.objects.select_related("metric", "card_model").order_by("id"),
+        ),
         "redemptions",
     )
     serializer_class = InvoiceSerializer
@@ -327,7 +330,7 @@ class InvoiceViewSet(
 class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Credit notes against issued invoices. Finance creates; a tenant sees its own."""
 
-    queryset = CreditNote.objects.all()
+    queryset = CreditNote.objects.select_related("invoice__tenant")
     serializer_class = CreditNoteSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     filterset_class = filters.CreditNoteFilter
