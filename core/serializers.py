@@ -66,6 +66,31 @@ class StaffOnlyFieldsMixin:
         return data
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"}
+)
+class MonthField(serializers.DateField):
+    """A month as `YYYY-MM` (the first day of the month inside)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m")
+        super().__init__(**kwargs)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]
+        help_text="field → messages; {} when not about fields"
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error's body."""
+
+    error = ErrorDetailSerializer()
+
+
 def name_of(relation: str, attribute: str = "name", **kwargs: Any) -> serializers.CharField:
     """The display name of a related object, beside its id (`card_model_name` next to
     `card_model`); null when there is no related object. Views select the relation

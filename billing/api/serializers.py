@@ -18,8 +18,10 @@ from billing.models import (
     VoucherRedemption,
 )
 from core.serializers import (
+    ErrorSerializer,
     IdField,
     MoneyField,
+    MonthField,
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
@@ -54,8 +56,9 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True
     )
     corrects: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="external_id", read_only=True
-    )
+        slug_field="external_id", read_only=True, allow_null=True,
+        help_text="external_id of the record this one corrects",
+    )  # fmt: skip
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
     tenant_name = name_of("tenant")
 
@@ -93,8 +96,21 @@ class UsageBatchResultSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
 
 
+class UsageBatchRejectedSerializer(ErrorSerializer):
+    """A rejected batch: the error body; when records were checked (an atomic batch with bad
+    records), also the batch result with each record's error (`errors: [{index, code,
+    message}]`)."""
+
+    accepted = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+    errors = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.DictField(), required=False
+    )
+
+
 class ModelRateSerializer(serializers.Serializer):
     card_model = IdField(queryset=CardModel.objects.all())
+    card_model_name = name_of("card_model")
     rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
 
     def validate_rate(self, value: Any) -> Any:
@@ -195,14 +211,14 @@ class ClaimRowSerializer(serializers.Serializer):
 
 class ClaimSerializer(serializers.Serializer):
     program = serializers.IntegerField()
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField()
     status = serializers.CharField()
     total = MoneyField()
     rows = ClaimRowSerializer(many=True)
 
 
 class InvoiceRunSerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
 
     class Meta:
         model = InvoiceRun
@@ -216,7 +232,7 @@ class InvoiceRunCreateSerializer(StrictSerializer):
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
     metric: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True, help_text="null on lease lines"
     )
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
     unit_price = UnitPriceField(read_only=True)
@@ -240,7 +256,7 @@ class InvoiceRedemptionSerializer(serializers.ModelSerializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
     subtotal = MoneyField(read_only=True)
     tax = MoneyField(read_only=True)
     voucher_deduction = MoneyField(read_only=True)

@@ -25,6 +25,7 @@ from billing.api.serializers import (
     InvoiceSerializer,
     InvoiceVoidSerializer,
     MetricSerializer,
+    UsageBatchRejectedSerializer,
     UsageBatchResultSerializer,
     UsageBatchSerializer,
     UsageRecordSerializer,
@@ -111,7 +112,7 @@ class UsageRecordViewSet(
 
     @extend_schema(
         request=UsageBatchSerializer,
-        responses={201: UsageBatchResultSerializer, 400: UsageBatchResultSerializer},
+        responses={201: UsageBatchResultSerializer, 400: UsageBatchRejectedSerializer},
     )
     @idempotent
     def create(self, request: Request) -> Response:
