@@ -10,9 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models import Model
 
+from accounts.models import Tenant
 from core.downloads import csv_dict_text
 from core.money import round_rate
+from marketplace.choices import LeaseKind
+from marketplace.models import CardModel, Rack, Site
 
 OCCUPANCY_GROUPS = {
     "rack": "o.rack_id",
@@ -31,6 +35,7 @@ GRANULARITIES = {"day": "day", "month": "month"}
 OCCUPANCY_COLUMNS = [
     "period",
     "group",
+    "group_name",
     "cards_installed",
     "cards_in_service",
     "card_hours_available",
@@ -40,7 +45,33 @@ OCCUPANCY_COLUMNS = [
     "utilisation",
     "racking_rate",
 ]
-REVENUE_COLUMNS = ["period", "group", "amount"]
+REVENUE_COLUMNS = ["period", "group", "group_name", "amount"]
+
+# The table whose `name` names a group's id (the other groups are labels, below).
+_NAMED_GROUPS: dict[str, type[Model]] = {
+    "rack": Rack,
+    "site": Site,
+    "card_model": CardModel,
+    "tenant": Tenant,
+}
+_LABELS = {"fleet": "Fleet", **{str(kind): str(label) for kind, label in LeaseKind.choices}}
+
+
+def _with_group_names(rows: list[dict[str, Any]], group_by: str) -> list[dict[str, Any]]:
+    """Each row's `group_name` beside its `group`, from one query for the whole report."""
+    model = _NAMED_GROUPS.get(group_by)
+    names: dict[Any, str] = {}
+    if model is not None:
+        ids = {row["group"] for row in rows if row["group"] is not None}
+        names = (
+            dict(model._default_manager.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+        )
+    out = []
+    for row in rows:
+        period, group, *rest = row.items()
+        name = names.get(group[1]) if model is not None else _LABELS.get(group[1], group[1])
+        out.append(dict([period, group, ("group_name", name), *rest]))
+    return out
 
 
 def _period(granularity: str, column: str) -> str:
@@ -105,21 +136,34 @@ def occupancy_report(
     with connection.cursor() as cursor:
         cursor.execute(sql, {"d0": day_from, "d1": day_to})
         rows = cursor.fetchall()
-    return [
-        {
-            "period": period_value,
-            "group": grp if group_by == "fleet" else int(grp),
-            "cards_installed": int(installed),
-            "cards_in_service": int(in_service),
-            "card_hours_available": f"{available:.4f}",
-            "card_hours_leased": f"{leased:.4f}",
-            "card_hours_busy": f"{busy:.4f}",
-            "rental_rate": _rate(leased, available),
-            "utilisation": _rate(busy, leased),
-            "racking_rate": _rate(racked, racks),
-        }
-        for period_value, grp, installed, in_service, available, leased, busy, racked, racks in rows
-    ]
+    return _with_group_names(
+        [
+            {
+                "period": period_value,
+                "group": grp if group_by == "fleet" else int(grp),
+                "cards_installed": int(installed),
+                "cards_in_service": int(in_service),
+                "card_hours_available": f"{available:.4f}",
+                "card_hours_leased": f"{leased:.4f}",
+                "card_hours_busy": f"{busy:.4f}",
+                "rental_rate": _rate(leased, available),
+                "utilisation": _rate(busy, leased),
+                "racking_rate": _rate(racked, racks),
+            }
+            for (
+                period_value,
+                grp,
+                installed,
+                in_service,
+                available,
+                leased,
+                busy,
+                racked,
+                racks,
+            ) in rows
+        ],
+        group_by,
+    )
 
 
 def revenue_report(
@@ -139,14 +183,17 @@ def revenue_report(
     with connection.cursor() as cursor:
         cursor.execute(sql, {"d0": day_from, "d1": day_to})
         rows = cursor.fetchall()
-    return [
-        {
-            "period": period_value,
-            "group": grp if group_by == "lease_kind" or grp is None else int(grp),
-            "amount": f"{amount:.2f}",
-        }
-        for period_value, grp, amount in rows
-    ]
+    return _with_group_names(
+        [
+            {
+                "period": period_value,
+                "group": grp if group_by == "lease_kind" or grp is None else int(grp),
+                "amount": f"{amount:.2f}",
+            }
+            for period_value, grp, amount in rows
+        ],
+        group_by,
+    )
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "core.middleware.OperatorTimeZoneMiddleware",  # API datetimes in operator time
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -169,7 +170,9 @@ AXES_LOCKOUT_CALLABLE = "core.api.views.login_locked_out"
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"  # storage and API are UTC; operator-local days come from core.clock
+# Storage (and the database session) is UTC; requests render datetimes in OPERATOR_TIME_ZONE
+# (core.middleware); operator-local days and months come from core.clock.
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
@@ -220,9 +223,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.staff_only_fields_hook",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "LeaseKindEnum": "marketplace.choices.LeaseKind",
         "InvoiceLineKindEnum": "billing.choices.LineKind",
+        "LeaseStatusEnum": "leasing.choices.LeaseStatus",
     },
 }
 

@@ -1,4 +1,7 @@
-"""Request-level guards that run before any view reads the request.
+"""Request middleware.
+
+`OperatorTimeZoneMiddleware` runs requests in the operator's time zone (API datetimes carry its
+offset).
 
 `RequestBodyLimitMiddleware` bounds request bodies before they are read: DRF's JSON parser reads
 the whole stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so a 150 MB body would
@@ -14,7 +17,9 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 
+from core import clock
 from core.exceptions import error_body
 
 _CHUNK = 64 * 1024
@@ -73,3 +78,22 @@ class RequestBodyLimitMiddleware:
             meta["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(io.BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
+
+
+class OperatorTimeZoneMiddleware:
+    """Requests run in the operator's time zone (setting `OPERATOR_TIME_ZONE`): DRF's datetime
+    fields, the `.values()` lists and the admin render datetimes there with its offset
+    (`2027-03-15T00:00:00+08:00`), and a datetime given without an offset means operator time.
+    Storage stays UTC (the database session's zone is `TIME_ZONE`, not this one), and the
+    project's calendar rules name their zone explicitly (`core.clock`), so nothing else
+    changes meaning."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.activate(clock.operator_tz())
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.permissions import is_staff_user
 
 
 class StrictFieldsMixin:
@@ -32,11 +35,76 @@ class IdField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+def viewer_is_staff(context: Mapping[str, Any]) -> bool:
+    """Whether the request a serializer represents for is a staff user's (operator, finance,
+    admin). No request (internal use) counts as not staff: what is staff-only stays out."""
+    request = context.get("request")
+    return request is not None and is_staff_user(getattr(request, "user", None))
+
+
+# Serializer class → its staff-only fields, for the schema (core.schema marks them optional).
+STAFF_ONLY_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+class StaffOnlyFieldsMixin:
+    """Fields named in `Meta.staff_only_fields` are the operator's business (what it paid,
+    totals across tenants): they are left out of what anyone but staff reads. The fields stay
+    declared (input, schema); only the representation drops them."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = tuple(getattr(getattr(cls, "Meta", None), "staff_only_fields", ()))
+        if names:
+            STAFF_ONLY_FIELDS[cls] = names
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        names = STAFF_ONLY_FIELDS.get(type(self), ())
+        if names and not viewer_is_staff(self.context):  # type: ignore[attr-defined]
+            for name in names:
+                data.pop(name, None)
+        return data
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"}
+)
+class MonthField(serializers.DateField):
+    """A month as `YYYY-MM` (the first day of the month inside)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", "%Y-%m")
+        super().__init__(**kwargs)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(  # type: ignore[assignment]
+        help_text="field → messages; {} when not about fields"
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error's body."""
+
+    error = ErrorDetailSerializer()
+
+
+def name_of(relation: str, attribute: str = "name", **kwargs: Any) -> serializers.CharField:
+    """The display name of a related object, beside its id (`card_model_name` next to
+    `card_model`); null when there is no related object. Views select the relation
+    (`select_related`, or a join of `.values()` rows), so it costs no query per row."""
+    return serializers.CharField(
+        source=f"{relation}.{attribute}", read_only=True, allow_null=True, **kwargs
+    )
+
+
 class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
-class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class StrictModelSerializer(StrictFieldsMixin, StaffOnlyFieldsMixin, serializers.ModelSerializer):
     serializer_related_field = IdField
 
 
@@ -56,3 +124,21 @@ class UnitPriceField(serializers.DecimalField):
         kwargs.setdefault("max_digits", 14)
         kwargs.setdefault("decimal_places", 4)
         super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "string", "nullable": True})
+class ActorField(serializers.Field):
+    """Who did something: a username when the viewer is staff or the actor is of the viewer's
+    own tenant; a staff actor shown to a tenant is only its role (`operator`, `finance`,
+    `admin`); null when the platform itself acted (a scheduled transition)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if viewer_is_staff(self.context) or value.tenant_id is not None:
+            return str(value.username)
+        return str(value.role)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -282,10 +283,28 @@ def long_lease_value(fee: Decimal, card_count: int, start: dt.date, end: dt.date
     return total
 
 
+@dataclass(frozen=True)
+class Termination:
+    lease: Lease
+    cancelled_renewal: Lease | None  # the renewal that had not started, cancelled with it
+
+
+def _pending_renewal(lease: Lease) -> Lease | None:
+    """The reserved (not yet started) renewal of `lease`, if any."""
+    return (
+        Lease.objects.filter(renewed_from=lease, status=LeaseStatus.RESERVED).order_by("id").first()
+    )
+
+
 @transaction.atomic
-def lease_terminate(*, actor: Any, lease: Lease, effective: dt.date, reason: str = "") -> Lease:
+def lease_terminate(
+    *, actor: Any, lease: Lease, effective: dt.date, reason: str = ""
+) -> Termination:
     """End a long lease early at `effective` (after today), with the termination fee:
-    50 % of what the fee rule would bill from `effective` to the committed end."""
+    50 % of what the fee rule would bill from `effective` to the committed end.
+
+    A renewal that has not started (it would begin at the old end, on cards the tenant is
+    leaving) is cancelled in the same transaction, and both leases' events say so."""
     lease = _locked(lease)
     if lease.kind != LeaseKind.LONG:
         raise InvalidState("Only long leases are terminated; short leases are stopped.")
@@ -314,21 +333,33 @@ def lease_terminate(*, actor: Any, lease: Lease, effective: dt.date, reason: str
     lease.end = effective_at
     lease.status = LeaseStatus.TERMINATED
     lease.save(update_fields=["termination_fee", "terminated_on", "end", "status", "updated_at"])
+    renewal = _pending_renewal(lease)
+    if renewal is not None:
+        renewal = lease_cancel(
+            actor=actor,
+            lease=renewal,
+            reason=f"lease {lease.pk} terminated early, effective {effective.isoformat()}",
+        )
+    why = reason or "terminated early"
+    data: dict[str, Any] = {
+        "effective": effective.isoformat(),
+        "remaining_committed_value": str(fraction_to_money(remaining)),
+        "termination_fee": str(lease.termination_fee),
+    }
+    if renewal is not None:
+        why = f"{why}; renewal {renewal.pk} cancelled"
+        data["cancelled_renewal"] = renewal.pk
     _event(
         lease,
         actor=actor,
         at=clock.now(),
         from_status=from_status,
         to_status=lease.status,
-        reason=reason or "terminated early",
-        data={
-            "effective": effective.isoformat(),
-            "remaining_committed_value": str(fraction_to_money(remaining)),
-            "termination_fee": str(lease.termination_fee),
-        },
+        reason=why,
+        data=data,
     )
     _audit(actor, "lease.terminate", lease, before)
-    return lease
+    return Termination(lease=lease, cancelled_renewal=renewal)
 
 
 @transaction.atomic
@@ -344,6 +375,11 @@ def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
     lease.allocations.all().delete()
     lease.status = LeaseStatus.CANCELLED
     lease.save(update_fields=["status", "updated_at"])
+    data: dict[str, Any] = {"released_cards": cards}
+    renewal = _pending_renewal(lease)  # it would start at this lease's end: it goes too
+    if renewal is not None:
+        lease_cancel(actor=actor, lease=renewal, reason=f"lease {lease.pk} cancelled")
+        data["cancelled_renewal"] = renewal.pk
     _event(
         lease,
         actor=actor,
@@ -351,7 +387,7 @@ def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
         from_status=LeaseStatus.RESERVED,
         to_status=lease.status,
         reason=reason or "cancelled",
-        data={"released_cards": cards},
+        data=data,
     )
     _audit(actor, "lease.cancel", lease, before)
     return lease

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from core import clock
 from core.exceptions import InvalidInput, NoCapacity
 from marketplace.choices import CardStatus, LeaseKind, RackStatus
-from marketplace.models import Card, CardModel
+from marketplace.models import Card, CardModel, Server
 from marketplace.pricing import Quote, quote_long, quote_short
 
 
@@ -183,14 +183,19 @@ CAPACITY_GROUPS = {
     "rack": "server__rack_id",
     "card_model": "card_model_id",
 }
+_CAPACITY_GROUP_NAMES = {
+    "site": "server__rack__site__name",
+    "rack": "server__rack__name",
+    "card_model": "card_model__name",
+}
 
 
 def capacity_by(group_by: str) -> list[dict[str, object]]:
     """Card counts and PFLOPS (Σ bf16_tflops / 1000) of installed cards, per group."""
-    column = CAPACITY_GROUPS[group_by]
+    column, name = CAPACITY_GROUPS[group_by], _CAPACITY_GROUP_NAMES[group_by]
     queryset = Card.objects.installed()
     rows = (
-        queryset.values(column)
+        queryset.values(column, name)
         .annotate(
             cards=Count("id"),
             cards_available=Count("id", filter=Q(status=CardStatus.AVAILABLE)),
@@ -202,6 +207,7 @@ def capacity_by(group_by: str) -> list[dict[str, object]]:
     return [
         {
             "group": row[column],
+            "group_name": row[name],
             "cards": row["cards"],
             "cards_available": row["cards_available"],
             "cards_in_maintenance": row["cards_in_maintenance"],
@@ -296,6 +302,14 @@ def lease_window(
     return short_lease_window(start, end, clock.now())
 
 
+def _named_servers(servers: list[tuple[int, list[int]]]) -> list[dict[str, object]]:
+    """`{id, name, cards}` per placed server, the names from one query."""
+    names = dict(
+        Server.objects.filter(pk__in=[sid for sid, _ in servers]).values_list("pk", "name")
+    )
+    return [{"id": sid, "name": names[sid], "cards": cards} for sid, cards in servers]
+
+
 def availability_find(
     *,
     card_model: CardModel,
@@ -329,9 +343,7 @@ def availability_find(
         free_cards=sum(s.free for s in servers),
         start=start,
         end=end,
-        servers=[{"id": sid, "cards": cards} for sid, cards in placement.servers]
-        if placement
-        else [],
+        servers=_named_servers(placement.servers) if placement else [],
         quote=quote,
     )
 

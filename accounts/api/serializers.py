@@ -12,7 +12,7 @@ class TenantSerializer(StrictModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    tenant = TenantSerializer(read_only=True)
+    tenant = TenantSerializer(read_only=True, allow_null=True, help_text="null for staff")
 
     class Meta:
         model = User

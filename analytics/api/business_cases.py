@@ -18,7 +18,7 @@ from analytics.models import BusinessCase
 from core.idempotency import idempotent
 from core.permissions import roles
 from core.roles import Role
-from core.serializers import IdField, MoneyField, StrictSerializer
+from core.serializers import IdField, MoneyField, StrictSerializer, name_of
 from marketplace.models import Site
 
 ANALYSTS = (Role.OPERATOR, Role.FINANCE)  # admin always passes
@@ -172,6 +172,8 @@ class BusinessCaseSerializer(serializers.ModelSerializer):
     """The inputs as stored (defaults filled in; the posted utilisations as `utilisations`) and
     the results. `inputs` repeats the inputs exactly as a POST body would carry them."""
 
+    site_name = name_of("site")
+    created_by_name = name_of("created_by", "username")  # only staff read business cases
     capex = ItemSerializer(source="inputs.capex", many=True, read_only=True)
     opex = ItemSerializer(source="inputs.opex", many=True, read_only=True)
     horizon_years = serializers.IntegerField(source="inputs.horizon_years", read_only=True)
@@ -200,7 +202,8 @@ class BusinessCaseSerializer(serializers.ModelSerializer):
     class Meta:
         model = BusinessCase
         fields = [
-            "id", "site", "created_by", "created_at", "capex", "opex", "horizon_years",
+            "id", "site", "site_name", "created_by", "created_by_name", "created_at", "capex",
+            "opex", "horizon_years",
             "utilisations", "long_share", "long_share_source", "subsidy", "discount_rate",
             "scenarios", "capacity", "totals", "long_lease_discount", "measured",
             "depreciation_years", "depreciation", "notes", "inputs",
@@ -220,7 +223,7 @@ class BusinessCaseViewSet(
     it and answers 201 with the stored inputs and results. `?site=` filters the list.
     """
 
-    queryset = BusinessCase.objects.all()
+    queryset = BusinessCase.objects.select_related("site", "created_by")
     serializer_class = BusinessCaseSerializer
     permission_classes = [roles(read=ANALYSTS, write=ANALYSTS)]
     filterset_fields = ["site"]

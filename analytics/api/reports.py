@@ -4,7 +4,12 @@ import time
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +23,44 @@ from core.roles import Role
 from core.serializers import StrictSerializer
 
 REPORT_READERS = (Role.OPERATOR, Role.FINANCE)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "integer"}, {"type": "string"}],
+        "nullable": True,
+        "description": "the rack's, site's, card model's or tenant's id; the lease kind; "
+        "`fleet`; null for revenue of a lease without a site",
+    }
+)
+class GroupField(serializers.Field):
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def _decimal(places: int, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=24, decimal_places=places, **kwargs)
+
+
+class _ReportRowSerializer(serializers.Serializer):
+    period = serializers.CharField(help_text="YYYY-MM-DD (granularity=day) or YYYY-MM")
+    group = GroupField()
+    group_name = serializers.CharField(allow_null=True)
+
+
+class OccupancyRowSerializer(_ReportRowSerializer):
+    cards_installed = serializers.IntegerField()
+    cards_in_service = serializers.IntegerField()
+    card_hours_available = _decimal(4)
+    card_hours_leased = _decimal(4)
+    card_hours_busy = _decimal(4)
+    rental_rate = _decimal(4, allow_null=True)
+    utilisation = _decimal(4, allow_null=True)
+    racking_rate = _decimal(4, allow_null=True)
+
+
+class RevenueRowSerializer(_ReportRowSerializer):
+    amount = _decimal(2)
 
 
 class RangeSerializer(StrictSerializer):
@@ -94,9 +137,7 @@ class OccupancyReportView(APIView):
             OpenApiParameter("granularity", enum=["day", "month"]),
             OpenApiParameter("format", enum=["json", "csv"]),
         ],
-        responses=inline_serializer(
-            "OccupancyRow", {c: serializers.CharField() for c in reports.OCCUPANCY_COLUMNS}
-        ),
+        responses=OccupancyRowSerializer(many=True),
     )
     def get(self, request: Request) -> Response | HttpResponse:
         return _report(
@@ -122,9 +163,7 @@ class RevenueReportView(APIView):
             OpenApiParameter("granularity", enum=["day", "month"]),
             OpenApiParameter("format", enum=["json", "csv"]),
         ],
-        responses=inline_serializer(
-            "RevenueRow", {c: serializers.CharField() for c in reports.REVENUE_COLUMNS}
-        ),
+        responses=RevenueRowSerializer(many=True),
     )
     def get(self, request: Request) -> Response | HttpResponse:
         return _report(

@@ -18,11 +18,14 @@ from billing.models import (
     VoucherRedemption,
 )
 from core.serializers import (
+    ErrorSerializer,
     IdField,
     MoneyField,
+    MonthField,
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
+    name_of,
 )
 from marketplace.models import CardModel
 
@@ -53,15 +56,17 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         slug_field="code", read_only=True
     )
     corrects: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="external_id", read_only=True
-    )
+        slug_field="external_id", read_only=True, allow_null=True,
+        help_text="external_id of the record this one corrects",
+    )  # fmt: skip
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = UsageRecord
         fields = [
-            "id", "tenant", "lease", "card", "metric", "quantity", "start", "end", "month",
-            "source", "external_id", "poster", "corrects", "invoice", "created_at",
+            "id", "tenant", "tenant_name", "lease", "card", "metric", "quantity", "start", "end",
+            "month", "source", "external_id", "poster", "corrects", "invoice", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -93,8 +98,21 @@ class UsageBatchResultSerializer(serializers.Serializer):
     errors = serializers.ListField(child=serializers.DictField())  # type: ignore[assignment]
 
 
+class UsageBatchRejectedSerializer(ErrorSerializer):
+    """A rejected batch: the error body; when records were checked (an atomic batch with bad
+    records), also the batch result with each record's error (`errors: [{index, code,
+    message}]`)."""
+
+    accepted = serializers.IntegerField(required=False)
+    duplicates = serializers.IntegerField(required=False)
+    errors = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.DictField(), required=False
+    )
+
+
 class ModelRateSerializer(serializers.Serializer):
     card_model = IdField(queryset=CardModel.objects.all())
+    card_model_name = name_of("card_model")
     rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
 
     def validate_rate(self, value: Any) -> Any:
@@ -124,6 +142,7 @@ class VoucherProgramSerializer(StrictModelSerializer):
             "per_tenant_cap", "valid_from", "valid_to", "lease_kinds", "card_models",
             "max_term_months",
         ]  # fmt: skip
+        staff_only_fields = ["granted"]  # a total over every tenant's grants
 
     def validate_coverage_rate(self, value: Any) -> Any:
         if value <= 0:
@@ -145,7 +164,11 @@ class VoucherProgramSerializer(StrictModelSerializer):
     def to_representation(self, instance: VoucherProgram) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["model_rates"] = [
-            {"card_model": r.card_model_id, "rate": f"{r.rate:.4f}"}
+            {
+                "card_model": r.card_model_id,
+                "card_model_name": r.card_model.name,
+                "rate": f"{r.rate:.4f}",
+            }
             for r in instance.model_rates.all()
         ]
         return data
@@ -158,12 +181,14 @@ class VoucherGrantSerializer(StrictModelSerializer):
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False)
     tenant = IdField(queryset=Tenant.objects.all())
+    program_name = name_of("program")
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = VoucherGrant
         fields = [
-            "id", "program", "tenant", "amount", "valid_from", "valid_to", "redeemed",
-            "remaining", "created_at",
+            "id", "program", "program_name", "tenant", "tenant_name", "amount", "valid_from",
+            "valid_to", "redeemed", "remaining", "created_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
 
@@ -188,14 +213,14 @@ class ClaimRowSerializer(serializers.Serializer):
 
 class ClaimSerializer(serializers.Serializer):
     program = serializers.IntegerField()
-    month = serializers.DateField(format="%Y-%m")
+    month = MonthField()
     status = serializers.CharField()
     total = MoneyField()
     rows = ClaimRowSerializer(many=True)
 
 
 class InvoiceRunSerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
 
     class Meta:
         model = InvoiceRun
@@ -209,17 +234,18 @@ class InvoiceRunCreateSerializer(StrictSerializer):
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
     metric: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True, help_text="null on lease lines"
     )
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
     unit_price = UnitPriceField(read_only=True)
     amount = MoneyField(read_only=True)
+    card_model_name = name_of("card_model")
 
     class Meta:
         model = InvoiceLine
         fields = [
-            "id", "kind", "lease", "metric", "card_model", "description", "quantity", "unit",
-            "unit_price", "amount", "period_start", "period_end",
+            "id", "kind", "lease", "metric", "card_model", "card_model_name", "description",
+            "quantity", "unit", "unit_price", "amount", "period_start", "period_end",
         ]  # fmt: skip
 
 
@@ -232,7 +258,7 @@ class InvoiceRedemptionSerializer(serializers.ModelSerializer):
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
-    month = serializers.DateField(format="%Y-%m", read_only=True)
+    month = MonthField(read_only=True)
     subtotal = MoneyField(read_only=True)
     tax = MoneyField(read_only=True)
     voucher_deduction = MoneyField(read_only=True)
@@ -240,13 +266,14 @@ class InvoiceSerializer(serializers.ModelSerializer):
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4, read_only=True)
     lines = InvoiceLineSerializer(many=True, read_only=True)
     redemptions = InvoiceRedemptionSerializer(many=True, read_only=True)
+    tenant_name = name_of("tenant")
 
     class Meta:
         model = Invoice
         fields = [
-            "id", "number", "tenant", "month", "status", "currency", "subtotal", "tax_rate",
-            "tax", "voucher_deduction", "amount_due", "lines", "redemptions", "issued_at",
-            "paid_on", "payment_reference", "voided_at", "void_reason",
+            "id", "number", "tenant", "tenant_name", "month", "status", "currency", "subtotal",
+            "tax_rate", "tax", "voucher_deduction", "amount_due", "lines", "redemptions",
+            "issued_at", "paid_on", "payment_reference", "voided_at", "void_reason",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -263,8 +290,21 @@ class InvoiceVoidSerializer(StrictSerializer):
 class CreditNoteSerializer(StrictModelSerializer):
     amount = MoneyField()
     number = serializers.CharField(read_only=True)
+    invoice_number = name_of("invoice", "number")
+    tenant = serializers.IntegerField(source="invoice.tenant_id", read_only=True)
+    tenant_name = name_of("invoice.tenant")
 
     class Meta:
         model = CreditNote
-        fields = ["id", "number", "invoice", "amount", "reason", "created_at"]
+        fields = [
+            "id",
+            "number",
+            "invoice",
+            "invoice_number",
+            "tenant",
+            "tenant_name",
+            "amount",
+            "reason",
+            "created_at",
+        ]
         read_only_fields = ["id", "number", "created_at"]

@@ -26,6 +26,7 @@ from billing.api.serializers import (
     InvoiceSerializer,
     InvoiceVoidSerializer,
     MetricSerializer,
+    UsageBatchRejectedSerializer,
     UsageBatchResultSerializer,
     UsageBatchSerializer,
     UsageRecordSerializer,
@@ -119,7 +120,7 @@ class UsageRecordViewSet(
 
     @extend_schema(
         request=UsageBatchSerializer,
-        responses={201: UsageBatchResultSerializer, 400: UsageBatchResultSerializer},
+        responses={201: UsageBatchResultSerializer, 400: UsageBatchRejectedSerializer},
     )
     @idempotent
     def create(self, request: Request) -> Response:
@@ -164,7 +165,7 @@ class UsageRecordViewSet(
 class VoucherProgramViewSet(AuditedModelViewSet):
     """Compute-voucher programmes. Finance manages them; everyone may read."""
 
-    queryset = VoucherProgram.objects.prefetch_related("model_rates", "card_models")
+    queryset = VoucherProgram.objects.prefetch_related("model_rates__card_model", "card_models")
     serializer_class = VoucherProgramSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     http_method_names = ["get", "post", "head", "options"]
@@ -219,7 +220,7 @@ class VoucherProgramViewSet(AuditedModelViewSet):
 class VoucherGrantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Grants of vouchers to tenants. Finance grants; a tenant sees its own."""
 
-    queryset = VoucherGrant.objects.all()
+    queryset = VoucherGrant.objects.select_related("program", "tenant")
     serializer_class = VoucherGrantSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     filterset_class = filters.VoucherGrantFilter
@@ -299,8 +300,11 @@ class InvoiceViewSet(
 ):
     """Invoices: one per tenant per month. Tenants see their own; finance issues, voids, pays."""
 
-    queryset = Invoice.objects.prefetch_related(
-        Prefetch("lines", queryset=InvoiceLine.objects.select_related("metric").order_by("id")),
+    queryset = Invoice.objects.select_related("tenant").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=InvoiceLine.objects.select_related("metric", "card_model").order_by("id"),
+        ),
         "redemptions",
     )
     serializer_class = InvoiceSerializer
@@ -373,7 +377,7 @@ class InvoiceViewSet(
 class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Credit notes against issued invoices. Finance creates; a tenant sees its own."""
 
-    queryset = CreditNote.objects.all()
+    queryset = CreditNote.objects.select_related("invoice__tenant")
     serializer_class = CreditNoteSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     filterset_class = filters.CreditNoteFilter

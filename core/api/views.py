@@ -8,7 +8,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,6 +54,16 @@ class TestClockSerializer(StrictSerializer):
     now = serializers.DateTimeField(allow_null=True)
 
 
+class TestClockStateSerializer(serializers.Serializer):
+    now = serializers.DateTimeField()
+    frozen = serializers.BooleanField()
+
+
+def _clock_state() -> dict[str, Any]:
+    state = {"now": clock.now(), "frozen": clock.test_clock_is_set()}
+    return TestClockStateSerializer(state).data
+
+
 class TestClockView(APIView):
     """Read or set the test clock (admin, only when the TEST_CLOCK setting is on)."""
 
@@ -64,17 +74,12 @@ class TestClockView(APIView):
         if not settings.TEST_CLOCK:
             raise NotFound("The test clock is off.")
 
-    @extend_schema(
-        responses=inline_serializer(
-            "TestClockState",
-            {"now": serializers.DateTimeField(), "frozen": serializers.BooleanField()},
-        )
-    )
+    @extend_schema(responses=TestClockStateSerializer)
     def get(self, request: Request) -> Response:
         self._ensure_enabled()
-        return Response({"now": clock.now(), "frozen": clock.test_clock_is_set()})
+        return Response(_clock_state())
 
-    @extend_schema(request=TestClockSerializer)
+    @extend_schema(request=TestClockSerializer, responses=TestClockStateSerializer)
     def post(self, request: Request) -> Response:
         self._ensure_enabled()
         serializer = TestClockSerializer(data=request.data)
@@ -88,7 +93,7 @@ class TestClockView(APIView):
             before={"now": before.isoformat()},
             after={"now": clock.now().isoformat()},
         )
-        return Response({"now": clock.now(), "frozen": clock.test_clock_is_set()})
+        return Response(_clock_state())
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -7,7 +7,14 @@ from django.db import connection
 from rest_framework import serializers
 
 from accounts.models import Tenant
-from core.serializers import IdField, MoneyField, StrictSerializer, UnitPriceField
+from core.serializers import (
+    ActorField,
+    IdField,
+    MoneyField,
+    StrictSerializer,
+    UnitPriceField,
+    name_of,
+)
 from leasing.choices import LeaseKind
 from leasing.models import Lease, LeaseEvent
 from marketplace.api.serializers import FlexibleDateTimeField
@@ -86,6 +93,9 @@ def held_cards(lease_ids: Collection[int]) -> dict[int, tuple[list[int], list[in
 # `cards` and `servers` from `held_cards()`; to serialize a Lease instance, set
 # `lease.cards, lease.servers = held_cards([lease.pk])[lease.pk]` first.
 class LeaseSerializer(serializers.ModelSerializer):
+    tenant_name = name_of("tenant")
+    card_model_name = name_of("card_model")
+    site_name = name_of("site")
     unit_price = UnitPriceField(read_only=True)
     termination_fee = MoneyField(read_only=True, allow_null=True)
     cards = serializers.ListField(child=serializers.IntegerField(), read_only=True)
@@ -96,9 +106,12 @@ class LeaseSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "tenant",
+            "tenant_name",
             "kind",
             "card_model",
+            "card_model_name",
             "site",
+            "site_name",
             "card_count",
             "status",
             "start",
@@ -115,10 +128,18 @@ class LeaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LeaseTerminateResultSerializer(LeaseSerializer):
+    """The terminated lease, and the renewal cancelled with it (null when there was none)."""
+
+    cancelled_renewal = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta(LeaseSerializer.Meta):
+        fields = [*LeaseSerializer.Meta.fields, "cancelled_renewal"]
+        read_only_fields = fields
+
+
 class LeaseEventSerializer(serializers.ModelSerializer):
-    actor: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    actor = ActorField()
 
     class Meta:
         model = LeaseEvent

@@ -22,6 +22,7 @@ from leasing.api.serializers import (
     LeaseCreateSerializer,
     LeaseEventSerializer,
     LeaseSerializer,
+    LeaseTerminateResultSerializer,
     ReasonSerializer,
     RenewSerializer,
     TerminateSerializer,
@@ -86,18 +87,21 @@ class LeaseViewSet(
         )
         return self._respond(lease)
 
-    @extend_schema(request=TerminateSerializer, responses=LeaseSerializer)
+    @extend_schema(request=TerminateSerializer, responses=LeaseTerminateResultSerializer)
     @action(detail=True, methods=["post"])
     def terminate(self, request: Request, pk: str) -> Response:
         body = TerminateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        lease = services.lease_terminate(
+        termination = services.lease_terminate(
             actor=request.user,
             lease=self.get_object(),
             effective=body.validated_data["effective"],
             reason=body.validated_data.get("reason", ""),
         )
-        return self._respond(lease)
+        renewal = termination.cancelled_renewal
+        body_out = self.represent(termination.lease.pk)
+        body_out["cancelled_renewal"] = renewal.pk if renewal is not None else None
+        return Response(body_out)
 
     @extend_schema(request=RenewSerializer, responses={201: LeaseSerializer})
     @action(detail=True, methods=["post"])
@@ -141,7 +145,9 @@ class LeaseViewSet(
         lease = self.get_object()
         events = lease.events.select_related("actor").order_by("at", "id")
         page = self.paginate_queryset(events)
-        return self.get_paginated_response(LeaseEventSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            LeaseEventSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
 
 
 class CardMaintenanceView(APIView):

@@ -10,6 +10,7 @@ from core.serializers import (
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
+    name_of,
 )
 from marketplace.choices import LeaseKind, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server, Site
@@ -23,11 +24,12 @@ class SiteSerializer(StrictModelSerializer):
 
 
 class RackSerializer(StrictModelSerializer):
+    site_name = name_of("site")
     power_kw = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
 
     class Meta:
         model = Rack
-        fields = ["id", "site", "name", "status", "power_kw"]
+        fields = ["id", "site", "site_name", "name", "status", "power_kw"]
 
     def validate_status(self, value: str) -> str:
         rack = self.instance
@@ -37,11 +39,12 @@ class RackSerializer(StrictModelSerializer):
 
 
 class ServerSerializer(StrictModelSerializer):
+    rack_name = name_of("rack")
     position = serializers.IntegerField(min_value=1, max_value=32767)
 
     class Meta:
         model = Server
-        fields = ["id", "rack", "name", "position"]
+        fields = ["id", "rack", "rack_name", "name", "position"]
 
     def validate_rack(self, value: Rack) -> Rack:
         if value.status == RackStatus.DECOMMISSIONED:
@@ -72,14 +75,21 @@ class CardModelSerializer(StrictModelSerializer):
 
 class CardSerializer(StrictModelSerializer):
     capex_cost = MoneyField(min_value=0)
+    server_name = name_of("server")
+    card_model_name = name_of("card_model")
 
     class Meta:
         model = Card
-        fields = ["id", "server", "card_model", "serial", "status", "capex_cost", "commissioned_on"]
+        fields = [
+            "id", "server", "server_name", "card_model", "card_model_name", "serial", "status",
+            "capex_cost", "commissioned_on",
+        ]  # fmt: skip
+        staff_only_fields = ["capex_cost"]  # what the operator paid: never shown to tenants
 
 
 class CapacityRowSerializer(serializers.Serializer):
     group = serializers.IntegerField()
+    group_name = serializers.CharField()
     cards = serializers.IntegerField()
     cards_available = serializers.IntegerField()
     cards_in_maintenance = serializers.IntegerField()
@@ -152,6 +162,7 @@ class QuoteSerializer(serializers.Serializer):
 
 class AvailabilityServerSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    name = serializers.CharField()
     cards = serializers.ListField(child=serializers.IntegerField())
 
 

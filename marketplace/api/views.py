@@ -49,7 +49,7 @@ class SiteViewSet(AuditedModelViewSet):
 
 
 class RackViewSet(AuditedModelViewSet):
-    queryset = Rack.objects.all()
+    queryset = Rack.objects.select_related("site")
     serializer_class = RackSerializer
     permission_classes = [roles(read=STAFF, write=OPERATORS)]
     filterset_class = filters.RackFilter
@@ -59,7 +59,7 @@ class RackViewSet(AuditedModelViewSet):
 
 
 class ServerViewSet(AuditedModelViewSet):
-    queryset = Server.objects.all()
+    queryset = Server.objects.select_related("rack")
     serializer_class = ServerSerializer
     permission_classes = [roles(read=STAFF, write=OPERATORS)]
     filterset_class = filters.ServerFilter
@@ -94,9 +94,12 @@ class CardViewSet(AuditedModelViewSet):
 
     def get_queryset(self) -> QuerySet[Card]:
         user: Any = self.request.user
-        if user.role == Role.TENANT:
-            return selectors.cards_leased_by(tenant_id=user.tenant_id)
-        return Card.objects.all()
+        cards = (
+            selectors.cards_leased_by(tenant_id=user.tenant_id)
+            if user.role == Role.TENANT
+            else Card.objects.all()
+        )
+        return cards.select_related("server", "card_model")
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.card_create(

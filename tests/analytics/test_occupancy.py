@@ -28,6 +28,7 @@ def test_a_day_by_hand(story):
     assert report == {
         "period": "2027-03-10",
         "group": story["rack"].pk,
+        "group_name": story["rack"].name,
         "cards_installed": 4,
         "cards_in_service": 3,
         "card_hours_available": "72.0000",
@@ -66,8 +67,8 @@ def test_the_next_day_and_the_rollups(story):
     )
     # long: 2 days × 226.451613 = 452.903226 → 452.90; short: (570 + 180) × 7.5 / 60 = 93.75
     assert by_kind == [
-        {"period": "2027-03", "group": "long", "amount": "452.90"},
-        {"period": "2027-03", "group": "short", "amount": "93.75"},
+        {"period": "2027-03", "group": "long", "group_name": "Long lease", "amount": "452.90"},
+        {"period": "2027-03", "group": "short", "group_name": "Short lease", "amount": "93.75"},
     ]
 
 

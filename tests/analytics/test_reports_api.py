@@ -19,6 +19,7 @@ def test_recompute_then_read_the_occupancy_report(operator_client, story):
         {"from": "2027-03-10", "to": "2027-03-10", "group_by": "site"},
     ).json()
     assert rows[0]["group"] == story["site"].pk
+    assert rows[0]["group_name"] == story["site"].name
     assert rows[0]["rental_rate"] == "0.7986"
     assert rows[0]["racking_rate"] == "0.5000"
 
@@ -41,9 +42,9 @@ def test_reports_as_csv(finance_client, story):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().strip().splitlines()
-    assert lines[0] == "period,group,amount"
+    assert lines[0] == "period,group,group_name,amount"
     # 226.451613 + 71.25 = 297.701613 → 297.70
-    assert lines[1] == f"2027-03,{story['long'].tenant_id},297.70"
+    assert lines[1] == f"2027-03,{story['long'].tenant_id},{story['long'].tenant.name},297.70"
 
 
 @pytest.mark.parametrize("path", ["/api/v1/reports/revenue/", "/api/v1/reports/occupancy/"])
@@ -117,3 +118,28 @@ def test_rates_round_half_up():
     from analytics.reports import _rate
 
     assert _rate(Decimal("1.5"), Decimal("48")) == "0.0313"  # 0.03125
+
+
+@pytest.mark.parametrize(
+    ("report", "group_by", "name"),
+    [("occupancy", "rack", lambda story: story["long"].allocations.first().card.server.rack.name),
+     ("occupancy", "card_model", lambda story: story["long"].card_model.name),
+     ("occupancy", "fleet", lambda story: "Fleet"),
+     ("revenue", "tenant", lambda story: story["long"].tenant.name),
+     ("revenue", "card_model", lambda story: story["long"].card_model.name),
+     ("revenue", "lease_kind", lambda story: "Long lease")],
+)  # fmt: skip
+def test_report_rows_name_their_group_in_one_query(
+    operator_client, story, report, group_by, name, django_assert_max_num_queries
+):
+    with at("2027-03-12 01:00"):
+        operator_client.post(
+            "/api/v1/reports/recompute/", {"from": "2027-03-10", "to": "2027-03-11"}, format="json"
+        )
+    params = {"from": "2027-03-10", "to": "2027-03-11", "group_by": group_by}
+    operator_client.get(f"/api/v1/reports/{report}/", params)  # the token is cached after it
+    with django_assert_max_num_queries(2):  # the rows, and the names of their groups
+        rows = operator_client.get(f"/api/v1/reports/{report}/", params).json()
+    assert rows
+    assert name(story) in {row["group_name"] for row in rows}
+    assert all(list(row)[:3] == ["period", "group", "group_name"] for row in rows)

@@ -242,3 +242,24 @@ def test_issue_takes_no_body_and_refuses_a_broken_one(finance_client, march):
             assert response.status_code == 400, body
         assert Invoice.objects.get().status == "draft"
         assert finance_client.post(url).status_code == 200
+
+
+def test_invoices_and_grants_name_what_they_point_at(finance_client, tenant_client, march,
+                                                     domestic):  # fmt: skip
+    with at("2027-04-01 09:00"):
+        run_month(finance_client)
+    invoice = tenant_client.get("/api/v1/invoices/").json()["results"][0]
+    assert invoice["tenant_name"] == march.name
+    assert {line["card_model_name"] for line in invoice["lines"]} == {domestic.name}
+    programme = finance_client.post("/api/v1/voucher-programs/", {
+        "issuer": "City", "name": "Cards 2027", "budget": "1000.00", "coverage_rate": "0.2000",
+        "per_tenant_cap": "1000.00", "valid_from": "2027-01-01", "valid_to": "2027-12-31",
+        "model_rates": [{"card_model": domestic.pk, "rate": "0.3000"}],
+    }, format="json").json()  # fmt: skip
+    assert programme["model_rates"][0]["card_model_name"] == domestic.name
+    grant = finance_client.post(
+        "/api/v1/voucher-grants/",
+        {"program": programme["id"], "tenant": march.pk, "amount": "100.00"},
+        format="json",
+    ).json()
+    assert (grant["program_name"], grant["tenant_name"]) == ("Cards 2027", march.name)

@@ -6,10 +6,12 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from billing.api.serializers import UsageRecordSerializer
 from billing.models import UsageRecord
+from core import clock
 from tests.billing.conftest import usage_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reported_later")]
@@ -27,7 +29,8 @@ def post(client, records):
 
 def expected(queryset) -> list[dict]:
     records = queryset.select_related("metric", "corrects").order_by("id")
-    return json.loads(JSONRenderer().render(UsageRecordSerializer(records, many=True).data))
+    with timezone.override(clock.operator_tz()):  # as the API renders (in operator time)
+        return json.loads(JSONRenderer().render(UsageRecordSerializer(records, many=True).data))
 
 
 def test_rows_and_details_match_the_serializer(tenant_client, make_client, make_user, lease):
@@ -42,7 +45,7 @@ def test_rows_and_details_match_the_serializer(tenant_client, make_client, make_
     assert rows[4]["corrects"] == "r-1"
     assert rows[3]["metric"] == "card_busy_hours"
     assert rows[3]["card"] == card
-    assert rows[0]["end"] == "2027-03-10T01:00:00.250000Z"
+    assert rows[0]["end"] == "2027-03-10T09:00:00.250000+08:00"
     for row in rows:
         assert tenant_client.get(f"/api/v1/usage-records/{row['id']}/").json() == row
     filtered = tenant_client.get("/api/v1/usage-records/?metric=storage_tb_hours").json()

@@ -30,7 +30,9 @@ def grant(client, programme, tenant, amount, **extra):
 
 
 def test_a_programme_with_model_rates(programme, domestic):
-    assert programme["model_rates"] == [{"card_model": domestic.pk, "rate": "0.3000"}]
+    assert programme["model_rates"] == [
+        {"card_model": domestic.pk, "card_model_name": domestic.name, "rate": "0.3000"}
+    ]
     assert programme["granted"] == "0.00"
 
 

@@ -112,3 +112,21 @@ def test_an_idempotent_retry_may_reorder_and_respace_its_json(operator_client) -
     assert again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
     assert post('{"code": "YC9", "name": "Other"}').status_code == 422
+
+
+def test_a_wrong_choice_lists_the_valid_ones(db, tenant_client) -> None:
+    body = {"kind": "long", "card_model": 1, "card_count": 1, "term_months": 18}
+    error = tenant_client.post("/api/v1/leases/", body, format="json").json()["error"]
+    assert error["fields"]["term_months"] == [
+        '"18" is not a valid choice; must be one of 12, 24, 36, 48, 60.'
+    ]
+
+
+def test_model_choice_fields_list_their_choices_too(db, operator_client) -> None:
+    site = operator_client.post("/api/v1/sites/", {"name": "S", "code": "s1"}, format="json")
+    rack = operator_client.post(
+        "/api/v1/racks/", {"site": site.json()["id"], "name": "r", "status": "gone"}, format="json"
+    ).json()["error"]
+    assert rack["fields"]["status"] == [
+        '"gone" is not a valid choice; must be one of planned, racked, decommissioned.'
+    ]

@@ -20,8 +20,8 @@ def test_a_long_lease_freezes_the_discounted_fee_and_holds_one_server(
     assert body["tenant"] == tenant_user.tenant_id
     assert body["status"] == "reserved"
     assert body["unit_price"] == "3510.0000"  # 3900 × (1 − 10 %)
-    assert body["start"] == "2027-03-14T16:00:00Z"  # 2027-03-15 00:00 in Shanghai
-    assert body["end"] == "2028-03-14T16:00:00Z"
+    assert body["start"] == "2027-03-15T00:00:00+08:00"  # 2027-03-15 00:00 in Shanghai
+    assert body["end"] == "2028-03-15T00:00:00+08:00"
     assert body["cards"] == [c.pk for c in cards]
     assert body["servers"] == [server.pk]
     assert body["termination_fee"] is None
@@ -45,7 +45,7 @@ def test_a_long_lease_starting_today_is_active(tenant_client, model, fleet) -> N
         "/api/v1/leases/", long_body(model, start="2027-03-10"), format="json"
     ).json()
     assert body["status"] == "active"
-    assert body["start"] == "2027-03-09T16:00:00Z"
+    assert body["start"] == "2027-03-10T00:00:00+08:00"
 
 
 def test_a_short_lease_starts_now_at_the_hourly_rate(tenant_client, model, fleet) -> None:
@@ -54,7 +54,7 @@ def test_a_short_lease_starts_now_at_the_hourly_rate(tenant_client, model, fleet
     body = response.json()
     assert body["status"] == "active"
     assert body["unit_price"] == "7.5000"
-    assert body["start"] == "2027-03-10T04:00:00Z"
+    assert body["start"] == "2027-03-10T12:00:00+08:00"
     assert body["end"] is None
     assert len(body["cards"]) == 4
 
@@ -62,11 +62,11 @@ def test_a_short_lease_starts_now_at_the_hourly_rate(tenant_client, model, fleet
 def test_a_short_lease_can_be_reserved_ahead(tenant_client, model, fleet) -> None:
     body = tenant_client.post(
         "/api/v1/leases/",
-        short_body(model, start="2027-03-20T00:00:00Z", end="2027-03-22T00:00:00Z"),
+        short_body(model, start="2027-03-20T08:00:00+08:00", end="2027-03-22T08:00:00+08:00"),
         format="json",
     ).json()
     assert body["status"] == "reserved"
-    assert body["end"] == "2027-03-22T00:00:00Z"
+    assert body["end"] == "2027-03-22T08:00:00+08:00"
 
 
 def test_the_price_is_frozen_when_the_list_price_changes(tenant_client, model, fleet) -> None:
@@ -113,7 +113,7 @@ def test_finance_cannot_take_leases(finance_client, tenant, model, fleet) -> Non
         ({"card_count": 0}, "card_count"),
         ({"card_count": "eight"}, "card_count"),
         ({"card_model": 999999}, "card_model"),
-        ({"end": "2027-06-01T00:00:00Z"}, "end"),
+        ({"end": "2027-06-01T08:00:00+08:00"}, "end"),
         ({"kind": "medium"}, "kind"),
         ({"tenant": 1}, "tenant"),
         ({"discount": "99"}, "discount"),
@@ -139,10 +139,10 @@ def test_more_cards_than_installed_is_no_capacity(tenant_client, model, fleet) -
 @pytest.mark.parametrize(
     ("overrides", "field"),
     [
-        ({"start": "2027-04-10T04:00:01Z"}, "start"),  # more than 30 days ahead
-        ({"start": "2027-03-10T03:00:00Z"}, "start"),  # in the past
-        ({"end": "2027-03-10T03:59:00Z"}, "end"),  # before start
-        ({"end": "2027-06-08T04:00:01Z"}, "end"),  # more than 90 days
+        ({"start": "2027-04-10T12:00:01+08:00"}, "start"),  # more than 30 days ahead
+        ({"start": "2027-03-10T11:00:00+08:00"}, "start"),  # in the past
+        ({"end": "2027-03-10T11:59:00+08:00"}, "end"),  # before start
+        ({"end": "2027-06-08T12:00:01+08:00"}, "end"),  # more than 90 days
         ({"term_months": 12}, "term_months"),
     ],
 )

@@ -31,7 +31,7 @@ def test_stop_ends_a_short_lease_now_and_frees_its_cards(tenant_client, model, f
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "ended"
-    assert body["end"] == "2027-03-10T05:30:17Z"
+    assert body["end"] == "2027-03-10T13:30:17+08:00"
     assert len(body["cards"]) == 16
     periods = {a.period.upper for a in Allocation.objects.filter(lease_id=lease["id"])}
     assert periods == {NOW + dt.timedelta(minutes=90, seconds=17)}
@@ -73,7 +73,7 @@ def test_terminate_charges_half_the_remaining_committed_value(
     assert body["termination_fee"] == "138135.48"
     assert body["status"] == "terminated"
     assert body["terminated_on"] == "2027-03-20"
-    assert body["end"] == "2027-03-19T16:00:00Z"
+    assert body["end"] == "2027-03-20T00:00:00+08:00"
     uppers = {a.period.upper for a in Allocation.objects.filter(lease_id=lease["id"])}
     assert uppers == {dt.datetime(2027, 3, 19, 16, tzinfo=dt.UTC)}
     assert _events(lease["id"])[-1] == ("active", "terminated")
@@ -111,7 +111,7 @@ def test_renew_on_the_same_cards_when_they_are_free(tenant_client, model, fleet,
     renewal = response.json()
     assert renewal["cards"] == lease["cards"]
     assert renewal["start"] == lease["end"]
-    assert renewal["end"] == "2030-03-14T16:00:00Z"
+    assert renewal["end"] == "2030-03-15T00:00:00+08:00"
     assert renewal["unit_price"] == "3315.0000"
     assert renewal["renewed_from"] == lease["id"]
     again = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/")
@@ -126,7 +126,7 @@ def test_renew_fails_when_the_cards_are_taken_after_the_end(
     later = {"kind": "short", "card_model": model.pk, "card_count": 16}
     with time_machine.travel(dt.datetime(2028, 3, 1, tzinfo=dt.UTC), tick=False):
         taken = _post(tenant_client, "/api/v1/leases/",
-                      {**later, "start": "2028-03-15T00:00:00Z"})  # fmt: skip
+                      {**later, "start": "2028-03-15T08:00:00+08:00"})  # fmt: skip
         assert taken.status_code == 201, taken.json()
     response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/")
     assert response.status_code == 409
@@ -171,7 +171,7 @@ def test_beat_transitions_follow_the_test_clock(
     reserved = _post(
         tenant_client,
         "/api/v1/leases/",
-        short_body(model, start="2027-03-11T00:00:00Z", end="2027-03-12T00:00:00Z"),
+        short_body(model, start="2027-03-11T08:00:00+08:00", end="2027-03-12T08:00:00+08:00"),
     ).json()
     long = _post(tenant_client, "/api/v1/leases/", long_body(model, start="2027-03-12")).json()
     assert leases_advance() == {"activated": 0, "ended": 0}
@@ -263,3 +263,44 @@ def test_a_lease_past_its_end_is_not_renewed_before_the_status_task_runs(
         response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/")
     assert response.status_code == 409
     assert not Lease.objects.filter(renewed_from_id=lease["id"]).exists()
+
+
+def test_terminating_a_renewed_lease_cancels_its_renewal(tenant_client, model, fleet, frozen_now):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    renewal = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/").json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/terminate/",
+                     {"effective": "2027-06-01"})  # fmt: skip
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "terminated"
+    assert response.json()["cancelled_renewal"] == renewal["id"]
+    assert Lease.objects.get(pk=renewal["id"]).status == "cancelled"
+    assert not Allocation.objects.filter(lease_id=renewal["id"]).exists()
+    cancelled = LeaseEvent.objects.filter(lease_id=renewal["id"]).latest("id")
+    assert (cancelled.from_status, cancelled.to_status) == ("reserved", "cancelled")
+    assert f"lease {lease['id']} terminated" in cancelled.reason
+    terminated = LeaseEvent.objects.filter(lease_id=lease["id"]).latest("id")
+    assert terminated.to_status == "terminated"
+    assert terminated.data["cancelled_renewal"] == renewal["id"]
+    assert f"renewal {renewal['id']} cancelled" in terminated.reason
+
+
+def test_terminating_a_lease_without_renewal_cancels_nothing(
+    tenant_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/terminate/",
+                     {"effective": "2027-06-01"})  # fmt: skip
+    assert response.status_code == 200, response.json()
+    assert response.json()["cancelled_renewal"] is None
+
+
+def test_cancelling_a_reserved_lease_cancels_its_renewal(
+    tenant_client, operator_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    renewal = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/").json()
+    response = _post(operator_client, f"/api/v1/leases/{lease['id']}/cancel/")
+    assert response.status_code == 200, response.json()
+    assert Lease.objects.get(pk=renewal["id"]).status == "cancelled"
+    event = LeaseEvent.objects.filter(lease_id=lease["id"]).latest("id")
+    assert event.data["cancelled_renewal"] == renewal["id"]

@@ -26,8 +26,8 @@ def test_a_short_request_is_placed_and_quoted_by_the_hour(tenant_client, fleet) 
         {
             "card_model": model.pk,
             "count": 8,
-            "start": "2027-03-11T00:00:00Z",
-            "end": "2027-03-11T10:30:00Z",
+            "start": "2027-03-11T08:00:00+08:00",
+            "end": "2027-03-11T18:30:00+08:00",
         },
     )
     assert response.status_code == 200, response.json()
@@ -51,8 +51,8 @@ def test_a_long_request_is_quoted_with_the_term_discount(tenant_client, fleet) -
     assert body["available"] is True
     # 3900 × (1 − 0.20) = 3120.0000 per card-month; × 4 cards × 36 months
     assert body["quote"] == {"kind": "long", "unit_price": "3120.0000", "amount": "449280.00"}
-    assert body["start"] == "2027-03-09T16:00:00Z"  # today, operator-local midnight
-    assert body["end"] == "2030-03-09T16:00:00Z"
+    assert body["start"] == "2027-03-10T00:00:00+08:00"  # today, operator-local midnight
+    assert body["end"] == "2030-03-10T00:00:00+08:00"
 
 
 def test_too_many_cards_is_not_available_with_the_free_count(tenant_client, fleet) -> None:
@@ -100,7 +100,7 @@ def test_a_short_quote_widens_to_whole_minutes_as_billed(tenant_client, fleet) -
     query = {"card_model": model.pk, "count": 1, "kind": "short"}
     body = tenant_client.get(
         "/api/v1/availability/",
-        {**query, "start": "2027-03-11T01:00:30Z", "end": "2027-03-11T02:00:00Z"},
+        {**query, "start": "2027-03-11T09:00:30+08:00", "end": "2027-03-11T10:00:00+08:00"},
     ).json()
     # 01:00 → 02:00 = 60 minutes × 7.5 / 60, not 59.5 minutes (7.44)
     assert body["quote"]["amount"] == "7.50"
@@ -132,8 +132,8 @@ def test_an_open_ended_short_quote_is_one_hour(tenant_client, fleet) -> None:
 @time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(
     "params",
-    [{"end": "2027-03-10T03:00:00Z"}, {"start": "2027-04-20T00:00:00Z"},
-     {"end": "2027-07-01T00:00:00Z"}],
+    [{"end": "2027-03-10T11:00:00+08:00"}, {"start": "2027-04-20T08:00:00+08:00"},
+     {"end": "2027-07-01T08:00:00+08:00"}],
 )  # fmt: skip
 def test_short_windows_follow_the_lease_rules(tenant_client, fleet, params) -> None:
     model, _ = fleet

@@ -190,6 +190,7 @@ def test_capacity_figures_by_site_rack_and_model(operator_client) -> None:
     assert by_site == [
         {
             "group": site_a.pk,
+            "group_name": site_a.name,
             "cards": 8,
             "cards_available": 8,
             "cards_in_maintenance": 0,
@@ -197,6 +198,7 @@ def test_capacity_figures_by_site_rack_and_model(operator_client) -> None:
         },
         {
             "group": site_b.pk,
+            "group_name": site_b.name,
             "cards": 7,
             "cards_available": 6,
             "cards_in_maintenance": 1,
