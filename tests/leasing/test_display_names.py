@@ -35,10 +35,10 @@ def test_cards_racks_and_servers_name_what_they_point_at(operator_client, model,
     assert srv["rack_name"] == server.rack.name
     rack = operator_client.get(f"/api/v1/racks/{server.rack_id}/").json()
     assert rack["site_name"] == server.rack.site.name
-    operator_client.get("/api/v1/cards/")  # the token is cached after the first request
+    operator_client.get("/api/v1/cards/")  # warm: nothing left to load lazily
     with CaptureQueriesContext(connection) as queries:
         assert len(operator_client.get("/api/v1/cards/").json()["results"]) == Card.objects.count()
-    assert len(queries) <= 3  # count, page (names joined), nothing per row
+    assert len(queries) <= 4  # token, count, page (names joined), nothing per row
 
 
 def test_capacity_and_availability_name_their_groups_and_servers(
