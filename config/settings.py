@@ -23,6 +23,13 @@ env = environ.Env()
 # Where the service runs: the one signal dev conveniences derive from. `production` (the default:
 # an unset variable never turns a convenience on), `development` (scripts/stack.py: `make run`,
 # and the make targets it wraps), `test` (config/test_settings.py, which pytest loads).
+# `make run` also writes var/dev.env (AIDC_ENV=development and a SECRET_KEY generated for this
+# checkout), read here only when AIDC_ENV is not given: so `manage.py create_user` in another shell
+# of a checkout running `make run` works with no environment set, while any explicit AIDC_ENV (the
+# image sets production) ignores the file. var/ is git-ignored and never copied into the image.
+DEV_ENV_FILE = Path(env.str("AIDC_DEV_ENV_FILE", default=str(VAR_DIR / "dev.env")))
+if "AIDC_ENV" not in env.ENVIRON and DEV_ENV_FILE.is_file():
+    environ.Env.read_env(DEV_ENV_FILE)
 AIDC_ENV = env.str("AIDC_ENV", default="production")
 if AIDC_ENV not in ("production", "development", "test"):
     raise ImproperlyConfigured(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import secrets
 import signal
 import socket
 import subprocess
@@ -236,7 +237,29 @@ def web_bind(env: dict[str, str]) -> str:
     return f"{env.get('HOST', '127.0.0.1')}:{env.get('PORT', '8000')}"
 
 
+def write_dev_env() -> None:
+    """var/dev.env: what makes this checkout a development one for `manage.py` in other shells
+    (config/settings.py reads it when AIDC_ENV is not given). The SECRET_KEY is generated once per
+    checkout, so sessions survive a restart; the file is the owner's alone."""
+    path = VAR / "dev.env"
+    if path.exists():
+        return
+    VAR.mkdir(exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(f"AIDC_ENV=development\nSECRET_KEY={key}\n")
+    path.chmod(0o600)
+    log("wrote var/dev.env (AIDC_ENV=development and this checkout's SECRET_KEY)")
+
+
+def read_dev_env() -> dict[str, str]:
+    lines = (VAR / "dev.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    write_dev_env()
+    for name, value in read_dev_env().items():  # the same key for every process of the stack
+        os.environ.setdefault(name, value)
     env = resolve(prefer_local=False, create_database=True)
     host = env.get("HOST", "127.0.0.1")
     port = env.get("PORT", "8000")

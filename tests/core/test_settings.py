@@ -11,6 +11,8 @@ def _run_settings(
 ) -> subprocess.CompletedProcess[str]:
     code = f"import django; django.setup(); from django.conf import settings; print({expr})"
     base = {k: v for k, v in os.environ.items() if k not in unset}
+    # A checkout where `make run` ran has var/dev.env: these starts must not read it.
+    base["AIDC_DEV_ENV_FILE"] = "/nonexistent/dev.env"
     return subprocess.run(
         [sys.executable, "-c", code],
         env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
@@ -112,3 +114,15 @@ def test_the_test_clock_is_allowed_under_make_run_or_with_debug_on() -> None:
         assert (
             _settings_in_subprocess({**env, "TEST_CLOCK": "true"}, "settings.TEST_CLOCK") == "True"
         )
+
+
+def test_a_checkout_running_make_run_is_a_development_one_for_manage_py(tmp_path: Path) -> None:
+    dev_env = tmp_path / "dev.env"
+    dev_env.write_text("AIDC_ENV=development\nSECRET_KEY=this-checkouts-own-key\n")
+    given = {"AIDC_DEV_ENV_FILE": str(dev_env)}
+    out = _settings_in_subprocess(
+        given, "settings.AIDC_ENV, settings.SECRET_KEY", unset=("SECRET_KEY", "AIDC_ENV")
+    )
+    assert out == "development this-checkouts-own-key"
+    # an explicit AIDC_ENV (the image sets production) ignores the file
+    _refused({**given, "AIDC_ENV": "production"}, unset=("SECRET_KEY",))
