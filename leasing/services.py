@@ -242,7 +242,7 @@ def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
         return lease_cancel(actor=actor, lease=lease, reason=reason or "stopped before its start")
     # by the clock, not only the status: the minute's status task may not have run yet
     if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
-        raise InvalidState(f"A {lease.status} lease cannot be stopped.")
+        raise InvalidState(f"{_a(lease.status)} lease cannot be stopped.")
     if lease.end is not None and lease.end <= now:
         raise InvalidState(f"The lease already ended, at {lease.end.isoformat()}.")
     before, from_status = snapshot(lease), lease.status
@@ -309,7 +309,7 @@ def lease_terminate(
     if lease.kind != LeaseKind.LONG:
         raise InvalidState("Only long leases are terminated; short leases are stopped.")
     if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
-        raise InvalidState(f"A {lease.status} lease cannot be terminated.")
+        raise InvalidState(f"{_a(lease.status)} lease cannot be terminated.")
     assert lease.end is not None
     today = clock.local_today()
     start_day, end_day = clock.local_date(lease.start), clock.local_date(lease.end)
@@ -412,7 +412,7 @@ def lease_renew(*, actor: Any, lease: Lease, term_months: int | None = None) -> 
     if lease.kind != LeaseKind.LONG:
         raise InvalidState("Only long leases are renewed.")
     if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
-        raise InvalidState(f"A {lease.status} lease cannot be renewed.")
+        raise InvalidState(f"{_a(lease.status)} lease cannot be renewed.")
     if Lease.objects.filter(renewed_from=lease).exists():
         raise InvalidState("This lease has already been renewed.")
     assert lease.end is not None and lease.term_months is not None
@@ -606,3 +606,8 @@ def card_swap(*, actor: Any, card: Card, reason: str = "") -> dict[str, Any]:
         reason=reason,
     )
     return {"card": card.pk, "status": card.status, "swaps": swaps}
+
+
+def _a(word: str) -> str:
+    """The word with its indefinite article, capitalised: "An ended", "A reserved"."""
+    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"

@@ -60,13 +60,15 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         help_text="external_id of the record this one corrects",
     )  # fmt: skip
     quantity = serializers.DecimalField(max_digits=20, decimal_places=6, read_only=True)
+    month = MonthField(read_only=True)
     tenant_name = name_of("tenant")
+    card_serial = name_of("card", "serial")
 
     class Meta:
         model = UsageRecord
         fields = [
-            "id", "tenant", "tenant_name", "lease", "card", "metric", "quantity", "start", "end",
-            "month", "source", "external_id", "poster", "corrects", "invoice", "created_at",
+            "id", "tenant", "tenant_name", "lease", "card", "card_serial", "metric", "quantity",
+            "start", "end", "month", "source", "external_id", "poster", "corrects", "invoice", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
