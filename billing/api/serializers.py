@@ -68,7 +68,8 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         model = UsageRecord
         fields = [
             "id", "tenant", "tenant_name", "lease", "card", "card_serial", "metric", "quantity",
-            "start", "end", "month", "source", "external_id", "poster", "corrects", "invoice", "created_at",
+            "start", "end", "month", "source", "external_id", "poster", "corrects", "invoice",
+            "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 
