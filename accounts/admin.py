@@ -17,3 +17,6 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active"]
     list_select_related = ["tenant"]
     fieldsets = (*BaseUserAdmin.fieldsets, ("Marketplace", {"fields": ("role", "tenant")}))  # type: ignore[misc]
+    # The admin flags follow the role (User.save and a database constraint): the role is the
+    # one control, so a demotion takes the admin site away with it.
+    readonly_fields = ["is_staff", "is_superuser"]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -40,7 +42,23 @@ class User(AbstractUser):
                 | (~Q(role=Role.TENANT) & Q(tenant__isnull=True)),
                 name="accounts_user_tenant_iff_tenant_role",
             ),
+            # The Django admin's flags are the admin role's, never set apart from it: a demoted
+            # admin loses the admin site with its role.
+            models.CheckConstraint(
+                condition=(Q(role=Role.ADMIN) & Q(is_staff=True) & Q(is_superuser=True))
+                | (~Q(role=Role.ADMIN) & Q(is_staff=False) & Q(is_superuser=False)),
+                name="accounts_user_admin_flags_follow_role",
+            ),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The flags follow the role (the constraint above); a form or a script changing the
+        # role changes them with it.
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_staff", "is_superuser"}
+        super().save(*args, **kwargs)
 
     @property
     def is_tenant_user(self) -> bool:
