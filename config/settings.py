@@ -67,7 +67,7 @@ if TEST_CLOCK and not DEBUG and not DEV_CONVENIENCES:
     )
 # How far the test clock may be moved: from this date to this long past the real now.
 TEST_CLOCK_EARLIEST = dt.date(2000, 1, 1)
-TEST_CLOCK_MAX_AHEAD = dt.timedelta(days=5 * 366)
+TEST_CLOCK_MAX_YEARS_AHEAD = 5  # calendar years past the real now, in operator time
 # Unauthenticated baseline endpoints under /bench/ for bench/list_endpoints.py (bench/run.py
 # turns them on for its own gunicorn). Never in production: they bypass auth and tenant scoping.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)

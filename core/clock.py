@@ -40,11 +40,14 @@ def now() -> dt.datetime:
 
 
 def test_clock_bounds() -> tuple[dt.datetime, dt.datetime]:
-    """The instants the test clock may be set to: from `TEST_CLOCK_EARLIEST` (operator-local
-    midnight) to `TEST_CLOCK_MAX_AHEAD` past the real now. A clock years ahead would let the
-    periodic tasks end every long lease for good."""
-    earliest = dt.datetime.combine(settings.TEST_CLOCK_EARLIEST, dt.time.min, tzinfo=operator_tz())
-    return earliest, timezone.now() + settings.TEST_CLOCK_MAX_AHEAD
+    """The instants the test clock may be set to, in operator time: from `TEST_CLOCK_EARLIEST`
+    (midnight) to `TEST_CLOCK_MAX_YEARS_AHEAD` calendar years past the real now. A clock further
+    ahead would let the periodic tasks end every long lease for good."""
+    zone = operator_tz()
+    earliest = dt.datetime.combine(settings.TEST_CLOCK_EARLIEST, dt.time.min, tzinfo=zone)
+    real_now = timezone.now().astimezone(zone)
+    ahead = add_months(real_now.date(), 12 * settings.TEST_CLOCK_MAX_YEARS_AHEAD)
+    return earliest, dt.datetime.combine(ahead, real_now.timetz())
 
 
 def set_test_clock(instant: dt.datetime | None) -> None:

@@ -98,3 +98,17 @@ def test_a_celery_task_on_a_real_worker_reads_the_same_test_clock(settings) -> N
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         result = clock_now.apply_async()
         assert result.get(timeout=20) == "2027-02-28T15:30:00+00:00"
+
+
+def test_the_bounds_are_five_calendar_years_and_stated_in_operator_time(
+    admin_client_api, settings
+) -> None:
+    settings.TEST_CLOCK = True
+    with time_machine.travel(dt.datetime(2026, 11, 29, 12, tzinfo=dt.UTC), tick=False):
+        _, latest = clock.test_clock_bounds()
+        assert latest.isoformat() == "2031-11-29T20:00:00+08:00"
+        past = {"now": "2031-11-29T20:00:01+08:00"}
+        response = admin_client_api.post("/api/v1/test-clock/", past, format="json")
+    message = response.json()["error"]["message"]
+    assert "2000-01-01T00:00:00+08:00" in message
+    assert "2031-11-29T20:00:00+08:00" in message
