@@ -15,6 +15,11 @@ from rest_framework import fields
 INVALID_CHOICE = '"{input}" is not a valid choice; must be one of {choices}.'
 
 
+def invalid_choice_message(value: Any, choices: Any) -> str:
+    """The one wording for a value outside a fixed set, for serializers and query filters."""
+    return INVALID_CHOICE.format(input=value, choices=", ".join(map(str, choices)))
+
+
 def _fail(self: fields.ChoiceField, key: str, **kwargs: Any) -> NoReturn:
     if key == "invalid_choice":
         kwargs.setdefault("choices", ", ".join(map(str, self.choice_strings_to_values)))

@@ -20,14 +20,15 @@ from django.db import models, transaction
 from django.dispatch import receiver
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
-from django_filters.utils import translate_validation
 from rest_framework import ISO_8601, mixins, relations, serializers, viewsets
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.audit import audit_record, snapshot
+from core.choices import invalid_choice_message
 from core.idempotency import idempotent
 from core.permissions import user_role
 from core.roles import Role
@@ -356,8 +357,27 @@ class RequestedFiltersBackend(DjangoFilterBackend):
         kwargs = self.get_filterset_kwargs(request, queryset, view)
         filterset = subset(**kwargs)
         if not filterset.is_valid() and self.raise_exception:
-            raise translate_validation(filterset.errors)
+            raise _filter_errors(filterset)
         return filterset.qs
+
+
+def _filter_errors(filterset: FilterSet) -> ValidationError:
+    """django-filter's errors as DRF's, a choice filter's naming the valid choices like every
+    choice field of the API (core.choices)."""
+    form = filterset.form
+    detail: dict[str, list[ErrorDetail]] = {}
+    for name, errors in form.errors.as_data().items():
+        messages: list[ErrorDetail] = []
+        for error in errors:
+            field = form.fields.get(name)
+            if error.code == "invalid_choice" and field is not None:
+                choices = [value for value, _ in getattr(field, "choices", ()) if value != ""]
+                text = invalid_choice_message((error.params or {}).get("value"), choices)
+                messages.append(ErrorDetail(text, code="invalid_choice"))
+            else:
+                messages.extend(ErrorDetail(m, code=error.code) for m in error.messages)
+        detail[name] = messages
+    return ValidationError(detail)
 
 
 _subsets: dict[tuple[type[FilterSet], frozenset[str]], type[FilterSet]] = {}

@@ -130,3 +130,13 @@ def test_model_choice_fields_list_their_choices_too(db, operator_client) -> None
     assert rack["fields"]["status"] == [
         '"gone" is not a valid choice; must be one of planned, racked, decommissioned.'
     ]
+
+
+def test_a_filter_value_outside_its_choices_names_the_valid_ones(operator_client) -> None:
+    response = operator_client.get("/api/v1/leases/", {"status": "foo"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    (message,) = error["fields"]["status"]
+    assert message.startswith('"foo" is not a valid choice; must be one of ')
+    assert "reserved" in message and "terminated" in message
