@@ -233,6 +233,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.staff_only_fields_hook",
+        "core.schema.error_responses_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LeaseKindEnum": "marketplace.choices.LeaseKind",

@@ -238,5 +238,13 @@ def test_responses_match_the_schema(
         c(_ok(admin_client_api.get("/api/v1/test-clock/")))
         c(_ok(admin_client_api.get("/api/v1/me/")))
 
+        # error bodies are documented too, with the statuses they come with
+        c(_ok(tenant_client.get("/api/v1/leases/999999/"), 404))
+        c(_ok(tenant_client.get("/api/v1/leases/", {"status": "foo"}), 400))
+        c(_ok(tenant_client.post("/api/v1/leases/", {"kind": "long"}, **post), 400), "post")
+        c(_ok(tenant_client.post("/api/v1/invoice-runs/", {"month": "2027-02"}, **post), 403),
+          "post")  # fmt: skip
+        c(_ok(tenant_client.post(f"/api/v1/leases/{short['id']}/stop/", {}, **post), 409), "post")
+
     assert not contract.mismatches, "\n".join(contract.mismatches)
     assert len(contract.checked) > 60
