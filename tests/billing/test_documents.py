@@ -282,8 +282,17 @@ def test_an_issued_invoice_json_and_its_claim_keep_the_frozen_buyer_name(
     old_name = march.name
     programme = _programme_and_grant(finance_client, march, domestic)
     invoice_id = run_and_get(finance_client, issue=True)
+    with at("2027-04-02 09:00"):
+        note = finance_client.post(
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "1.00", "reason": "goodwill"},
+            format="json",
+        )
+    assert note.status_code == 201, note.json()
     march.name, march.tax_id = "Renamed Co", "NEWTAXID"
     march.save()
+    notes = finance_client.get("/api/v1/credit-notes/").json()["results"]
+    assert [row["tenant_name"] for row in notes] == [old_name]
     detail = finance_client.get(f"/api/v1/invoices/{invoice_id}/").json()
     assert detail["tenant_name"] == old_name
     listed = finance_client.get("/api/v1/invoices/").json()["results"]
