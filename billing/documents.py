@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -17,7 +18,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from billing.models import Invoice
+from billing.models import Invoice, InvoiceLine
 from billing.parties import invoice_buyer, invoice_seller
 from billing.services.vouchers import Claim
 from core import clock
@@ -134,6 +135,28 @@ def _money(value: Decimal, currency: str) -> str:
     return f"{currency} {value:,.2f}"
 
 
+def period_text(line: InvoiceLine) -> str:
+    """A line's period as a clerk reads it: first day – last day included. Stored periods are
+    half-open dates ([period_start, period_end)); printing the exclusive end would read as
+    including that day. A short lease that starts or ends inside the period prints its real
+    start or end, to the minute (operator-local)."""
+    first = line.period_start
+    last = max(line.period_end - dt.timedelta(days=1), first)
+    start_text, end_text = f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
+    lease = line.lease if line.lease_kind == "short" and line.lease_id else None
+    if lease is not None:
+        opens, closes = clock.day_start(first), clock.day_start(line.period_end)
+        if opens < lease.start < closes:
+            start_text = _local_minute(lease.start)
+        if lease.end is not None and opens < lease.end < closes:
+            end_text = _local_minute(lease.end)
+    return f"{start_text} – {end_text}"
+
+
+def _local_minute(instant: dt.datetime) -> str:
+    return f"{instant.astimezone(clock.operator_tz()):%Y-%m-%d %H:%M}"
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
     """An invoice a finance clerk would accept: seller, buyer, lines, tax, voucher, amount due."""
     buffer = io.BytesIO()
@@ -209,7 +232,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         rows.append(
             [
                 Paragraph(_text(line.description), small),
-                Paragraph(f"{line.period_start:%Y-%m-%d} – {line.period_end:%Y-%m-%d}", small),
+                Paragraph(period_text(line), small),
                 f"{line.quantity.normalize():f}",
                 line.unit,
                 f"{line.unit_price:,.4f}",
@@ -261,7 +284,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     story.append(
         Paragraph(f"Currency 币种: {currency}. Amounts rounded half up to the cent.", small)
     )
-    if settings.TEST_CLOCK:
+    if clock.test_clock_is_set():
         story.append(Paragraph("Generated under a test clock.", small))
     doc.build(story)
     return buffer.getvalue()

@@ -313,6 +313,15 @@ class InvoiceViewSet(
     ordering = ["id"]
     ordering_fields = ["id", "month", "number"]
 
+    def get_queryset(self) -> QuerySet[Invoice]:
+        queryset = super().get_queryset()
+        if self.action == "pdf":  # the PDF prints a short lease's real start and end
+            lines = InvoiceLine.objects.select_related("metric", "card_model", "lease")
+            queryset = queryset.prefetch_related(None).prefetch_related(
+                Prefetch("lines", queryset=lines.order_by("id")), "redemptions"
+            )
+        return queryset
+
     def _respond(self, invoice: Invoice) -> Response:
         return Response(InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
 

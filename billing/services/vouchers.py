@@ -28,6 +28,7 @@ from billing.models import (
     VoucherProgram,
     VoucherRedemption,
 )
+from billing.parties import invoice_buyer
 from billing.pricebook import builtin_metric_id
 from core import clock
 from core.audit import audit_record, snapshot
@@ -287,7 +288,9 @@ class Claim:
 
 
 def voucher_claim_get(*, program: VoucherProgram, month: dt.date) -> Claim:
-    """The redemptions of a programme on invoices of `month` (void ones excluded)."""
+    """The redemptions of a programme on invoices of `month` (void ones excluded). Each row
+    names the tenant as its invoice does: the buyer frozen at issue, the current name on a
+    draft (from the joined row: no query per row)."""
     month = clock.month_first(month)
     redemptions = (
         VoucherRedemption.objects.filter(
@@ -299,7 +302,7 @@ def voucher_claim_get(*, program: VoucherProgram, month: dt.date) -> Claim:
     rows = [
         ClaimRow(
             tenant=r.invoice.tenant_id,
-            tenant_name=r.invoice.tenant.name,
+            tenant_name=invoice_buyer(r.invoice)["name"],
             invoice=r.invoice_id,
             invoice_number=r.invoice.number or "",
             amount=r.amount,

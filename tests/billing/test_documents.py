@@ -248,3 +248,142 @@ def test_a_text_too_long_for_its_column_is_a_400_not_a_500(db):
     response = api_exception_handler(caught.value, {})
     assert response is not None and response.status_code == 400
     assert response.data["error"]["code"] == "invalid"
+
+
+# --- issued invoices show the frozen buyer everywhere; periods read right to a clerk ---
+
+
+def _programme_and_grant(finance_client, tenant, model) -> int:
+    programme = finance_client.post(
+        "/api/v1/voucher-programs/",
+        {
+            "issuer": "Hubei", "name": "Compute vouchers 2027",
+            "budget": "1000000.00", "coverage_rate": "0.2000",
+            "model_rates": [{"card_model": model.pk, "rate": "0.3000"}],
+            "per_tenant_cap": "50000.00", "valid_from": "2027-01-01", "valid_to": "2027-12-31",
+            "lease_kinds": ["long", "short"], "card_models": [],
+        },
+        format="json",
+    )  # fmt: skip
+    assert programme.status_code == 201, programme.json()
+    grant = finance_client.post(
+        "/api/v1/voucher-grants/",
+        {"program": programme.json()["id"], "tenant": tenant.pk, "amount": "10000.00",
+         "valid_from": "2027-01-01", "valid_to": "2027-12-31"},
+        format="json",
+    )  # fmt: skip
+    assert grant.status_code == 201, grant.json()
+    return programme.json()["id"]
+
+
+def test_an_issued_invoice_json_and_its_claim_keep_the_frozen_buyer_name(
+    finance_client, march, domestic
+):
+    old_name = march.name
+    programme = _programme_and_grant(finance_client, march, domestic)
+    invoice_id = run_and_get(finance_client, issue=True)
+    with at("2027-04-02 09:00"):
+        note = finance_client.post(
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "1.00", "reason": "goodwill"},
+            format="json",
+        )
+    assert note.status_code == 201, note.json()
+    march.name, march.tax_id = "Renamed Co", "NEWTAXID"
+    march.save()
+    notes = finance_client.get("/api/v1/credit-notes/").json()["results"]
+    assert [row["tenant_name"] for row in notes] == [old_name]
+    detail = finance_client.get(f"/api/v1/invoices/{invoice_id}/").json()
+    assert detail["tenant_name"] == old_name
+    listed = finance_client.get("/api/v1/invoices/").json()["results"]
+    assert [row["tenant_name"] for row in listed] == [old_name]
+    url = f"/api/v1/voucher-programs/{programme}/claims/"
+    claim = finance_client.get(url, {"month": "2027-03"}).json()
+    assert [row["tenant_name"] for row in claim["rows"]] == [old_name]
+    rows = csv_rows(finance_client.get(url, {"month": "2027-03", "format": "csv"}).content)
+    assert rows[1][4] == old_name
+    assert "Renamed Co" not in str(rows) and "NEWTAXID" not in str(rows)
+
+
+def test_a_draft_invoice_json_shows_the_live_name(finance_client, march):
+    invoice_id = run_and_get(finance_client)
+    march.name = "Renamed Co"
+    march.save()
+    assert finance_client.get(f"/api/v1/invoices/{invoice_id}/").json()["tenant_name"] == (
+        "Renamed Co"
+    )
+    listed = finance_client.get("/api/v1/invoices/").json()["results"]
+    assert [row["tenant_name"] for row in listed] == ["Renamed Co"]
+
+
+def test_the_invoice_list_costs_no_query_per_invoice_for_the_buyer_name(
+    finance_client, tenant, domestic, django_assert_max_num_queries
+):
+    from accounts.models import Tenant
+
+    for n in range(3):
+        other = tenant if n == 0 else Tenant.objects.create(name=f"Other tenant {n}")
+        with at("2027-02-20 10:00"):
+            long_lease(other, domestic, 1, "2027-03-01")
+    with at("2027-04-01 09:00"):
+        finance_client.post("/api/v1/invoice-runs/", {"month": "2027-03"}, format="json")
+        for invoice in Invoice.objects.all()[:2]:
+            finance_client.post(f"/api/v1/invoices/{invoice.pk}/issue/")
+    with django_assert_max_num_queries(8) as counted:
+        response = finance_client.get("/api/v1/invoices/")
+    first = len(counted.captured_queries)
+    assert response.status_code == 200 and len(response.json()["results"]) == 3
+    Tenant.objects.create(name="Other tenant 9")
+    with at("2027-02-20 10:00"):
+        long_lease(Tenant.objects.get(name="Other tenant 9"), domestic, 1, "2027-03-01")
+    with at("2027-04-01 09:30"):
+        finance_client.post("/api/v1/invoice-runs/", {"month": "2027-03"}, format="json")
+    with django_assert_max_num_queries(first):
+        assert len(finance_client.get("/api/v1/invoices/").json()["results"]) == 4
+
+
+def test_the_pdf_prints_the_last_day_a_period_includes(finance_client, tenant, domestic):
+    with at("2026-11-20 10:00"):
+        long_lease(tenant, domestic, 1, "2026-12-01")
+    with at("2027-01-02 09:00"):
+        assert finance_client.post(
+            "/api/v1/invoice-runs/", {"month": "2026-12"}, format="json"
+        ).status_code == 201  # fmt: skip
+    invoice_id = Invoice.objects.get().pk
+    text = pdf_text(finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/").content)
+    assert "2026-12-01 – 2026-12-31" in text
+    assert "2027-01-01" not in text
+
+
+def test_the_pdf_prints_a_short_lease_s_real_end(finance_client, tenant, domestic):
+    from leasing.services import lease_create, lease_stop
+
+    with at("2027-04-10 09:15:30"):
+        lease = lease_create(actor=None, tenant=tenant, kind="short", card_model=domestic,
+                             card_count=1)  # fmt: skip
+    with at("2027-04-12 18:40:10"):
+        lease_stop(actor=None, lease=lease)
+    with at("2027-05-01 08:00"):
+        assert finance_client.post(
+            "/api/v1/invoice-runs/", {"month": "2027-04"}, format="json"
+        ).status_code == 201  # fmt: skip
+    invoice_id = Invoice.objects.get().pk
+    text = pdf_text(finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/").content)
+    # the period column wraps a period with times onto two lines
+    assert "2027-04-10 09:15 – 2027-04-12 18:40" in " ".join(text.split())
+    assert "2027-05-01" not in text
+
+
+def test_the_pdf_says_test_clock_only_when_the_clock_is_frozen(finance_client, march, settings):
+    import datetime as dt
+
+    from core import clock
+
+    settings.TEST_CLOCK = True
+    invoice_id = run_and_get(finance_client)
+    with at("2027-04-02 09:00"):
+        text = pdf_text(finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/").content)
+        assert "test clock" not in text
+        clock.set_test_clock(dt.datetime(2027, 4, 2, 1, 0, tzinfo=dt.UTC))
+        text = pdf_text(finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/").content)
+        assert "Generated under a test clock" in text
