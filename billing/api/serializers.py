@@ -83,7 +83,8 @@ class UsageInSerializer(serializers.Serializer):
     lease = serializers.IntegerField()
     card = serializers.IntegerField(required=False, allow_null=True)
     metric = serializers.CharField(max_length=40)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=6)
+    # |quantity| < 10^8 (billing.services.usage.MAX_QUANTITY): 8 integer digits, 6 places
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=6)
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     corrects = serializers.CharField(

@@ -9,12 +9,19 @@ never touched. Drafts do not claim usage: issuing does. It links the usage the i
 (row locks make a record billed once) and rebuilds the invoice's usage lines from exactly the
 linked records, so late records that arrived since the run are on it, and records that arrive
 after it go to the next invoice as prior-period lines.
+
+What one tenant's data computes must never fail everyone's run: a draft whose wanted lines or
+totals would not fit their columns is left out of the run (its wanted lines are dropped, so the
+merge removes the tenant's draft for the month) and the run names it in its `error`; issuing
+such a draft is refused. One query finds them, over every tenant at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +32,7 @@ from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, RunStatus
 from billing.models import (
     CreditNote,
     Invoice,
+    InvoiceLine,
     InvoiceRun,
     VoucherClaim,
     VoucherGrant,
@@ -180,6 +188,95 @@ ORDER BY t.tenant_id
 ON CONFLICT DO NOTHING
 """
 
+
+def _column_bound(model: Any, name: str) -> Decimal:
+    """The magnitude a decimal column cannot reach: 10^(digits before the point)."""
+    column = model._meta.get_field(name)
+    return Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
+LINE_AMOUNT_BOUND = _column_bound(InvoiceLine, "amount")
+LINE_QUANTITY_BOUND = _column_bound(InvoiceLine, "quantity")
+INVOICE_AMOUNT_BOUND = min(
+    _column_bound(Invoice, name) for name in ("subtotal", "tax", "amount_due")
+)
+
+# Drafts whose wanted lines or totals would not fit their columns (numeric field overflow).
+_OVERSIZED_SQL = """
+SELECT i.tenant_id, t.name, max(abs(w.amount)), max(abs(w.quantity)),
+       sum(w.amount) + round(sum(w.amount) * i.tax_rate, 2), w.invoice_id
+FROM billing_wanted_lines w
+JOIN billing_invoice i ON i.id = w.invoice_id
+JOIN accounts_tenant t ON t.id = i.tenant_id
+GROUP BY w.invoice_id, i.tenant_id, t.name, i.tax_rate
+HAVING max(abs(w.amount)) >= %(line_amount_bound)s
+    OR max(abs(w.quantity)) >= %(line_quantity_bound)s
+    OR abs(sum(w.amount)) >= %(invoice_amount_bound)s
+    OR abs(sum(w.amount) + round(sum(w.amount) * i.tax_rate, 2)) >= %(invoice_amount_bound)s
+ORDER BY i.tenant_id
+"""
+
+
+@dataclass(frozen=True)
+class SkippedTenant:
+    """A tenant left out of a run: its charges would not fit an invoice."""
+
+    tenant_id: int
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"tenant {self.tenant_id} ({self.name}): {self.reason}"
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def _oversize_reason(*, line_amount: Decimal, line_quantity: Decimal, total: Decimal) -> str:
+    largest = _money(INVOICE_AMOUNT_BOUND - Decimal("0.01"))
+    if line_amount >= LINE_AMOUNT_BOUND:
+        return (
+            f"a line amount of {_money(line_amount)} exceeds the largest an invoice line "
+            f"holds ({_money(LINE_AMOUNT_BOUND - Decimal('0.01'))})"
+        )
+    if line_quantity >= LINE_QUANTITY_BOUND:
+        return (
+            f"a line quantity of {line_quantity:,f} exceeds the largest an invoice line "
+            f"holds (below {LINE_QUANTITY_BOUND:,f})"
+        )
+    return (
+        f"the invoice total with VAT, {_money(total)}, exceeds the largest an invoice holds "
+        f"({largest})"
+    )
+
+
+def _oversized_drop(cursor: Any) -> list[SkippedTenant]:
+    """Find the drafts whose wanted lines would not fit and drop their wanted lines."""
+    cursor.execute(
+        _OVERSIZED_SQL,
+        {
+            "line_amount_bound": LINE_AMOUNT_BOUND,
+            "line_quantity_bound": LINE_QUANTITY_BOUND,
+            "invoice_amount_bound": INVOICE_AMOUNT_BOUND,
+        },
+    )
+    rows = cursor.fetchall()
+    if not rows:
+        return []
+    cursor.execute(
+        "DELETE FROM billing_wanted_lines WHERE invoice_id = ANY(%s)", [[row[5] for row in rows]]
+    )
+    return [
+        SkippedTenant(
+            tenant_id=tenant_id,
+            name=name,
+            reason=_oversize_reason(line_amount=amount, line_quantity=quantity, total=total),
+        )
+        for tenant_id, name, amount, quantity, total, _ in rows
+    ]
+
+
 _LINE_COLUMNS = (
     "invoice_id, kind, lease_id, metric_id, card_model_id, lease_kind, description, quantity, "
     "unit, unit_price, amount, period_start, period_end"
@@ -252,9 +349,11 @@ def _run_params(month: dt.date) -> dict[str, Any]:
     }
 
 
-def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> None:
+def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> list[SkippedTenant]:
     """Compute the wanted lines (of every draft of the month, or of `params["invoice"]`) from
-    the records `records_sql` selects, and merge them into the drafts with their totals."""
+    the records `records_sql` selects, and merge them into the drafts with their totals.
+    Drafts whose lines or totals would not fit lose their wanted lines (so the run deletes
+    them): their tenants are returned."""
     cursor.execute("SET LOCAL jit = off")
     # ON COMMIT DROP tables outlive a build nested in a larger transaction: start clean.
     cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
@@ -263,13 +362,22 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> No
     if params["invoice"] is None:
         cursor.execute(_ENSURE_DRAFTS_SQL, params)
     cursor.execute(_WANTED_LINES_SQL, params)
+    skipped = _oversized_drop(cursor)
     for statement in _MERGE_SQL:
         cursor.execute(statement, params)
+    return skipped
+
+
+@dataclass
+class BuildResult:
+    invoices: int
+    skipped: list[SkippedTenant]
 
 
 @transaction.atomic
-def invoices_build(*, month: dt.date) -> int:
-    """Create or refresh the drafts of `month` for every tenant; returns the month's drafts."""
+def invoices_build(*, month: dt.date) -> BuildResult:
+    """Create or refresh the drafts of `month` for every tenant: the month's drafts, and the
+    tenants left without one because their charges would not fit an invoice."""
     month = clock.month_first(month)
     params = _run_params(month)
     with connection.cursor() as cursor:
@@ -278,8 +386,11 @@ def invoices_build(*, month: dt.date) -> int:
             "SELECT pg_advisory_xact_lock(hashtext('billing.invoice_run'), %s)",
             [month.year * 100 + month.month],
         )
-        _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
-    return Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+        skipped = _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
+    return BuildResult(
+        invoices=Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count(),
+        skipped=skipped,
+    )
 
 
 def _usage_claim(invoice: Invoice) -> None:
@@ -288,7 +399,14 @@ def _usage_claim(invoice: Invoice) -> None:
     params.update(invoice=invoice.pk, tenant=invoice.tenant_id)
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM_SQL, params)
-        _lines_build(cursor, params, records_sql=_CLAIMED_RECORDS_SQL)
+        skipped = _lines_build(cursor, params, records_sql=_CLAIMED_RECORDS_SQL)
+    if skipped:
+        # raised inside the issuing transaction: the claim and the rebuilt lines roll back
+        raise InvalidState(
+            f"This invoice cannot be issued: {skipped[0].reason}. "
+            "Correct the tenant's usage records first.",
+            code="invoice_too_large",
+        )
     invoice.refresh_from_db()
 
 
@@ -304,6 +422,17 @@ def invoice_run_check(month: dt.date) -> None:
 # a run takes seconds; a queued or running one silent this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=30)
 RUN_FAILED_MESSAGE = "The run failed; its drafts are as they were. The cause is in the server log."
+
+
+def _skipped_message(month: dt.date, skipped: list[SkippedTenant]) -> str:
+    """The run's `error` when it is done but left tenants out: for finance, one per line."""
+    if not skipped:
+        return ""
+    heading = (
+        f"{len(skipped)} tenant(s) have no draft for {month:%Y-%m}: their charges do not fit "
+        "an invoice. Correct their usage records and run the month again."
+    )
+    return "\n".join([heading, *(f"- {tenant}" for tenant in skipped)])
 
 
 def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
@@ -322,8 +451,12 @@ def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = N
     try:
         ms, me = clock.month_bounds(month)
         short_leases_meter(since=ms, until=me)
-        run.invoices = invoices_build(month=month)
+        built = invoices_build(month=month)
+        run.invoices = built.invoices
+        run.error = _skipped_message(month, built.skipped)
         run.status = RunStatus.DONE
+        for tenant in built.skipped:
+            logger.warning("invoice run %s for %s skipped %s", run.pk, month, tenant)
     except Exception:
         # the cause goes to the log, never to API clients
         logger.exception("invoice run %s for %s failed", run.pk, month)

@@ -33,7 +33,12 @@ MAX_BATCH = 10_000
 RECORD_FIELDS = frozenset(
     {"source", "external_id", "lease", "card", "metric", "quantity", "start", "end", "corrects"}
 )
-MAX_QUANTITY = Decimal("1e13")
+# One record is one meter's reading over one window: |quantity| < 10^8 in the price book's units
+# (TB, TB-hours, card-hours). 10^8 TB-hours is 100 PB stored for a 31-day month; 10^8 TB of
+# egress is years of a site's uplinks. Far above any real reading, and low enough that a record
+# at any built-in price fits an invoice line. The serializer's decimal (14 digits, 6 places)
+# documents the same bound. What many records sum to is bounded by the invoice run.
+MAX_QUANTITY = Decimal("1e8")
 
 
 @dataclass
@@ -108,8 +113,12 @@ def _quantity(raw: dict[str, Any]) -> Decimal:
         quantity = Decimal(value) if not isinstance(value, Decimal) else value
     except (InvalidOperation, TypeError, ValueError):
         raise _Reject("invalid", "quantity must be a decimal number") from None
-    if not quantity.is_finite() or abs(quantity) >= MAX_QUANTITY:
-        raise _Reject("invalid", "quantity is out of range")
+    if not quantity.is_finite():
+        raise _Reject("invalid", "quantity must be a decimal number")
+    if abs(quantity) >= MAX_QUANTITY:
+        raise _Reject(
+            "quantity_out_of_range", f"quantity must be less than {MAX_QUANTITY:,f} in magnitude"
+        )
     if quantity != quantity.quantize(Decimal("0.000001")):
         raise _Reject("invalid", "quantity has more than 6 decimal places")
     if quantity == 0:
