@@ -373,7 +373,7 @@ def _filter_errors(filterset: FilterSet) -> ValidationError:
             if error.code == "invalid_choice" and field is not None:
                 choices = [value for value, _ in getattr(field, "choices", ()) if value != ""]
                 text = invalid_choice_message((error.params or {}).get("value"), choices)
-                messages.append(ErrorDetail(text, code="invalid_choice"))
+                messages.append(ErrorDetail(text, code="invalid"))
             else:
                 messages.extend(ErrorDetail(m, code=error.code) for m in error.messages)
         detail[name] = messages
