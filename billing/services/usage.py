@@ -157,12 +157,12 @@ _Key = tuple[int, str, str]  # (tenant, source, external_id) among one poster's 
 
 def _corrections_state(
     *, parsed: list[_Record], leases: dict[int, Any], poster: UsagePoster
-) -> tuple[dict[_Key, tuple[int, int, Decimal]], dict[_Key, Decimal], set[_Key]]:
+) -> tuple[dict[_Key, tuple[int, int, Decimal, int]], dict[_Key, Decimal], set[_Key]]:
     """The records the batch's corrections name, among the poster's records for the tenant of
-    each correction's lease: (lease, metric, quantity) of each, what is left of each after the
-    corrections stored so far, and which of the batch's corrections are stored already (retries).
-    Three set-based queries."""
-    corrected: dict[_Key, tuple[int, int, Decimal]] = {}
+    each correction's lease: (lease, metric, quantity, id) of each, what is left of each after
+    the corrections stored so far, and which of the batch's corrections are stored already
+    (retries). Three set-based queries, none when the batch corrects nothing."""
+    corrected: dict[_Key, tuple[int, int, Decimal, int]] = {}
     remaining: dict[_Key, Decimal] = {}
     correcting = [r for r in parsed if r.corrects and r.lease_id in leases]
     if not correcting:
@@ -186,7 +186,7 @@ def _corrections_state(
     ).values_list("pk", "tenant_id", "source", "external_id", "lease_id", "metric_id", "quantity"):
         key = (tenant, source, external_id)
         if key in wanted:
-            corrected[key] = (lease_id, metric_id, quantity)
+            corrected[key] = (lease_id, metric_id, quantity, pk)
             remaining[key] = quantity
             pks[pk] = key
     for corrects_id, total in (
@@ -213,15 +213,13 @@ INSERT INTO billing_usagerecord
      external_id, poster, corrects_id, created_at)
 SELECT l.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
        date_trunc('month', r.start AT TIME ZONE %(tz)s)::date, r.source, r.external_id,
-       %(poster)s, c.id, now()
+       %(poster)s, r.corrects_id, now()
 FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
             %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
-            %(source)s::text[], %(external_id)s::text[], %(corrects)s::text[])
-     AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id, corrects)
+            %(source)s::text[], %(external_id)s::text[], %(corrects)s::bigint[])
+     AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id,
+          corrects_id)
 JOIN leasing_lease l ON l.id = r.lease_id
-LEFT JOIN billing_usagerecord c
-       ON c.tenant_id = l.tenant_id AND c.poster = %(poster)s
-      AND c.source = r.source AND c.external_id = r.corrects
 ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
 """
 
@@ -274,7 +272,7 @@ def usage_records_ingest(
     )
     now = clock.now()
 
-    valid: list[tuple[_Record, int]] = []
+    valid: list[tuple[_Record, int, int | None]] = []  # record, metric id, corrected id
     for record in parsed:
         try:
             if record.source in RESERVED_SOURCES:
@@ -300,6 +298,7 @@ def usage_records_ingest(
                 raise _Reject("outside_lease_term", "the window lies outside the lease's term")
             if record.card_id is not None and (record.lease_id, record.card_id) not in held_cards:
                 raise _Reject("card_not_in_lease", f"card {record.card_id} is not in this lease")
+            corrects_id: int | None = None
             if record.corrects is not None:
                 key = (lease[1], record.source, record.corrects)
                 target = corrected.get(key)
@@ -307,6 +306,7 @@ def usage_records_ingest(
                     raise _Reject("unknown_correction", "the corrected record does not exist")
                 if target[:2] != (record.lease_id, metric.pk):
                     raise _Reject("correction_mismatch", "a correction keeps lease and metric")
+                corrects_id = target[3]
                 own_key = (lease[1], record.source, record.external_id)
                 if own_key not in stored_corrections:  # else a retry
                     stored_corrections.add(own_key)  # once a batch
@@ -322,7 +322,7 @@ def usage_records_ingest(
                     "negative_without_correction",
                     "a negative quantity is a correction: name the record in 'corrects'",
                 )
-            valid.append((record, metric.pk))
+            valid.append((record, metric.pk, corrects_id))
         except _Reject as reject:
             result.errors.append(
                 {"index": record.index, "code": reject.code, "message": reject.message}
@@ -335,7 +335,7 @@ def usage_records_ingest(
             "lease": [], "card": [], "metric": [], "quantity": [], "start": [], "end": [],
             "source": [], "external_id": [], "corrects": [],
         }  # fmt: skip
-        for record, metric_id in valid:
+        for record, metric_id, corrects_id in valid:
             columns["lease"].append(record.lease_id)
             columns["card"].append(record.card_id)
             columns["metric"].append(metric_id)
@@ -344,7 +344,7 @@ def usage_records_ingest(
             columns["end"].append(record.end)
             columns["source"].append(record.source)
             columns["external_id"].append(record.external_id)
-            columns["corrects"].append(record.corrects)
+            columns["corrects"].append(corrects_id)
         with connection.cursor() as cursor:
             cursor.execute(
                 _INSERT_SQL,
