@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean-var fonts
+.PHONY: run test lint bench bench-compare install clean-var fonts
 
 # Invoice PDFs embed this TrueType font (CJK glyphs included): Debian's fonts-wqy-microhei.
 PDF_FONT_PATH ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -44,6 +44,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/stack.py exec -- $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## The benchmarks on BASE (a git revision) and on this tree, alternating, side by side.
+ROUNDS ?= 2
+bench-compare: $(STAMP)
+	$(BIN)/python scripts/stack.py exec -- $(BIN)/python bench/compare.py $(BASE) $(BENCH_ARGS) --rounds $(ROUNDS)
 
 clean-var:
 	rm -rf var/
