@@ -35,25 +35,51 @@ from core.roles import Role
 
 
 def scope_to_tenant(
-    queryset: models.QuerySet[Any], user: Any, tenant_field: str = "tenant"
+    queryset: models.QuerySet[Any], user: Any, tenant_filter: Callable[[int], models.Q]
 ) -> models.QuerySet[Any]:
-    """Tenant users see their tenant's rows; staff see everything; anyone else nothing."""
+    """Tenant users see their tenant's rows (those `tenant_filter(tenant_id)` holds for); staff
+    see everything; anyone else nothing."""
     role = user_role(user)
     if role == Role.TENANT:
-        return queryset.filter(**{tenant_field: user.tenant_id})
+        return queryset.filter(tenant_filter(user.tenant_id))
     if role in {Role.OPERATOR, Role.FINANCE, Role.ADMIN}:
         return queryset
     return queryset.none()
 
 
 class TenantScopedViewSetMixin:
-    """Filters `get_queryset()` by the caller's tenant through `tenant_field`."""
+    """Filters `get_queryset()` by the caller's tenant, before anything else sees it.
+
+    A tenant user's rows are those whose `tenant_field` is the user's tenant (`tenant_filter`
+    says so for rows reached otherwise); staff see every row; anyone else none. Subclasses do
+    not override `get_queryset` (refused when the class is created: an override could skip the
+    scoping); they narrow or decorate the already scoped queryset in `safely_get_queryset`.
+    """
 
     tenant_field = "tenant"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__qualname__} overrides get_queryset(), which would bypass tenant "
+                "scoping: override safely_get_queryset(self, queryset) instead; it receives "
+                "the queryset already scoped to the caller's tenant."
+            )
+
     def get_queryset(self) -> models.QuerySet[Any]:
         queryset = super().get_queryset()  # type: ignore[misc]
-        return scope_to_tenant(queryset, self.request.user, self.tenant_field)  # type: ignore[attr-defined]
+        user = self.request.user  # type: ignore[attr-defined]
+        scoped = scope_to_tenant(queryset, user, self.tenant_filter)
+        return self.safely_get_queryset(scoped)
+
+    def tenant_filter(self, tenant_id: int) -> models.Q:
+        """Which rows are the tenant's: those whose `tenant_field` is it."""
+        return models.Q(**{self.tenant_field: tenant_id})
+
+    def safely_get_queryset(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """Narrow or decorate the caller's scoped queryset (the hook for subclasses)."""
+        return queryset
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None

@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +37,3 @@ class TenantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     ordering = ["id"]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
     queryset = Tenant.objects.all()
-
-    def get_queryset(self) -> QuerySet[Tenant]:
-        return super().get_queryset()

@@ -313,8 +313,7 @@ class InvoiceViewSet(
     ordering = ["id"]
     ordering_fields = ["id", "month", "number"]
 
-    def get_queryset(self) -> QuerySet[Invoice]:
-        queryset = super().get_queryset()
+    def safely_get_queryset(self, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         if self.action == "pdf":  # the PDF prints a short lease's real start and end
             lines = InvoiceLine.objects.select_related("metric", "card_model", "lease")
             queryset = queryset.prefetch_related(None).prefetch_related(

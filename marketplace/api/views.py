@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -17,7 +17,7 @@ from core.idempotency import idempotent
 from core.parsers import CSVBodyParser
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.roles import Role
-from core.viewsets import AuditedModelViewSet
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin
 from marketplace import selectors, services
 from marketplace.api import filters
 from marketplace.api.serializers import (
@@ -81,10 +81,10 @@ class CardModelViewSet(AuditedModelViewSet):
     audit_name = "card_model"
 
 
-class CardViewSet(AuditedModelViewSet):
+class CardViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Cards. Staff see all; a tenant sees only the cards its leases hold (reserved or active)."""
 
-    queryset = Card.objects.all()  # narrowed per caller in get_queryset
+    queryset = Card.objects.select_related("server", "card_model")
     serializer_class = CardSerializer
     permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
     filterset_class = filters.CardFilter
@@ -92,14 +92,8 @@ class CardViewSet(AuditedModelViewSet):
     ordering_fields = ["id", "serial", "commissioned_on"]
     ordering = ["id"]
 
-    def get_queryset(self) -> QuerySet[Card]:
-        user: Any = self.request.user
-        cards = (
-            selectors.cards_leased_by(tenant_id=user.tenant_id)
-            if user.role == Role.TENANT
-            else Card.objects.all()
-        )
-        return cards.select_related("server", "card_model")
+    def tenant_filter(self, tenant_id: int) -> Q:
+        return selectors.cards_leased_by(tenant_id=tenant_id)
 
     def perform_create(self, serializer: Any) -> None:
         serializer.instance = services.card_create(
