@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import models, transaction
+from django.db import models
 from django.dispatch import receiver
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
@@ -27,7 +27,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from core.audit import audit_record, snapshot
 from core.choices import invalid_choice_message
 from core.idempotency import idempotent
 from core.permissions import user_role
@@ -96,53 +95,46 @@ class TenantScopedViewSetMixin:
         raise AssertionError("permission_denied always raises")  # pragma: no cover
 
 
+@dataclass(frozen=True)
+class Writes:
+    """The service functions a viewset's writes call (each validates its rules and audits):
+    `create(actor=, **data)`, `update(actor=, <instance>=obj, **data)`,
+    `delete(actor=, <instance>=obj)`, where `instance` names the object's keyword."""
+
+    instance: str
+    create: Callable[..., Any] | None = None
+    update: Callable[..., Any] | None = None
+    delete: Callable[..., Any] | None = None
+
+
 class AuditedModelViewSet(viewsets.ModelViewSet):
-    """CRUD for reference data: idempotent create, every write audit-logged atomically."""
+    """CRUD for reference data: idempotent create; the serializer validates the input and the
+    service functions named in `writes` write it (audited there), never `serializer.save()`."""
 
-    audit_name: str = ""
+    writes: Writes | None = None
 
-    def _action_name(self, verb: str) -> str:
-        name = self.audit_name or self.get_queryset().model._meta.model_name
-        return f"{name}.{verb}"
+    def _service(self, verb: str) -> Callable[..., Any]:
+        service = getattr(self.writes, verb, None)
+        if service is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} names no service to {verb} with")
+        return service
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: Any) -> None:
-        with transaction.atomic():
-            instance = serializer.save()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("create"),
-                instance=instance,
-                after=snapshot(instance),
-            )
+        create = self._service("create")
+        serializer.instance = create(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: Any) -> None:
-        with transaction.atomic():
-            before = snapshot(serializer.instance)
-            instance = serializer.save()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("update"),
-                instance=instance,
-                before=before,
-                after=snapshot(instance),
-            )
+        update = self._service("update")
+        target = {self.writes.instance: serializer.instance}  # type: ignore[union-attr]
+        serializer.instance = update(actor=self.request.user, **target, **serializer.validated_data)
 
     def perform_destroy(self, instance: Any) -> None:
-        with transaction.atomic():
-            before = snapshot(instance)
-            pk = instance.pk
-            instance.delete()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("delete"),
-                object_type=instance._meta.label,
-                object_id=pk,
-                before=before,
-            )
+        delete = self._service("delete")
+        delete(actor=self.request.user, **{self.writes.instance: instance})  # type: ignore[union-attr]
 
 
 class ReadOnlyScopedViewSet(

@@ -5,11 +5,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services
 from accounts.api.serializers import MeSerializer, TenantSerializer
 from accounts.models import Tenant, User
 from core.permissions import roles
 from core.roles import Role
-from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin, Writes
 
 
 class MeView(APIView):
@@ -37,3 +38,4 @@ class TenantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     ordering = ["id"]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
     queryset = Tenant.objects.all()
+    writes = Writes("tenant", services.tenant_create, services.tenant_update)
