@@ -1,12 +1,16 @@
-"""The price book's built-in metrics. The migration seeds them; `builtin_metric_id` re-creates
-one that is missing (a flushed test database, a hand-edited table) rather than failing a run."""
+"""The price book: metric changes (audited), and the built-in metrics. The migration seeds them;
+`builtin_metric_id` re-creates one that is missing (a flushed test database, a hand-edited
+table) rather than failing a run."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from billing.choices import CARD_MINUTES
 from billing.models import Metric
+from core.audit import audited_update
+from core.exceptions import InvalidInput
 
 BUILTIN_METRICS = {
     # code: (name, unit, unit price, billable, external)
@@ -32,3 +36,15 @@ def builtin_metric_id(code: str) -> int:
         ensure_builtin_metrics()
         metric_id = Metric.objects.values_list("pk", flat=True).get(code=code)
     return metric_id
+
+
+def metric_update(*, actor: Any, metric: Metric, **changes: Any) -> Metric:
+    """Change a metric (its name, unit or price). A billable metric posted from outside keeps a
+    price."""
+    priced = changes.get("unit_price", metric.unit_price) is not None
+    if metric.billable and metric.external and "unit_price" in changes and not priced:
+        raise InvalidInput(
+            "A billable metric has a price.",
+            fields={"unit_price": ["A billable metric has a price."]},
+        )
+    return audited_update(actor=actor, instance=metric, action="metric.update", changes=changes)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 
 from core.models import AuditLog
@@ -57,4 +57,39 @@ def audit_record(
         before=before,
         after=after,
         reason=reason,
+    )
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+@transaction.atomic
+def audited_create(*, actor: Any, model: type[_M], action: str, fields: dict[str, Any]) -> _M:
+    """Create a `model` row from `fields` and audit it (`action`), in one transaction."""
+    instance: _M = model._default_manager.create(**fields)
+    audit_record(actor=actor, action=action, instance=instance, after=snapshot(instance))
+    return instance
+
+
+@transaction.atomic
+def audited_update(*, actor: Any, instance: _M, action: str, changes: dict[str, Any]) -> _M:
+    """Set `changes` on `instance`, save it and audit it with its state before and after."""
+    before = snapshot(instance)
+    for name, value in changes.items():
+        setattr(instance, name, value)
+    instance.save()
+    audit_record(
+        actor=actor, action=action, instance=instance, before=before, after=snapshot(instance)
+    )
+    return instance
+
+
+@transaction.atomic
+def audited_delete(*, actor: Any, instance: models.Model, action: str) -> None:
+    """Delete `instance` and audit it with its last state."""
+    before = snapshot(instance)
+    pk = instance.pk
+    instance.delete()
+    audit_record(
+        actor=actor, action=action, object_type=instance._meta.label, object_id=pk, before=before
     )

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import models, transaction
+from django.db import models
 from django.dispatch import receiver
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend, FilterSet
@@ -27,7 +27,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from core.audit import audit_record, snapshot
 from core.choices import invalid_choice_message
 from core.idempotency import idempotent
 from core.permissions import user_role
@@ -35,25 +34,51 @@ from core.roles import Role
 
 
 def scope_to_tenant(
-    queryset: models.QuerySet[Any], user: Any, tenant_field: str = "tenant"
+    queryset: models.QuerySet[Any], user: Any, tenant_filter: Callable[[int], models.Q]
 ) -> models.QuerySet[Any]:
-    """Tenant users see their tenant's rows; staff see everything; anyone else nothing."""
+    """Tenant users see their tenant's rows (those `tenant_filter(tenant_id)` holds for); staff
+    see everything; anyone else nothing."""
     role = user_role(user)
     if role == Role.TENANT:
-        return queryset.filter(**{tenant_field: user.tenant_id})
+        return queryset.filter(tenant_filter(user.tenant_id))
     if role in {Role.OPERATOR, Role.FINANCE, Role.ADMIN}:
         return queryset
     return queryset.none()
 
 
 class TenantScopedViewSetMixin:
-    """Filters `get_queryset()` by the caller's tenant through `tenant_field`."""
+    """Filters `get_queryset()` by the caller's tenant, before anything else sees it.
+
+    A tenant user's rows are those whose `tenant_field` is the user's tenant (`tenant_filter`
+    says so for rows reached otherwise); staff see every row; anyone else none. Subclasses do
+    not override `get_queryset` (refused when the class is created: an override could skip the
+    scoping); they narrow or decorate the already scoped queryset in `safely_get_queryset`.
+    """
 
     tenant_field = "tenant"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__qualname__} overrides get_queryset(), which would bypass tenant "
+                "scoping: override safely_get_queryset(self, queryset) instead; it receives "
+                "the queryset already scoped to the caller's tenant."
+            )
+
     def get_queryset(self) -> models.QuerySet[Any]:
         queryset = super().get_queryset()  # type: ignore[misc]
-        return scope_to_tenant(queryset, self.request.user, self.tenant_field)  # type: ignore[attr-defined]
+        user = self.request.user  # type: ignore[attr-defined]
+        scoped = scope_to_tenant(queryset, user, self.tenant_filter)
+        return self.safely_get_queryset(scoped)
+
+    def tenant_filter(self, tenant_id: int) -> models.Q:
+        """Which rows are the tenant's: those whose `tenant_field` is it."""
+        return models.Q(**{self.tenant_field: tenant_id})
+
+    def safely_get_queryset(self, queryset: models.QuerySet[Any]) -> models.QuerySet[Any]:
+        """Narrow or decorate the caller's scoped queryset (the hook for subclasses)."""
+        return queryset
 
     def permission_denied(
         self, request: Request, message: str | None = None, code: str | None = None
@@ -70,53 +95,46 @@ class TenantScopedViewSetMixin:
         raise AssertionError("permission_denied always raises")  # pragma: no cover
 
 
+@dataclass(frozen=True)
+class Writes:
+    """The service functions a viewset's writes call (each validates its rules and audits):
+    `create(actor=, **data)`, `update(actor=, <instance>=obj, **data)`,
+    `delete(actor=, <instance>=obj)`, where `instance` names the object's keyword."""
+
+    instance: str
+    create: Callable[..., Any] | None = None
+    update: Callable[..., Any] | None = None
+    delete: Callable[..., Any] | None = None
+
+
 class AuditedModelViewSet(viewsets.ModelViewSet):
-    """CRUD for reference data: idempotent create, every write audit-logged atomically."""
+    """CRUD for reference data: idempotent create; the serializer validates the input and the
+    service functions named in `writes` write it (audited there), never `serializer.save()`."""
 
-    audit_name: str = ""
+    writes: Writes | None = None
 
-    def _action_name(self, verb: str) -> str:
-        name = self.audit_name or self.get_queryset().model._meta.model_name
-        return f"{name}.{verb}"
+    def _service(self, verb: str) -> Callable[..., Any]:
+        service = getattr(self.writes, verb, None)
+        if service is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} names no service to {verb} with")
+        return service
 
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)
 
     def perform_create(self, serializer: Any) -> None:
-        with transaction.atomic():
-            instance = serializer.save()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("create"),
-                instance=instance,
-                after=snapshot(instance),
-            )
+        create = self._service("create")
+        serializer.instance = create(actor=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: Any) -> None:
-        with transaction.atomic():
-            before = snapshot(serializer.instance)
-            instance = serializer.save()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("update"),
-                instance=instance,
-                before=before,
-                after=snapshot(instance),
-            )
+        update = self._service("update")
+        target = {self.writes.instance: serializer.instance}  # type: ignore[union-attr]
+        serializer.instance = update(actor=self.request.user, **target, **serializer.validated_data)
 
     def perform_destroy(self, instance: Any) -> None:
-        with transaction.atomic():
-            before = snapshot(instance)
-            pk = instance.pk
-            instance.delete()
-            audit_record(
-                actor=self.request.user,
-                action=self._action_name("delete"),
-                object_type=instance._meta.label,
-                object_id=pk,
-                before=before,
-            )
+        delete = self._service("delete")
+        delete(actor=self.request.user, **{self.writes.instance: instance})  # type: ignore[union-attr]
 
 
 class ReadOnlyScopedViewSet(

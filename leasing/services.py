@@ -21,9 +21,11 @@ from django.db.models import F, Func, Q, Value
 from accounts.models import Tenant
 from core import clock
 from core.audit import audit_record, snapshot
-from core.exceptions import InvalidInput, InvalidState, NoCapacity
+from core.exceptions import Forbidden, InvalidInput, InvalidState, NoCapacity
 from core.money import fraction_to_money
+from core.permissions import user_role
 from core.queue import enqueue_nudge
+from core.roles import Role
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from marketplace.choices import CardStatus
@@ -239,7 +241,7 @@ def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
         raise InvalidState("Only short leases are stopped; long leases are terminated.")
     now = clock.now()
     if lease.status == LeaseStatus.RESERVED and lease.start > now:
-        return lease_cancel(actor=actor, lease=lease, reason=reason or "stopped before its start")
+        return _cancel(actor=actor, lease=lease, reason=reason or "stopped before its start")
     # by the clock, not only the status: the minute's status task may not have run yet
     if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
         raise InvalidState(f"{_a(lease.status)} lease cannot be stopped.")
@@ -335,7 +337,7 @@ def lease_terminate(
     lease.save(update_fields=["termination_fee", "terminated_on", "end", "status", "updated_at"])
     renewal = _pending_renewal(lease)
     if renewal is not None:
-        renewal = lease_cancel(
+        renewal = _cancel(
             actor=actor,
             lease=renewal,
             reason=f"lease {lease.pk} terminated early, effective {effective.isoformat()}",
@@ -362,9 +364,21 @@ def lease_terminate(
     return Termination(lease=lease, cancelled_renewal=renewal)
 
 
-@transaction.atomic
 def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
-    """Cancel a lease before it starts; its cards are released."""
+    """Cancel a lease before it starts; its cards are released. Tenants cancel their short
+    reservations; a long lease is a commitment, ended by `lease_terminate` (with its fee) unless
+    staff cancel it. (Stopping or terminating a lease cancels what it leaves pending whoever
+    asks: that is `_cancel`.)"""
+    if user_role(actor) == Role.TENANT and lease.kind == LeaseKind.LONG:
+        raise Forbidden(
+            "A long lease is a commitment: terminate it (with its fee), "
+            "or ask the operator to cancel it."
+        )
+    return _cancel(actor=actor, lease=lease, reason=reason)
+
+
+@transaction.atomic
+def _cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
     lease = _locked(lease)
     if lease.status != LeaseStatus.RESERVED:
         raise InvalidState(f"Only reserved leases can be cancelled; this one is {lease.status}.")
@@ -378,7 +392,7 @@ def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
     data: dict[str, Any] = {"released_cards": cards}
     renewal = _pending_renewal(lease)  # it would start at this lease's end: it goes too
     if renewal is not None:
-        lease_cancel(actor=actor, lease=renewal, reason=f"lease {lease.pk} cancelled")
+        _cancel(actor=actor, lease=renewal, reason=f"lease {lease.pk} cancelled")
         data["cancelled_renewal"] = renewal.pk
     _event(
         lease,

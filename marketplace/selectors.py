@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import accumulate
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 
 from core import clock
 from core.exceptions import InvalidInput, NoCapacity
@@ -348,11 +348,11 @@ def availability_find(
     )
 
 
-def cards_leased_by(*, tenant_id: int) -> QuerySet[Card]:
-    """Cards a tenant's leases hold now or later (what a tenant may see). The allocations say
-    it all: a cancelled lease has none, an ended one's are cut, a terminated one holds its cards
-    until the termination takes effect."""
+def cards_leased_by(*, tenant_id: int) -> Q:
+    """Cards a tenant's leases hold now or later (what a tenant may see), as a filter on cards.
+    The allocations say it all: a cancelled lease has none, an ended one's are cut, a
+    terminated one holds its cards until the termination takes effect."""
     holding = Q(allocations__lease__tenant_id=tenant_id) & (
         Q(allocations__period__endswith__gt=clock.now()) | Q(allocations__period__upper_inf=True)
     )
-    return Card.objects.filter(pk__in=Card.objects.filter(holding).values("pk"))
+    return Q(pk__in=Card.objects.filter(holding).values("pk"))

@@ -1,4 +1,5 @@
-"""Writes to inventory: cards with their state rules, and the all-or-nothing CSV import."""
+"""Writes to inventory: sites, racks, servers, card models and cards with their rules (each
+audited), and the all-or-nothing CSV import."""
 
 from __future__ import annotations
 
@@ -15,10 +16,83 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from core import clock
-from core.audit import audit_record, snapshot
+from core.audit import audit_record, audited_create, audited_delete, audited_update, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server, Site
+
+# --- Sites, racks, servers and card models ---
+
+
+def site_create(*, actor: Any, **fields: Any) -> Site:
+    return audited_create(actor=actor, model=Site, action="site.create", fields=fields)
+
+
+def site_update(*, actor: Any, site: Site, **changes: Any) -> Site:
+    return audited_update(actor=actor, instance=site, action="site.update", changes=changes)
+
+
+def site_delete(*, actor: Any, site: Site) -> None:
+    audited_delete(actor=actor, instance=site, action="site.delete")
+
+
+def rack_create(*, actor: Any, **fields: Any) -> Rack:
+    return audited_create(actor=actor, model=Rack, action="rack.create", fields=fields)
+
+
+def rack_update(*, actor: Any, rack: Rack, **changes: Any) -> Rack:
+    """Change a rack. A decommissioned rack stays decommissioned."""
+    status = changes.get("status", rack.status)
+    if rack.status == RackStatus.DECOMMISSIONED and status != rack.status:
+        raise InvalidInput(
+            "A decommissioned rack stays decommissioned.",
+            fields={"status": ["A decommissioned rack stays decommissioned."]},
+        )
+    return audited_update(actor=actor, instance=rack, action="rack.update", changes=changes)
+
+
+def rack_delete(*, actor: Any, rack: Rack) -> None:
+    audited_delete(actor=actor, instance=rack, action="rack.delete")
+
+
+def _check_rack_takes_servers(rack: Rack) -> None:
+    if rack.status == RackStatus.DECOMMISSIONED:
+        raise InvalidInput(
+            "The rack is decommissioned: it takes no servers.",
+            fields={"rack": ["The rack is decommissioned."]},
+        )
+
+
+def server_create(*, actor: Any, **fields: Any) -> Server:
+    """Add a server; a decommissioned rack takes none."""
+    _check_rack_takes_servers(fields["rack"])
+    return audited_create(actor=actor, model=Server, action="server.create", fields=fields)
+
+
+def server_update(*, actor: Any, server: Server, **changes: Any) -> Server:
+    """Change a server; it moves into no decommissioned rack."""
+    if "rack" in changes:
+        _check_rack_takes_servers(changes["rack"])
+    return audited_update(actor=actor, instance=server, action="server.update", changes=changes)
+
+
+def server_delete(*, actor: Any, server: Server) -> None:
+    audited_delete(actor=actor, instance=server, action="server.delete")
+
+
+def card_model_create(*, actor: Any, **fields: Any) -> CardModel:
+    return audited_create(actor=actor, model=CardModel, action="card_model.create", fields=fields)
+
+
+def card_model_update(*, actor: Any, card_model: CardModel, **changes: Any) -> CardModel:
+    return audited_update(
+        actor=actor, instance=card_model, action="card_model.update", changes=changes
+    )
+
+
+def card_model_delete(*, actor: Any, card_model: CardModel) -> None:
+    audited_delete(actor=actor, instance=card_model, action="card_model.delete")
+
 
 # --- Cards ---
 
@@ -73,6 +147,10 @@ def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
         actor=actor, action="card.update", instance=card, before=before, after=snapshot(card)
     )
     return card
+
+
+def card_delete(*, actor: Any, card: Card) -> None:
+    audited_delete(actor=actor, instance=card, action="card.delete")
 
 
 # --- CSV import ---

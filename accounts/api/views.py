@@ -1,16 +1,16 @@
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services
 from accounts.api.serializers import MeSerializer, TenantSerializer
 from accounts.models import Tenant, User
 from core.permissions import roles
 from core.roles import Role
-from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin, Writes
 
 
 class MeView(APIView):
@@ -38,6 +38,4 @@ class TenantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     ordering = ["id"]
     http_method_names = ["get", "post", "patch", "put", "head", "options"]
     queryset = Tenant.objects.all()
-
-    def get_queryset(self) -> QuerySet[Tenant]:
-        return super().get_queryset()
+    writes = Writes("tenant", services.tenant_create, services.tenant_update)

@@ -39,18 +39,6 @@ class MetricSerializer(StrictModelSerializer):
         fields = ["id", "code", "name", "unit", "unit_price", "billable", "external"]
         read_only_fields = ["id", "code", "billable", "external"]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        metric = self.instance
-        if (
-            metric is not None
-            and metric.billable
-            and metric.external
-            and "unit_price" in attrs
-            and attrs["unit_price"] is None
-        ):
-            raise serializers.ValidationError({"unit_price": ["A billable metric has a price."]})
-        return attrs
-
 
 class UsageRecordSerializer(serializers.ModelSerializer):
     metric: serializers.SlugRelatedField = serializers.SlugRelatedField(

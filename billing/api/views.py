@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import documents
+from billing import documents, pricebook
 from billing.api import filters
 from billing.api.filters import month_param
 from billing.api.serializers import (
@@ -66,6 +66,7 @@ from core.viewsets import (
     AuditedModelViewSet,
     TenantScopedViewSetMixin,
     ValuesReadMixin,
+    Writes,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ class MetricViewSet(AuditedModelViewSet):
     serializer_class = MetricSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     http_method_names = ["get", "patch", "head", "options"]
+    writes = Writes("metric", update=pricebook.metric_update)
 
 
 class UsageRecordViewSet(
@@ -170,12 +172,7 @@ class VoucherProgramViewSet(AuditedModelViewSet):
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
     http_method_names = ["get", "post", "head", "options"]
     ordering = ["id"]
-    audit_name = "voucher_program"
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = vouchers.voucher_program_create(
-            actor=self.request.user, **serializer.validated_data
-        )
+    writes = Writes("program", create=vouchers.voucher_program_create)
 
     @extend_schema(
         parameters=[
@@ -226,12 +223,7 @@ class VoucherGrantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     filterset_class = filters.VoucherGrantFilter
     http_method_names = ["get", "post", "head", "options"]
     ordering = ["id"]
-    audit_name = "voucher_grant"
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = vouchers.voucher_grant_create(
-            actor=self.request.user, **serializer.validated_data
-        )
+    writes = Writes("grant", create=vouchers.voucher_grant_create)
 
 
 class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -313,8 +305,7 @@ class InvoiceViewSet(
     ordering = ["id"]
     ordering_fields = ["id", "month", "number"]
 
-    def get_queryset(self) -> QuerySet[Invoice]:
-        queryset = super().get_queryset()
+    def safely_get_queryset(self, queryset: QuerySet[Invoice]) -> QuerySet[Invoice]:
         if self.action == "pdf":  # the PDF prints a short lease's real start and end
             lines = InvoiceLine.objects.select_related("metric", "card_model", "lease")
             queryset = queryset.prefetch_related(None).prefetch_related(
@@ -393,9 +384,4 @@ class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     tenant_field = "invoice__tenant"
     http_method_names = ["get", "post", "head", "options"]
     ordering = ["id"]
-    audit_name = "credit_note"
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = invoicing.credit_note_create(
-            actor=self.request.user, **serializer.validated_data
-        )
+    writes = Writes("credit_note", create=invoicing.credit_note_create)

@@ -10,9 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.exceptions import Forbidden
 from core.idempotency import idempotent
-from core.permissions import ALL_ROLES, roles, user_role
+from core.permissions import ALL_ROLES, roles
 from core.roles import Role
 from core.viewsets import FILTER_BACKENDS, TenantScopedViewSetMixin, ValuesReadMixin
 from leasing import services
@@ -28,7 +27,6 @@ from leasing.api.serializers import (
     TerminateSerializer,
     held_cards,
 )
-from leasing.choices import LeaseKind
 from leasing.models import Lease
 from marketplace.models import Card
 
@@ -128,14 +126,10 @@ class LeaseViewSet(
         fee) unless staff cancel it."""
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        lease = self.get_object()
-        if user_role(request.user) == Role.TENANT and lease.kind == LeaseKind.LONG:
-            raise Forbidden(
-                "A long lease is a commitment: terminate it (with its fee), "
-                "or ask the operator to cancel it."
-            )
         lease = services.lease_cancel(
-            actor=request.user, lease=lease, reason=body.validated_data.get("reason", "")
+            actor=request.user,
+            lease=self.get_object(),
+            reason=body.validated_data.get("reason", ""),
         )
         return self._respond(lease)
 

@@ -12,7 +12,7 @@ from core.serializers import (
     UnitPriceField,
     name_of,
 )
-from marketplace.choices import LeaseKind, RackStatus
+from marketplace.choices import LeaseKind
 from marketplace.models import Card, CardModel, Rack, Server, Site
 from marketplace.pricing import LONG_TERMS
 
@@ -31,12 +31,6 @@ class RackSerializer(StrictModelSerializer):
         model = Rack
         fields = ["id", "site", "site_name", "name", "status", "power_kw"]
 
-    def validate_status(self, value: str) -> str:
-        rack = self.instance
-        if rack is not None and rack.status == RackStatus.DECOMMISSIONED and value != rack.status:
-            raise serializers.ValidationError("A decommissioned rack stays decommissioned.")
-        return value
-
 
 class ServerSerializer(StrictModelSerializer):
     rack_name = name_of("rack")
@@ -45,11 +39,6 @@ class ServerSerializer(StrictModelSerializer):
     class Meta:
         model = Server
         fields = ["id", "rack", "rack_name", "name", "position"]
-
-    def validate_rack(self, value: Rack) -> Rack:
-        if value.status == RackStatus.DECOMMISSIONED:
-            raise serializers.ValidationError("The rack is decommissioned.")
-        return value
 
 
 class CardModelSerializer(StrictModelSerializer):

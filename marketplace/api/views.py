@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -17,7 +15,7 @@ from core.idempotency import idempotent
 from core.parsers import CSVBodyParser
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.roles import Role
-from core.viewsets import AuditedModelViewSet
+from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin, Writes
 from marketplace import selectors, services
 from marketplace.api import filters
 from marketplace.api.serializers import (
@@ -46,6 +44,7 @@ class SiteViewSet(AuditedModelViewSet):
     search_fields = ["name", "code", "city", "province"]
     ordering_fields = ["id", "name", "code"]
     ordering = ["id"]
+    writes = Writes("site", services.site_create, services.site_update, services.site_delete)
 
 
 class RackViewSet(AuditedModelViewSet):
@@ -56,6 +55,7 @@ class RackViewSet(AuditedModelViewSet):
     search_fields = ["name"]
     ordering_fields = ["id", "name", "site"]
     ordering = ["id"]
+    writes = Writes("rack", services.rack_create, services.rack_update, services.rack_delete)
 
 
 class ServerViewSet(AuditedModelViewSet):
@@ -66,6 +66,9 @@ class ServerViewSet(AuditedModelViewSet):
     search_fields = ["name"]
     ordering_fields = ["id", "name", "position"]
     ordering = ["id"]
+    writes = Writes(
+        "server", services.server_create, services.server_update, services.server_delete
+    )
 
 
 class CardModelViewSet(AuditedModelViewSet):
@@ -78,38 +81,28 @@ class CardModelViewSet(AuditedModelViewSet):
     search_fields = ["vendor", "name"]
     ordering_fields = ["id", "name", "hourly_rate", "monthly_rate"]
     ordering = ["id"]
-    audit_name = "card_model"
+    writes = Writes(
+        "card_model",
+        services.card_model_create,
+        services.card_model_update,
+        services.card_model_delete,
+    )
 
 
-class CardViewSet(AuditedModelViewSet):
+class CardViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     """Cards. Staff see all; a tenant sees only the cards its leases hold (reserved or active)."""
 
-    queryset = Card.objects.all()  # narrowed per caller in get_queryset
+    queryset = Card.objects.select_related("server", "card_model")
     serializer_class = CardSerializer
     permission_classes = [roles(read=ALL_ROLES, write=OPERATORS)]
     filterset_class = filters.CardFilter
     search_fields = ["serial"]
     ordering_fields = ["id", "serial", "commissioned_on"]
     ordering = ["id"]
+    writes = Writes("card", services.card_create, services.card_update, services.card_delete)
 
-    def get_queryset(self) -> QuerySet[Card]:
-        user: Any = self.request.user
-        cards = (
-            selectors.cards_leased_by(tenant_id=user.tenant_id)
-            if user.role == Role.TENANT
-            else Card.objects.all()
-        )
-        return cards.select_related("server", "card_model")
-
-    def perform_create(self, serializer: Any) -> None:
-        serializer.instance = services.card_create(
-            actor=self.request.user, **serializer.validated_data
-        )
-
-    def perform_update(self, serializer: Any) -> None:
-        serializer.instance = services.card_update(
-            actor=self.request.user, card=serializer.instance, **serializer.validated_data
-        )
+    def tenant_filter(self, tenant_id: int) -> Q:
+        return selectors.cards_leased_by(tenant_id=tenant_id)
 
 
 class CapacityView(APIView):
