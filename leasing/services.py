@@ -26,16 +26,15 @@ from core.money import fraction_to_money
 from core.queue import enqueue_nudge
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
-from marketplace.choices import CardStatus
-from marketplace.models import Card, CardModel, Site
-from marketplace.pricing import LONG_TERMS, long_lease_monthly_fee
-from marketplace.selectors import (
-    choose_placement,
-    free_cards_by_server,
+from leasing.terms import (
+    LONG_TERMS,
     long_lease_first_day,
-    placement_find,
+    long_lease_monthly_fee,
     short_lease_window,
 )
+from marketplace.choices import CardStatus
+from marketplace.models import Card, CardModel, Site
+from marketplace.selectors import choose_placement, free_cards_by_server, placement_find
 
 logger = logging.getLogger(__name__)
 
