@@ -4,6 +4,12 @@ a request holds, the long-lease term discounts, list prices and quotes.
 Every rule about what a lease is lives here; `marketplace` keeps inventory, free cards and
 placement. The window functions raise `InvalidInput`: they are called where input is
 validated (the serializers and the lease services), never from a selector.
+
+The money and time rules that bulk SQL applies too (invoicing, revenue snapshots, metering) are
+here twice, side by side: a Python function and a named SQL fragment that the set-based
+statements interpolate (`*_sql` functions returning an expression over the caller's columns).
+tests/leasing/test_terms_sql.py holds each pair equal on generated cases (Hypothesis, on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 
@@ -87,7 +94,8 @@ def lease_window(
 
 # --- Prices and quotes (the long-lease term discounts are a price-book setting) ---
 
-LONG_TERMS = (12, 24, 36, 48, 60)
+# The offered terms are the discount table's: the lease's check constraint is built from them.
+LONG_TERMS: tuple[int, ...] = tuple(sorted(settings.LONG_LEASE_DISCOUNTS))
 SECONDS_PER_HOUR = Decimal(3600)
 
 
@@ -120,10 +128,61 @@ def quote_short(
     card_model: CardModel, card_count: int, start: dt.datetime, end: dt.datetime
 ) -> Quote:
     """Hourly rate × cards × hours of [start, end) widened to whole minutes, as billed."""
-    first = start.replace(second=0, microsecond=0)
-    last = end.replace(second=0, microsecond=0)
-    if last < end:
-        last += dt.timedelta(minutes=1)
+    first, last = minute_floor(start), minute_ceil(end)
     hours = Decimal(int((last - first).total_seconds())) / SECONDS_PER_HOUR
     rate = card_model.hourly_rate
     return Quote(LeaseKind.SHORT, rate, round_money(rate * card_count * hours))
+
+
+# --- Money and time rules, in Python and as SQL fragments ---
+#
+# Whole-minute widening: short leases hold and are billed in whole minutes, from the minute their
+# hold starts in to the end of the minute it ends in. Minutes are binned from the epoch (the same
+# as date_trunc('minute') for any zone with whole-minute offsets, without its time-zone work).
+
+
+def minute_floor(instant: dt.datetime) -> dt.datetime:
+    """The start of the minute `instant` falls in."""
+    return instant.replace(second=0, microsecond=0)
+
+
+def minute_ceil(instant: dt.datetime) -> dt.datetime:
+    """`instant` if it is on a minute, else the start of the next minute."""
+    floor = minute_floor(instant)
+    return floor if floor == instant else floor + dt.timedelta(minutes=1)
+
+
+def minute_floor_sql(expr: str) -> str:
+    """SQL for `minute_floor` of the timestamptz expression `expr`."""
+    return f"date_bin('1 minute', {expr}, 'epoch')"
+
+
+def minute_ceil_sql(expr: str) -> str:
+    """SQL for `minute_ceil` of the timestamptz expression `expr` (microsecond precision)."""
+    return f"date_bin('1 minute', {expr} + interval '59.999999 seconds', 'epoch')"
+
+
+# Long-lease proration: a long lease bills, per calendar month, its monthly fee per card × cards
+# × the month's active days / the days in that month (the start day counts, the end day not).
+
+
+def month_share(fee: Decimal, card_count: int, days: int, days_in_month: int) -> Fraction:
+    """Exactly what `days` active days of a month of `days_in_month` days bill."""
+    return Fraction(fee) * card_count * days / days_in_month
+
+
+def month_share_sql(fee: str, card_count: str, days: str, days_in_month: str) -> str:
+    """SQL for `month_share` over the caller's expressions (numeric, unrounded)."""
+    return f"({fee} * {card_count} * ({days})::numeric / {days_in_month})"
+
+
+def long_lease_value(fee: Decimal, card_count: int, start: dt.date, end: dt.date) -> Fraction:
+    """Exactly what the long-lease fee rule bills over [start, end): the sum of each calendar
+    month's `month_share`."""
+    total = Fraction(0)
+    day = start
+    while day < end:
+        stop = min(clock.next_month_first(day), end)
+        total += month_share(fee, card_count, (stop - day).days, clock.days_in_month(day))
+        day = stop
+    return total
