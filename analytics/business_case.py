@@ -33,9 +33,9 @@ from analytics.selectors import site_measured_rates
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.money import round_money, round_rate, to_decimal
+from leasing.terms import long_lease_discount
 from marketplace.choices import CardStatus
 from marketplace.models import Card, Site
-from marketplace.pricing import long_lease_discount
 
 CAPEX_CATEGORIES = ("build", "hardware", "software", "models", "other")
 OPEX_CATEGORIES = ("operations", "repairs", "power_water", "staff", "other")

@@ -15,7 +15,7 @@ from django.db.models import Model
 from accounts.models import Tenant
 from core.downloads import csv_dict_text
 from core.money import round_rate
-from marketplace.choices import LeaseKind
+from leasing.choices import LeaseKind
 from marketplace.models import CardModel, Rack, Site
 
 OCCUPANCY_GROUPS = {

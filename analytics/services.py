@@ -24,6 +24,7 @@ from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.runs import run_claim, run_heartbeat, runs_close_abandoned
+from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ RUN_STALE_AFTER = dt.timedelta(minutes=15)
 # index on their upper bound) and feed the three snapshot tables through data-modifying CTEs.
 # Time-zone arithmetic is the costly part of a row: a bound is converted to its local day only
 # when it falls inside the chunk, and minutes are binned without it.
-_RECOMPUTE_SQL = """
+_RECOMPUTE_SQL = f"""
 WITH days AS (
     SELECT d::date AS day,
            (d::date::timestamp AT TIME ZONE %(tz)s) AS ds,
@@ -182,13 +183,13 @@ occupancy AS (
     RETURNING 1
 ),
 short_held AS (
-    -- held intervals widened to whole minutes, as billed (minutes binned from the epoch, which
-    -- is date_trunc('minute') without its time-zone arithmetic); a running hold counts until now
+    -- held intervals widened to whole minutes, as billed (leasing.terms); a running hold
+    -- counts until now
     SELECT x.lease_id, x.s_day, x.e_day,
-           date_bin('1 minute', x.lo, 'epoch') AS lo,
+           {minute_floor_sql("x.lo")} AS lo,
            CASE WHEN x.hi IS NULL OR x.hi > %(now)s
-                THEN date_bin('1 minute', %(now)s, 'epoch')
-                ELSE date_bin('1 minute', x.hi + interval '59.999999 seconds', 'epoch')
+                THEN {minute_floor_sql("%(now)s")}
+                ELSE {minute_ceil_sql("x.hi")}
            END AS hi
     FROM leases l
     JOIN alloc x ON x.lease_id = l.lease_id
@@ -213,8 +214,8 @@ revenue AS (
     -- then add up to round(fee × cards × days / days in month, 6), which rounds to the invoice
     -- line, where 6-place days rounded one by one could drift a cent off it
     SELECT m.day, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
-           round(l.unit_price * l.card_count * m.k / m.dim, 6)
-               - round(l.unit_price * l.card_count * (m.k - 1) / m.dim, 6)
+           round({month_share_sql("l.unit_price", "l.card_count", "m.k", "m.dim")}, 6)
+               - round({month_share_sql("l.unit_price", "l.card_count", "m.k - 1", "m.dim")}, 6)
     FROM leases l
     CROSS JOIN LATERAL generate_series(
         GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),

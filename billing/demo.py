@@ -20,9 +20,9 @@ from billing.services.invoicing import invoice_issue, invoice_run
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
+from leasing.choices import LeaseKind
 from leasing.demo import history_start
 from leasing.models import Lease
-from marketplace.choices import LeaseKind
 from marketplace.models import CardModel
 
 METER_SOURCE = "demo-dcgm"  # the cluster's utilisation exporter

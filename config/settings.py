@@ -236,7 +236,7 @@ SPECTACULAR_SETTINGS = {
         "core.schema.error_responses_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "LeaseKindEnum": "marketplace.choices.LeaseKind",
+        "LeaseKindEnum": "leasing.choices.LeaseKind",
         "InvoiceLineKindEnum": "billing.choices.LineKind",
         "LeaseStatusEnum": "leasing.choices.LeaseStatus",
     },

@@ -1,8 +1,9 @@
 from django.db import models
 
-from marketplace.choices import LeaseKind
 
-__all__ = ["LeaseKind", "LeaseStatus"]
+class LeaseKind(models.TextChoices):
+    LONG = "long", "Long lease"
+    SHORT = "short", "Short lease"
 
 
 class LeaseStatus(models.TextChoices):

@@ -39,9 +39,9 @@ from accounts.models import Tenant
 from core import clock
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
+from leasing.terms import long_lease_monthly_fee
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server
-from marketplace.pricing import long_lease_monthly_fee
 
 TENANTS = 2000
 CARDS_PER_SERVER = 8

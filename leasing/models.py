@@ -11,6 +11,7 @@ from django.db.models import F, Func, Q, Value
 from accounts.models import Tenant
 from core.models import TimeStampedModel
 from leasing.choices import LeaseKind, LeaseStatus
+from leasing.terms import LONG_TERMS
 from marketplace.models import Card, CardModel, Site
 
 
@@ -54,7 +55,7 @@ class Lease(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind=LeaseKind.LONG, term_months__in=[12, 24, 36, 48, 60], end__isnull=False)
+                    Q(kind=LeaseKind.LONG, term_months__in=list(LONG_TERMS), end__isnull=False)
                     | Q(kind=LeaseKind.SHORT, term_months__isnull=True)
                 ),
                 name="leasing_lease_kind_terms",

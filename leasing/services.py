@@ -28,16 +28,17 @@ from core.queue import enqueue_nudge
 from core.roles import Role
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
-from marketplace.choices import CardStatus
-from marketplace.models import Card, CardModel, Site
-from marketplace.pricing import LONG_TERMS, long_lease_monthly_fee
-from marketplace.selectors import (
-    choose_placement,
-    free_cards_by_server,
+from leasing.terms import (
+    LONG_TERMS,
     long_lease_first_day,
-    placement_find,
+    long_lease_monthly_fee,
+    long_lease_value,
+    minute_ceil,
     short_lease_window,
 )
+from marketplace.choices import CardStatus
+from marketplace.models import Card, CardModel, Site
+from marketplace.selectors import choose_placement, free_cards_by_server, placement_find
 
 logger = logging.getLogger(__name__)
 
@@ -271,18 +272,6 @@ def _after_stop(lease_id: int) -> None:
     By task name: billing depends on leasing, not the other way round. Best effort: the hourly
     meter and the invoice run meter the same minutes idempotently if this is lost."""
     enqueue_nudge("billing.meter_short_lease", lease_id)
-
-
-def long_lease_value(fee: Decimal, card_count: int, start: dt.date, end: dt.date) -> Fraction:
-    """Exactly what the long-lease fee rule bills over [start, end): per calendar month,
-    fee × cards × active days / days in month (the start day counts, the end day does not)."""
-    total = Fraction(0)
-    day = start
-    while day < end:
-        stop = min(clock.next_month_first(day), end)
-        total += Fraction(fee) * card_count * (stop - day).days / clock.days_in_month(day)
-        day = stop
-    return total
 
 
 @dataclass(frozen=True)
@@ -559,9 +548,7 @@ def card_swap(*, actor: Any, card: Card, reason: str = "") -> dict[str, Any]:
         raise InvalidState("A retired card cannot go into maintenance.")
     # cut at the next whole minute: short leases are billed in whole minutes per card, so a cut
     # inside a minute would bill that minute on both cards
-    now = clock.now()
-    if now != now.replace(second=0, microsecond=0):
-        now = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    now = minute_ceil(clock.now())
     held = list(
         Allocation.objects.select_related("lease")
         .filter(card=card)

@@ -11,8 +11,3 @@ class CardStatus(models.TextChoices):
     AVAILABLE = "available", "Available"
     MAINTENANCE = "maintenance", "Maintenance"
     RETIRED = "retired", "Retired"
-
-
-class LeaseKind(models.TextChoices):
-    LONG = "long", "Long lease"
-    SHORT = "short", "Short lease"

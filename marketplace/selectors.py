@@ -1,4 +1,4 @@
-"""Reads of inventory reused across apps: placement, availability, capacity."""
+"""Reads of inventory reused across apps: free cards, placement, capacity."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 
 from core import clock
-from core.exceptions import InvalidInput, NoCapacity
-from marketplace.choices import CardStatus, LeaseKind, RackStatus
-from marketplace.models import Card, CardModel, Server
-from marketplace.pricing import Quote, quote_long, quote_short
+from core.exceptions import NoCapacity
+from marketplace.choices import CardStatus, RackStatus
+from marketplace.models import Card
 
 
 @dataclass
@@ -223,129 +222,6 @@ def _pflops(tflops: Decimal | None) -> Decimal:
     exact = ((tflops or Decimal(0)) / 1000).quantize(Decimal("0.00001")).normalize()
     places = -int(exact.as_tuple().exponent)
     return exact if places > 3 else exact.quantize(Decimal("0.001"))
-
-
-# --- Availability ---
-
-
-@dataclass
-class Availability:
-    available: bool
-    card_count: int
-    free_cards: int
-    start: dt.datetime
-    end: dt.datetime | None
-    servers: list[dict[str, object]]
-    quote: Quote
-
-
-LONG_MAX_ADVANCE_MONTHS = 12  # a long commitment is booked at most a year ahead
-SHORT_MAX_ADVANCE = dt.timedelta(days=30)
-SHORT_MAX_DURATION = dt.timedelta(days=90)
-
-
-def short_lease_window(
-    start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
-) -> tuple[dt.datetime, dt.datetime | None]:
-    """The [start, end) of a short lease asked for at `now`: from now (a start up to a minute
-    late is taken as now), reserved at most 30 days ahead, for at most 90 days."""
-    lease_start = start or now
-    if lease_start < now - clock.CLOCK_SKEW:
-        raise InvalidInput("A short lease starts now or later.", fields={"start": ["In the past."]})
-    lease_start = max(lease_start, now)
-    if lease_start > now + SHORT_MAX_ADVANCE:
-        raise InvalidInput(
-            "A short lease can be reserved at most 30 days ahead.",
-            fields={"start": ["More than 30 days ahead."]},
-        )
-    if end is not None:
-        if end <= lease_start:
-            raise InvalidInput("end must be after start.", fields={"end": ["Before start."]})
-        if end - lease_start > SHORT_MAX_DURATION:
-            raise InvalidInput(
-                "A short lease lasts at most 90 days.", fields={"end": ["More than 90 days."]}
-            )
-    return lease_start, end
-
-
-def long_lease_first_day(start: dt.datetime | dt.date | None) -> dt.date:
-    """The operator-local first day of a long lease asked to start at `start` (default today):
-    today or later, at most `LONG_MAX_ADVANCE_MONTHS` ahead."""
-    today = clock.local_today()
-    if start is None:
-        first_day = today
-    elif isinstance(start, dt.datetime):
-        first_day = clock.local_date(start) if start.year < dt.MAXYEAR else dt.date.max
-    else:
-        first_day = start
-    if first_day < today:
-        raise InvalidInput(
-            "A long lease starts today or later.", fields={"start": ["In the past."]}
-        )
-    if first_day > clock.add_months(today, LONG_MAX_ADVANCE_MONTHS):
-        raise InvalidInput(
-            f"A long lease starts at most {LONG_MAX_ADVANCE_MONTHS} months ahead.",
-            fields={"start": ["Too far ahead."]},
-        )
-    return first_day
-
-
-def lease_window(
-    *, kind: str, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
-) -> tuple[dt.datetime, dt.datetime | None]:
-    """The [start, end) a lease request would hold: long leases run from operator-local
-    midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
-    if kind == LeaseKind.LONG:
-        assert term_months is not None
-        first_day = long_lease_first_day(start)
-        return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
-    return short_lease_window(start, end, clock.now())
-
-
-def _named_servers(servers: list[tuple[int, list[int]]]) -> list[dict[str, object]]:
-    """`{id, name, cards}` per placed server, the names from one query."""
-    names = dict(
-        Server.objects.filter(pk__in=[sid for sid, _ in servers]).values_list("pk", "name")
-    )
-    return [{"id": sid, "name": names[sid], "cards": cards} for sid, cards in servers]
-
-
-def availability_find(
-    *,
-    card_model: CardModel,
-    count: int,
-    kind: str,
-    site_id: int | None = None,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    term_months: int | None = None,
-) -> Availability:
-    """Can `count` cards be placed over the window, on which servers, and at what price.
-
-    A short request without `end` is checked as open-ended (as a lease without an end would
-    hold its cards) and quoted per hour.
-    """
-    start, end = lease_window(kind=kind, start=start, end=end, term_months=term_months)
-    servers = free_cards_by_server(
-        card_model_id=card_model.pk, site_id=site_id, start=start, end=end
-    )
-    placement = choose_placement(servers, count)
-    if kind == LeaseKind.LONG:
-        assert term_months is not None
-        quote = quote_long(card_model, count, term_months)
-    else:
-        # open-ended: one hour from the start's whole minute (the quote widens like the bill)
-        hour_end = start.replace(second=0, microsecond=0) + dt.timedelta(hours=1)
-        quote = quote_short(card_model, count, start, end or hour_end)
-    return Availability(
-        available=placement is not None,
-        card_count=count,
-        free_cards=sum(s.free for s in servers),
-        start=start,
-        end=end,
-        servers=_named_servers(placement.servers) if placement else [],
-        quote=quote,
-    )
 
 
 def cards_leased_by(*, tenant_id: int) -> Q:

@@ -47,12 +47,16 @@ from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
 from core.runs import run_claim, runs_close_abandoned
+from leasing.terms import month_share_sql
 
 logger = logging.getLogger(__name__)
 
+# A long lease's fee over its days of the month (the proration rule, leasing.terms).
+_LONG_FEE_SQL = month_share_sql("l.unit_price", "l.card_count", "d.last - d.first", "%(dim)s")
+
 # Wanted lines of every draft of the month. Parameters: tz, ms/me (instants), ms_date/me_date,
 # dim (days in month), month (first day), card_minutes (metric id).
-_WANTED_LINES_SQL = """
+_WANTED_LINES_SQL = f"""
 CREATE TEMP TABLE billing_wanted_lines ON COMMIT DROP AS
 WITH drafts AS MATERIALIZED (
     SELECT id, tenant_id FROM billing_invoice
@@ -65,7 +69,7 @@ long_fees AS (
            'Long lease #' || l.id || ' · ' || cm.name || ' × ' || l.card_count AS description,
            round(l.card_count * (d.last - d.first)::numeric / %(dim)s, 6) AS quantity,
            'card-month'::text AS unit, l.unit_price,
-           round(l.unit_price * l.card_count * (d.last - d.first) / %(dim)s, 2) AS amount,
+           round({_LONG_FEE_SQL}, 2) AS amount,
            d.first AS period_start, d.last AS period_end, 1 AS sort
     FROM leasing_lease l
     JOIN marketplace_cardmodel cm ON cm.id = l.card_model_id

@@ -18,16 +18,15 @@ from django.db import connection, transaction
 from billing.choices import CARD_MINUTES, PLATFORM_SOURCE, UsagePoster
 from billing.pricebook import builtin_metric_id
 from core import clock
+from leasing.terms import minute_ceil_sql, minute_floor_sql
 
-_METER_SQL = """
+_METER_SQL = f"""
 WITH held AS (
     SELECT a.id AS allocation_id, a.card_id, l.id AS lease_id, l.tenant_id,
-           date_trunc('minute', lower(a.period)) AS lo,
+           {minute_floor_sql("lower(a.period)")} AS lo,
            CASE
              WHEN upper(a.period) IS NOT NULL AND upper(a.period) <= %(now)s THEN
-               date_trunc('minute', upper(a.period))
-               + CASE WHEN upper(a.period) > date_trunc('minute', upper(a.period))
-                      THEN interval '1 minute' ELSE interval '0' END
+               {minute_ceil_sql("upper(a.period)")}
              ELSE (%(now)s AT TIME ZONE %(tz)s)::date::timestamp AT TIME ZONE %(tz)s
            END AS hi
     FROM leasing_allocation a

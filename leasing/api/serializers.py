@@ -17,9 +17,9 @@ from core.serializers import (
 )
 from leasing.choices import LeaseKind
 from leasing.models import Lease, LeaseEvent
+from leasing.terms import LONG_TERMS, lease_window
 from marketplace.api.serializers import FlexibleDateTimeField
 from marketplace.models import CardModel, Site
-from marketplace.pricing import LONG_TERMS
 
 
 class LeaseCreateSerializer(StrictSerializer):
@@ -150,3 +150,57 @@ class CardSwapSerializer(serializers.Serializer):
     card = serializers.IntegerField()
     status = serializers.CharField()
     swaps = serializers.ListField(child=serializers.DictField())
+
+
+class AvailabilityQuerySerializer(StrictSerializer):
+    card_model = IdField(queryset=CardModel.objects.all())
+    site = IdField(queryset=Site.objects.all(), required=False, allow_null=True)
+    count = serializers.IntegerField(min_value=1, max_value=100000)
+    kind = serializers.ChoiceField(choices=LeaseKind.choices, required=False)
+    term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)
+    start = FlexibleDateTimeField(required=False)
+    end = FlexibleDateTimeField(required=False)
+    format = serializers.CharField(required=False, max_length=16)  # DRF's renderer switch, ignored
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind") or (LeaseKind.LONG if "term_months" in attrs else LeaseKind.SHORT)
+        attrs["kind"] = kind
+        if kind == LeaseKind.LONG:
+            if "term_months" not in attrs:
+                raise serializers.ValidationError({"term_months": ["Required for long leases."]})
+            if "end" in attrs:
+                raise serializers.ValidationError(
+                    {"end": ["A long lease ends after its term; give term_months."]}
+                )
+        elif "term_months" in attrs:
+            raise serializers.ValidationError({"term_months": ["Only for long leases."]})
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and end <= start:
+            raise serializers.ValidationError({"end": ["Must be after start."]})
+        # the lease rules say which window the request holds (InvalidInput when they refuse it)
+        attrs["start"], attrs["end"] = lease_window(
+            kind=kind, start=start, end=end, term_months=attrs.get("term_months")
+        )
+        return attrs
+
+
+class QuoteSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    unit_price = UnitPriceField()
+    amount = MoneyField()
+
+
+class AvailabilityServerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    cards = serializers.ListField(child=serializers.IntegerField())
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    card_count = serializers.IntegerField()
+    free_cards = serializers.IntegerField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(allow_null=True)
+    servers = AvailabilityServerSerializer(many=True)
+    quote = QuoteSerializer()

@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("leases", views.LeaseViewSet, basename="lease")
 
 urlpatterns = [
+    path("availability/", views.AvailabilityView.as_view(), name="availability"),
     path(
         "cards/<int:pk>/maintenance/",
         views.CardMaintenanceView.as_view(),

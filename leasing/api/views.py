@@ -17,6 +17,8 @@ from core.viewsets import FILTER_BACKENDS, TenantScopedViewSetMixin, ValuesReadM
 from leasing import services
 from leasing.api.filters import LeaseFilter
 from leasing.api.serializers import (
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     CardSwapSerializer,
     LeaseCreateSerializer,
     LeaseEventSerializer,
@@ -28,6 +30,7 @@ from leasing.api.serializers import (
     held_cards,
 )
 from leasing.models import Lease
+from leasing.selectors import availability_find
 from marketplace.models import Card
 
 LEASE_WRITERS = (Role.TENANT, Role.OPERATOR)
@@ -158,3 +161,26 @@ class CardMaintenanceView(APIView):
             actor=request.user, card=card, reason=body.validated_data.get("reason", "")
         )
         return Response(CardSwapSerializer(result).data)
+
+
+class AvailabilityView(APIView):
+    """Can `count` cards of a model be placed over a window, on which servers, at what price."""
+
+    permission_classes = [roles(read=ALL_ROLES)]
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer], responses=AvailabilitySerializer)
+    def get(self, request: Request) -> Response:
+        query = AvailabilityQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        site = data.get("site")
+        result = availability_find(
+            card_model=data["card_model"],
+            count=data["count"],
+            kind=data["kind"],
+            site_id=site.pk if site else None,
+            start=data["start"],
+            end=data["end"],
+            term_months=data.get("term_months"),
+        )
+        return Response(AvailabilitySerializer(result).data)

@@ -5,16 +5,13 @@ from typing import Any
 from rest_framework import serializers
 
 from core.serializers import (
-    IdField,
     MoneyField,
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
     name_of,
 )
-from marketplace.choices import LeaseKind
 from marketplace.models import Card, CardModel, Rack, Server, Site
-from marketplace.pricing import LONG_TERMS
 
 
 class SiteSerializer(StrictModelSerializer):
@@ -113,53 +110,3 @@ class FlexibleDateTimeField(serializers.DateTimeField):
             except ValueError:
                 pass
         return super().to_internal_value(value)
-
-
-class AvailabilityQuerySerializer(StrictSerializer):
-    card_model = IdField(queryset=CardModel.objects.all())
-    site = IdField(queryset=Site.objects.all(), required=False, allow_null=True)
-    count = serializers.IntegerField(min_value=1, max_value=100000)
-    kind = serializers.ChoiceField(choices=LeaseKind.choices, required=False)
-    term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False)
-    start = FlexibleDateTimeField(required=False)
-    end = FlexibleDateTimeField(required=False)
-    format = serializers.CharField(required=False, max_length=16)  # DRF's renderer switch, ignored
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        kind = attrs.get("kind") or (LeaseKind.LONG if "term_months" in attrs else LeaseKind.SHORT)
-        attrs["kind"] = kind
-        if kind == LeaseKind.LONG:
-            if "term_months" not in attrs:
-                raise serializers.ValidationError({"term_months": ["Required for long leases."]})
-            if "end" in attrs:
-                raise serializers.ValidationError(
-                    {"end": ["A long lease ends after its term; give term_months."]}
-                )
-        elif "term_months" in attrs:
-            raise serializers.ValidationError({"term_months": ["Only for long leases."]})
-        start, end = attrs.get("start"), attrs.get("end")
-        if start and end and end <= start:
-            raise serializers.ValidationError({"end": ["Must be after start."]})
-        return attrs
-
-
-class QuoteSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    unit_price = UnitPriceField()
-    amount = MoneyField()
-
-
-class AvailabilityServerSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    cards = serializers.ListField(child=serializers.IntegerField())
-
-
-class AvailabilitySerializer(serializers.Serializer):
-    available = serializers.BooleanField()
-    card_count = serializers.IntegerField()
-    free_cards = serializers.IntegerField()
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField(allow_null=True)
-    servers = AvailabilityServerSerializer(many=True)
-    quote = QuoteSerializer()

@@ -17,6 +17,5 @@ urlpatterns = [
         views.CapacityView.as_view(),
         name="inventory-capacity",
     ),
-    path("availability/", views.AvailabilityView.as_view(), name="availability"),
     *router.urls,
 ]

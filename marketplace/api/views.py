@@ -19,8 +19,6 @@ from core.viewsets import AuditedModelViewSet, TenantScopedViewSetMixin, Writes
 from marketplace import selectors, services
 from marketplace.api import filters
 from marketplace.api.serializers import (
-    AvailabilityQuerySerializer,
-    AvailabilitySerializer,
     CapacityRowSerializer,
     CardModelSerializer,
     CardSerializer,
@@ -175,26 +173,3 @@ class InventoryImportView(APIView):
                 f"The file is larger than {self.csv_max_bytes} bytes.", code="file_too_large"
             )
         return bytes(upload.read())
-
-
-class AvailabilityView(APIView):
-    """Can `count` cards of a model be placed over a window, on which servers, at what price."""
-
-    permission_classes = [roles(read=ALL_ROLES)]
-
-    @extend_schema(parameters=[AvailabilityQuerySerializer], responses=AvailabilitySerializer)
-    def get(self, request: Request) -> Response:
-        query = AvailabilityQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        site = data.get("site")
-        result = selectors.availability_find(
-            card_model=data["card_model"],
-            count=data["count"],
-            kind=data["kind"],
-            site_id=site.pk if site else None,
-            start=data.get("start"),
-            end=data.get("end"),
-            term_months=data.get("term_months"),
-        )
-        return Response(AvailabilitySerializer(result).data)

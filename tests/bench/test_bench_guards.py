@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from bench.availability import VARIANTS, make_queries
 from bench.run import request_failures
-from marketplace.selectors import short_lease_window
+from leasing.terms import short_lease_window
 
 
 def test_availability_queries_all_lie_inside_the_short_lease_window() -> None:

@@ -12,7 +12,8 @@ from billing.models import UsageRecord
 from billing.services.metering import short_leases_meter
 from core import clock
 from leasing.models import Lease
-from leasing.services import lease_create, lease_stop, long_lease_value
+from leasing.services import lease_create, lease_stop
+from leasing.terms import long_lease_value
 from tests.timing import at
 
 days = st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2029, 12, 31))

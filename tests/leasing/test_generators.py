@@ -19,10 +19,10 @@ from leasing.generators import (
     plan_leases,
 )
 from leasing.models import Allocation, Lease, LeaseEvent
+from leasing.terms import long_lease_monthly_fee
 from marketplace.choices import CardStatus
 from marketplace.generators import generate_inventory
 from marketplace.models import Card
-from marketplace.pricing import long_lease_monthly_fee
 
 NOW = dt.datetime(2027, 3, 10, 4, 0, 17, tzinfo=dt.UTC)
 DAYS = 60
