@@ -35,7 +35,7 @@ NO_QUERYSET = {
     "accounts.api.views.MeView": "the caller's own user and tenant",
     "marketplace.api.views.CapacityView": "staff only: capacity of the whole fleet",
     "marketplace.api.views.InventoryImportView": "operators only: imports cards",
-    "marketplace.api.views.AvailabilityView": "free cards and prices, no tenant's rows",
+    "leasing.api.views.AvailabilityView": "free cards and prices, no tenant's rows",
     "leasing.api.views.CardMaintenanceView": "operators only: swaps a card out",
     "analytics.api.reports.OccupancyReportView": "staff only: fleet-wide report",
     "analytics.api.reports.RevenueReportView": "staff only: fleet-wide report",
