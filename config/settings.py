@@ -95,6 +95,8 @@ INSTALLED_APPS = [
     "billing",
     "analytics",
 ]
+if DEV_CONVENIENCES:  # the benchmarks' `generate_fleet` command (bench/): never in production
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     # first: a body over the limit is refused before anything reads it
