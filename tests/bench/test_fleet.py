@@ -8,9 +8,8 @@ import time_machine
 from django.db import connection
 
 from accounts.models import Tenant
-from core import clock
-from leasing.choices import LeaseKind, LeaseStatus
-from leasing.generators import (
+from bench.fleet.inventory import generate_inventory
+from bench.fleet.leases import (
     TENANTS,
     Window,
     generate_leases,
@@ -18,10 +17,11 @@ from leasing.generators import (
     load_prices,
     plan_leases,
 )
+from core import clock
+from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from leasing.terms import long_lease_monthly_fee
 from marketplace.choices import CardStatus
-from marketplace.generators import generate_inventory
 from marketplace.models import Card
 
 NOW = dt.datetime(2027, 3, 10, 4, 0, 17, tzinfo=dt.UTC)
