@@ -98,9 +98,8 @@ INSTALLED_APPS = [
     "leasing",
     "billing",
     "analytics",
+    "bench",  # only the benchmarks' `generate_fleet` command (bench/fleet): no models, no URLs
 ]
-if DEV_CONVENIENCES:  # the benchmarks' `generate_fleet` command (bench/): never in production
-    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     # first: a body over the limit is refused before anything reads it
