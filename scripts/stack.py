@@ -354,9 +354,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     env["WEB_BIND"] = web_bind(env)
     env["PYTHONPATH"] = str(ROOT)
     honcho = subprocess.Popen(honcho_argv(env), env=env, cwd=ROOT)
-    # Ctrl-C reaches honcho too (same process group): it stops the three, then we stop the
-    # servers. SIGTERM sent to this script alone is passed on.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C reaches honcho too (same process group); SIGINT or SIGTERM sent to this script
+    # alone is passed on. Either way honcho stops the three (a second signal changes nothing),
+    # then we stop the servers.
+    signal.signal(signal.SIGINT, lambda *_: honcho.terminate())
     signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
     host, port = env.get("HOST", "127.0.0.1"), env["PORT"]
     probe = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
