@@ -26,6 +26,7 @@ from billing.api.serializers import (
     InvoiceSerializer,
     InvoiceVoidSerializer,
     MetricSerializer,
+    UsageBatchInSerializer,
     UsageBatchRejectedSerializer,
     UsageBatchResultSerializer,
     UsageBatchSerializer,
@@ -55,7 +56,7 @@ from core.downloads import (
     pdf_response,
     wants_csv,
 )
-from core.exceptions import InvalidInput, error_body
+from core.exceptions import error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.queue import QUEUE_DOWN, queue_check
@@ -130,22 +131,12 @@ class UsageRecordViewSet(
         records (a tenant's, or the operator's): a retry adds nothing and reports duplicates.
         The source `platform` is the platform meter's (`reserved_source`). With `atomic`
         (default true) one bad record rejects the batch."""
-        data = request.data
-        if not isinstance(data, dict):
-            raise InvalidInput("Send an object: {atomic, records}.")
-        unknown = sorted(set(data) - {"atomic", "records"})
-        if unknown:
-            raise InvalidInput(
-                "Unknown field(s).", fields={key: ["Unknown field."] for key in unknown}
-            )
-        atomic = data.get("atomic", True)
-        if not isinstance(atomic, bool):
-            raise InvalidInput(
-                "atomic must be true or false.", fields={"atomic": ["Not a boolean."]}
-            )
+        batch = UsageBatchInSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        atomic = batch.validated_data["atomic"]
         user: Any = request.user
         result = usage.usage_records_ingest(
-            records=data.get("records"), atomic=atomic, tenant_id=user.tenant_id
+            records=batch.validated_data["records"], atomic=atomic, tenant_id=user.tenant_id
         )
         body = {
             "accepted": result.accepted,
