@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
@@ -46,6 +47,7 @@ from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
+from core.queue import QUEUE_DOWN, queue_check
 from core.runs import run_claim, runs_close_abandoned
 from leasing.terms import month_share_sql
 
@@ -470,6 +472,35 @@ def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = N
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
     return run
+
+
+def invoice_run_start(*, month: dt.date, actor: Any = None) -> InvoiceRun:
+    """Start the month's run on a worker: the `running` row now, the task once it commits.
+
+    ServiceUnavailable (503), with nothing recorded, when no worker could be reached; a broker
+    lost between that check and the commit closes the run as failed (`_invoice_run_enqueue`).
+    """
+    month = clock.month_first(month)
+    invoice_run_check(month)
+    queue_check()
+    run = InvoiceRun.objects.create(month=month)
+    audit_record(actor=actor, action="invoice_run.start", instance=run, after=snapshot(run))
+    run_id = run.pk
+    transaction.on_commit(lambda: _invoice_run_enqueue(run_id))
+    return run
+
+
+def _invoice_run_enqueue(run_id: int) -> None:
+    """Hand a committed run to a worker (the task by name: billing.tasks imports this module);
+    if the broker went away since the check, the run is closed as failed rather than left
+    `running` with no worker coming."""
+    try:
+        current_app.send_task("billing.run_invoices", args=(run_id,), ignore_result=True)
+    except Exception:
+        logger.warning("could not enqueue invoice run %s", run_id, exc_info=True)
+        InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
+        )
 
 
 # --- Issue, pay, void ---
