@@ -41,6 +41,7 @@ from billing.models import (
 )
 from billing.parties import invoice_parties_freeze
 from billing.pricebook import builtin_metric_id
+from billing.rules import usage_billable_sql
 from billing.services.metering import short_leases_meter
 from billing.services.vouchers import vouchers_apply
 from core import clock
@@ -133,36 +134,21 @@ SELECT d.id AS invoice_id, w.kind, w.lease_id, w.metric_id, w.card_model_id, w.l
 FROM wanted w JOIN drafts d ON d.tenant_id = w.tenant_id
 """
 
-# Usage that this month's run bills: un-invoiced billable records of the month (unless the
-# tenant's invoice for it is already issued: those wait for next month as prior-period), and
-# of earlier months whose invoice is issued or was never made (prior-period lines).
-_RUN_RECORDS_SQL = """
+# Usage that this month's run bills: the billable-usage rule (billing.rules), for every tenant.
+_RUN_RECORDS_SQL = f"""
 CREATE TEMP TABLE billing_run_records ON COMMIT DROP AS
 SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
 FROM billing_usagerecord r
-JOIN billing_metric m ON m.id = r.metric_id AND m.billable
-WHERE r.invoice_id IS NULL
-  AND r.month <= %(month)s
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_invoice i
-      WHERE i.tenant_id = r.tenant_id AND i.month = r.month
-        AND ((r.month = %(month)s AND i.status IN ('issued', 'paid'))
-             OR (r.month < %(month)s AND i.status = 'draft'))
-  )
+JOIN billing_metric m ON m.id = r.metric_id
+WHERE {usage_billable_sql("r", "m", "%(month)s")}
 """
 
 # Issuing claims the invoice's usage: the same rule, for one tenant, linked under row locks.
-_CLAIM_SQL = """
+_CLAIM_SQL = f"""
 UPDATE billing_usagerecord u SET invoice_id = %(invoice)s
 FROM billing_metric m
-WHERE m.id = u.metric_id AND m.billable
-  AND u.tenant_id = %(tenant)s AND u.invoice_id IS NULL AND u.month <= %(month)s
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_invoice i
-      WHERE i.tenant_id = u.tenant_id AND i.month = u.month
-        AND ((u.month = %(month)s AND i.status IN ('issued', 'paid'))
-             OR (u.month < %(month)s AND i.status = 'draft'))
-  )
+WHERE m.id = u.metric_id AND u.tenant_id = %(tenant)s
+  AND {usage_billable_sql("u", "m", "%(month)s")}
 """
 
 _CLAIMED_RECORDS_SQL = """
