@@ -104,6 +104,15 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
     pass
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON `true` or `false` only: "yes", "true" or 1 are errors, not a guess."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+
+
 class StrictModelSerializer(StrictFieldsMixin, StaffOnlyFieldsMixin, serializers.ModelSerializer):
     serializer_related_field = IdField
 

@@ -23,6 +23,7 @@ from core.serializers import (
     IdField,
     MoneyField,
     MonthField,
+    StrictBooleanField,
     StrictModelSerializer,
     StrictSerializer,
     UnitPriceField,
@@ -83,6 +84,25 @@ class UsageInSerializer(serializers.Serializer):
 class UsageBatchSerializer(serializers.Serializer):
     atomic = serializers.BooleanField(default=True)
     records = UsageInSerializer(many=True)
+
+
+class _Untouched(serializers.Field):
+    """A value passed on as posted, for a service that validates it (no copy, no checks)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class UsageBatchInSerializer(StrictSerializer):
+    """The batch envelope, checked here once: an object with `atomic` (true or false) and
+    `records`, nothing else. The records themselves are the ingestion service's to validate
+    (set-based, with each bad record's index and code); they pass through untouched."""
+
+    atomic = StrictBooleanField(default=True)
+    records = _Untouched(required=False, allow_null=True, default=None)
 
 
 class UsageBatchResultSerializer(serializers.Serializer):

@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -26,6 +25,7 @@ from billing.api.serializers import (
     InvoiceSerializer,
     InvoiceVoidSerializer,
     MetricSerializer,
+    UsageBatchInSerializer,
     UsageBatchRejectedSerializer,
     UsageBatchResultSerializer,
     UsageBatchSerializer,
@@ -45,8 +45,6 @@ from billing.models import (
     VoucherProgram,
 )
 from billing.services import invoicing, usage, vouchers
-from billing.tasks import run_invoices
-from core import clock
 from core.downloads import (
     CSV_DOWNLOAD,
     JSON_OR_CSV,
@@ -55,10 +53,9 @@ from core.downloads import (
     pdf_response,
     wants_csv,
 )
-from core.exceptions import InvalidInput, error_body
+from core.exceptions import error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
-from core.queue import QUEUE_DOWN, queue_check
 from core.roles import Role
 from core.serializers import StrictSerializer
 from core.viewsets import (
@@ -130,22 +127,12 @@ class UsageRecordViewSet(
         records (a tenant's, or the operator's): a retry adds nothing and reports duplicates.
         The source `platform` is the platform meter's (`reserved_source`). With `atomic`
         (default true) one bad record rejects the batch."""
-        data = request.data
-        if not isinstance(data, dict):
-            raise InvalidInput("Send an object: {atomic, records}.")
-        unknown = sorted(set(data) - {"atomic", "records"})
-        if unknown:
-            raise InvalidInput(
-                "Unknown field(s).", fields={key: ["Unknown field."] for key in unknown}
-            )
-        atomic = data.get("atomic", True)
-        if not isinstance(atomic, bool):
-            raise InvalidInput(
-                "atomic must be true or false.", fields={"atomic": ["Not a boolean."]}
-            )
+        batch = UsageBatchInSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        atomic = batch.validated_data["atomic"]
         user: Any = request.user
         result = usage.usage_records_ingest(
-            records=data.get("records"), atomic=atomic, tenant_id=user.tenant_id
+            records=batch.validated_data["records"], atomic=atomic, tenant_id=user.tenant_id
         )
         body = {
             "accepted": result.accepted,
@@ -251,12 +238,8 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body = InvoiceRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         month = month_param(body.validated_data["month"])
-        invoicing.invoice_run_check(month)
         if request.query_params.get("async") == "true":
-            queue_check()  # 503 now, with nothing recorded, when no worker could be reached
-            run = InvoiceRun.objects.create(month=month)
-            run_id = run.pk
-            transaction.on_commit(lambda: _enqueue_invoice_run(run_id))
+            run = invoicing.invoice_run_start(month=month, actor=request.user)
             return Response(InvoiceRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
         run = invoicing.invoice_run(month=month, actor=request.user)
         if run.status == RunStatus.FAILED:
@@ -270,18 +253,6 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             failure["error"]["run"] = run.pk
             return Response(failure, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
         return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
-
-
-def _enqueue_invoice_run(run_id: int) -> None:
-    """Hand a committed run to a worker; if the broker went away since the check, the run is
-    closed as failed rather than left `running` with no worker coming."""
-    try:
-        run_invoices.apply_async(args=(run_id,), ignore_result=True)
-    except Exception:
-        logger.warning("could not enqueue invoice run %s", run_id, exc_info=True)
-        InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
-        )
 
 
 class InvoiceViewSet(

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
@@ -40,12 +41,14 @@ from billing.models import (
 )
 from billing.parties import invoice_parties_freeze
 from billing.pricebook import builtin_metric_id
+from billing.rules import usage_billable_sql
 from billing.services.metering import short_leases_meter
 from billing.services.vouchers import vouchers_apply
 from core import clock
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
+from core.queue import QUEUE_DOWN, queue_check
 from core.runs import run_claim, runs_close_abandoned
 from leasing.terms import month_share_sql
 
@@ -131,36 +134,21 @@ SELECT d.id AS invoice_id, w.kind, w.lease_id, w.metric_id, w.card_model_id, w.l
 FROM wanted w JOIN drafts d ON d.tenant_id = w.tenant_id
 """
 
-# Usage that this month's run bills: un-invoiced billable records of the month (unless the
-# tenant's invoice for it is already issued: those wait for next month as prior-period), and
-# of earlier months whose invoice is issued or was never made (prior-period lines).
-_RUN_RECORDS_SQL = """
+# Usage that this month's run bills: the billable-usage rule (billing.rules), for every tenant.
+_RUN_RECORDS_SQL = f"""
 CREATE TEMP TABLE billing_run_records ON COMMIT DROP AS
 SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
 FROM billing_usagerecord r
-JOIN billing_metric m ON m.id = r.metric_id AND m.billable
-WHERE r.invoice_id IS NULL
-  AND r.month <= %(month)s
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_invoice i
-      WHERE i.tenant_id = r.tenant_id AND i.month = r.month
-        AND ((r.month = %(month)s AND i.status IN ('issued', 'paid'))
-             OR (r.month < %(month)s AND i.status = 'draft'))
-  )
+JOIN billing_metric m ON m.id = r.metric_id
+WHERE {usage_billable_sql("r", "m", "%(month)s")}
 """
 
 # Issuing claims the invoice's usage: the same rule, for one tenant, linked under row locks.
-_CLAIM_SQL = """
+_CLAIM_SQL = f"""
 UPDATE billing_usagerecord u SET invoice_id = %(invoice)s
 FROM billing_metric m
-WHERE m.id = u.metric_id AND m.billable
-  AND u.tenant_id = %(tenant)s AND u.invoice_id IS NULL AND u.month <= %(month)s
-  AND NOT EXISTS (
-      SELECT 1 FROM billing_invoice i
-      WHERE i.tenant_id = u.tenant_id AND i.month = u.month
-        AND ((u.month = %(month)s AND i.status IN ('issued', 'paid'))
-             OR (u.month < %(month)s AND i.status = 'draft'))
-  )
+WHERE m.id = u.metric_id AND u.tenant_id = %(tenant)s
+  AND {usage_billable_sql("u", "m", "%(month)s")}
 """
 
 _CLAIMED_RECORDS_SQL = """
@@ -470,6 +458,35 @@ def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = N
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
     return run
+
+
+def invoice_run_start(*, month: dt.date, actor: Any = None) -> InvoiceRun:
+    """Start the month's run on a worker: the `running` row now, the task once it commits.
+
+    ServiceUnavailable (503), with nothing recorded, when no worker could be reached; a broker
+    lost between that check and the commit closes the run as failed (`_invoice_run_enqueue`).
+    """
+    month = clock.month_first(month)
+    invoice_run_check(month)
+    queue_check()
+    run = InvoiceRun.objects.create(month=month)
+    audit_record(actor=actor, action="invoice_run.start", instance=run, after=snapshot(run))
+    run_id = run.pk
+    transaction.on_commit(lambda: _invoice_run_enqueue(run_id))
+    return run
+
+
+def _invoice_run_enqueue(run_id: int) -> None:
+    """Hand a committed run to a worker (the task by name: billing.tasks imports this module);
+    if the broker went away since the check, the run is closed as failed rather than left
+    `running` with no worker coming."""
+    try:
+        current_app.send_task("billing.run_invoices", args=(run_id,), ignore_result=True)
+    except Exception:
+        logger.warning("could not enqueue invoice run %s", run_id, exc_info=True)
+        InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
+        )
 
 
 # --- Issue, pay, void ---

@@ -198,3 +198,35 @@ def test_a_lone_surrogate_is_a_record_error(operator_client, lease):
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid"
     assert not UsageRecord.objects.exists()
+
+
+# --- The batch envelope: checked once, by its input serializer ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"records": [{}], "atomic": "true"}, "atomic"),
+        ({"records": [{}], "atomic": 1}, "atomic"),
+        ({"records": [{}], "extra": 1}, "extra"),
+    ],
+)
+def test_the_batch_envelope_is_checked_by_its_serializer(data, field):
+    from billing.api.serializers import UsageBatchInSerializer
+
+    body = UsageBatchInSerializer(data=data)
+    assert not body.is_valid()
+    assert field in body.errors
+
+
+def test_the_envelope_serializer_refuses_a_list_and_passes_records_through_untouched():
+    from billing.api.serializers import UsageBatchInSerializer
+
+    assert not UsageBatchInSerializer(data=[1, 2, 3]).is_valid()
+    records = [{"anything": "the ingestion service checks records"}]
+    body = UsageBatchInSerializer(data={"records": records})
+    assert body.is_valid(), body.errors
+    assert body.validated_data == {"atomic": True, "records": records}
+    missing = UsageBatchInSerializer(data={"atomic": False})
+    assert missing.is_valid(), missing.errors
+    assert missing.validated_data == {"atomic": False, "records": None}
