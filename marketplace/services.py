@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, audited_create, audited_delete, audited_update, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from marketplace.choices import CardStatus, RackStatus
@@ -24,23 +25,23 @@ from marketplace.models import Card, CardModel, Rack, Server, Site
 # --- Sites, racks, servers and card models ---
 
 
-def site_create(*, actor: Any, **fields: Any) -> Site:
+def site_create(*, actor: Actor, **fields: Any) -> Site:
     return audited_create(actor=actor, model=Site, action="site.create", fields=fields)
 
 
-def site_update(*, actor: Any, site: Site, **changes: Any) -> Site:
+def site_update(*, actor: Actor, site: Site, **changes: Any) -> Site:
     return audited_update(actor=actor, instance=site, action="site.update", changes=changes)
 
 
-def site_delete(*, actor: Any, site: Site) -> None:
+def site_delete(*, actor: Actor, site: Site) -> None:
     audited_delete(actor=actor, instance=site, action="site.delete")
 
 
-def rack_create(*, actor: Any, **fields: Any) -> Rack:
+def rack_create(*, actor: Actor, **fields: Any) -> Rack:
     return audited_create(actor=actor, model=Rack, action="rack.create", fields=fields)
 
 
-def rack_update(*, actor: Any, rack: Rack, **changes: Any) -> Rack:
+def rack_update(*, actor: Actor, rack: Rack, **changes: Any) -> Rack:
     """Change a rack. A decommissioned rack stays decommissioned."""
     status = changes.get("status", rack.status)
     if rack.status == RackStatus.DECOMMISSIONED and status != rack.status:
@@ -51,7 +52,7 @@ def rack_update(*, actor: Any, rack: Rack, **changes: Any) -> Rack:
     return audited_update(actor=actor, instance=rack, action="rack.update", changes=changes)
 
 
-def rack_delete(*, actor: Any, rack: Rack) -> None:
+def rack_delete(*, actor: Actor, rack: Rack) -> None:
     audited_delete(actor=actor, instance=rack, action="rack.delete")
 
 
@@ -63,34 +64,34 @@ def _check_rack_takes_servers(rack: Rack) -> None:
         )
 
 
-def server_create(*, actor: Any, **fields: Any) -> Server:
+def server_create(*, actor: Actor, **fields: Any) -> Server:
     """Add a server; a decommissioned rack takes none."""
     _check_rack_takes_servers(fields["rack"])
     return audited_create(actor=actor, model=Server, action="server.create", fields=fields)
 
 
-def server_update(*, actor: Any, server: Server, **changes: Any) -> Server:
+def server_update(*, actor: Actor, server: Server, **changes: Any) -> Server:
     """Change a server; it moves into no decommissioned rack."""
     if "rack" in changes:
         _check_rack_takes_servers(changes["rack"])
     return audited_update(actor=actor, instance=server, action="server.update", changes=changes)
 
 
-def server_delete(*, actor: Any, server: Server) -> None:
+def server_delete(*, actor: Actor, server: Server) -> None:
     audited_delete(actor=actor, instance=server, action="server.delete")
 
 
-def card_model_create(*, actor: Any, **fields: Any) -> CardModel:
+def card_model_create(*, actor: Actor, **fields: Any) -> CardModel:
     return audited_create(actor=actor, model=CardModel, action="card_model.create", fields=fields)
 
 
-def card_model_update(*, actor: Any, card_model: CardModel, **changes: Any) -> CardModel:
+def card_model_update(*, actor: Actor, card_model: CardModel, **changes: Any) -> CardModel:
     return audited_update(
         actor=actor, instance=card_model, action="card_model.update", changes=changes
     )
 
 
-def card_model_delete(*, actor: Any, card_model: CardModel) -> None:
+def card_model_delete(*, actor: Actor, card_model: CardModel) -> None:
     audited_delete(actor=actor, instance=card_model, action="card_model.delete")
 
 
@@ -114,7 +115,7 @@ def _is_held(card: Card) -> bool:
 
 
 @transaction.atomic
-def card_create(*, actor: Any, **fields: Any) -> Card:
+def card_create(*, actor: Actor, **fields: Any) -> Card:
     server: Server = fields["server"]
     _check_server_accepts_cards(server)
     card = Card.objects.create(**fields)
@@ -123,7 +124,7 @@ def card_create(*, actor: Any, **fields: Any) -> Card:
 
 
 @transaction.atomic
-def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
+def card_update(*, actor: Actor, card: Card, **changes: Any) -> Card:
     """Change a card. A retired card never comes back; no card moves into a decommissioned rack."""
     card = Card.objects.select_for_update().select_related("server__rack").get(pk=card.pk)
     before = snapshot(card)
@@ -149,7 +150,7 @@ def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
     return card
 
 
-def card_delete(*, actor: Any, card: Card) -> None:
+def card_delete(*, actor: Actor, card: Card) -> None:
     audited_delete(actor=actor, instance=card, action="card.delete")
 
 
@@ -313,7 +314,7 @@ def _parse_row(
 
 
 @transaction.atomic
-def inventory_import(*, actor: Any, content: bytes) -> ImportResult:
+def inventory_import(*, actor: Actor, content: bytes) -> ImportResult:
     """Import cards from CSV, creating missing sites, racks and servers. All or nothing.
 
     Every bad row is reported (row number, field, reason) and then nothing is written.
