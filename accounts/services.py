@@ -9,20 +9,21 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Tenant, User
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.roles import Role
 
 
 @transaction.atomic
-def tenant_create(*, actor: Any = None, name: str, **fields: Any) -> Tenant:
+def tenant_create(*, actor: Actor = None, name: str, **fields: Any) -> Tenant:
     tenant = Tenant.objects.create(name=name, **fields)
     audit_record(actor=actor, action="tenant.create", instance=tenant, after=snapshot(tenant))
     return tenant
 
 
 @transaction.atomic
-def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
+def tenant_update(*, actor: Actor, tenant: Tenant, **changes: Any) -> Tenant:
     before = snapshot(tenant)
     for field, value in changes.items():
         setattr(tenant, field, value)
@@ -37,7 +38,7 @@ def tenant_update(*, actor: Any, tenant: Tenant, **changes: Any) -> Tenant:
 @transaction.atomic
 def user_create(
     *,
-    actor: Any = None,
+    actor: Actor = None,
     username: str,
     role: str,
     tenant: Tenant | None = None,

@@ -28,8 +28,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 
+from accounts.actors import acting_user
 from analytics.models import BusinessCase
 from analytics.selectors import site_measured_rates
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.money import round_money, round_rate, to_decimal
@@ -525,7 +527,7 @@ def _utilisations(raw: Sequence[Any] | None) -> list[Decimal]:
 @transaction.atomic
 def business_case_create(
     *,
-    actor: Any,
+    actor: Actor,
     site: Site,
     capex: Iterable[ItemLike] = (),
     opex: Iterable[ItemLike] = (),
@@ -635,7 +637,7 @@ def business_case_create(
         site=site,
         inputs=inputs,
         results=output,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     audit_record(actor=actor, action="business_case.create", instance=case, after=snapshot(case))
     return case

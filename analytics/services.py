@@ -21,6 +21,7 @@ from django.db import connection, transaction
 
 from analytics.models import RecomputeRun
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.runs import run_claim, run_heartbeat, runs_close_abandoned
@@ -306,7 +307,7 @@ def snapshots_recompute(
     day_from: dt.date,
     day_to: dt.date,
     trigger: str = "backfill",
-    actor: Any = None,
+    actor: Actor = None,
 ) -> RecomputeRun:
     """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
@@ -16,7 +17,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    Flowable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from billing.models import Invoice, InvoiceLine
 from billing.parties import invoice_buyer, invoice_seller
@@ -161,7 +169,36 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     """An invoice a finance clerk would accept: seller, buyer, lines, tax, voucher, amount due."""
     buffer = io.BytesIO()
     font = _font()
-    doc = SimpleDocTemplate(
+    styles = _Styles.of(font)
+    story = [
+        *_invoice_heading(invoice, styles),
+        _invoice_parties(invoice, styles, font),
+        Spacer(1, 5 * mm),
+        _invoice_table(invoice, styles, font),
+        Spacer(1, 5 * mm),
+        *_invoice_notes(invoice, styles),
+    ]
+    _invoice_document(buffer, invoice, font).build(story)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    body: ParagraphStyle
+    small: ParagraphStyle
+
+    @classmethod
+    def of(cls, font: str) -> _Styles:
+        return cls(
+            title=ParagraphStyle("title", fontName=font, fontSize=16, leading=20),
+            body=ParagraphStyle("body", fontName=font, fontSize=9, leading=12),
+            small=ParagraphStyle("small", fontName=font, fontSize=8, leading=10),
+        )
+
+
+def _invoice_document(buffer: io.BytesIO, invoice: Invoice, font: str) -> SimpleDocTemplate:
+    return SimpleDocTemplate(
         buffer,
         initialFontName=font,  # else the canvas starts in Helvetica, a font that is not embedded
         pagesize=A4,
@@ -171,24 +208,29 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         bottomMargin=15 * mm,
         title=f"Invoice {invoice.number or 'draft'}",
     )
-    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20)
-    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
-    small = ParagraphStyle("small", fontName=font, fontSize=8, leading=10)
-    seller, buyer = invoice_seller(invoice), invoice_buyer(invoice)
-    currency = invoice.currency
+
+
+def _invoice_heading(invoice: Invoice, styles: _Styles) -> list[Flowable]:
+    """Number, status (draft, void), billing month and issue date."""
     status = {"draft": "DRAFT 草稿", "void": "VOID 作废"}.get(invoice.status, "")
-    story = [
-        Paragraph(f"发票 Invoice {_text(invoice.number or '')} {status}", title),
+    return [
+        Paragraph(f"发票 Invoice {_text(invoice.number or '')} {status}", styles.title),
         Spacer(1, 4 * mm),
         Paragraph(
             f"账期 Billing month: {invoice.month:%Y-%m} &nbsp;&nbsp; "
             f"开具日期 Issued: {clock.local_date(invoice.issued_at):%Y-%m-%d}"
             if invoice.issued_at
             else f"账期 Billing month: {invoice.month:%Y-%m}",
-            body,
+            styles.body,
         ),
         Spacer(1, 3 * mm),
     ]
+
+
+def _invoice_parties(invoice: Invoice, styles: _Styles, font: str) -> Table:
+    """Seller and buyer side by side: name, tax ID, address."""
+    seller, buyer = invoice_seller(invoice), invoice_buyer(invoice)
+    body = styles.body
     parties = Table(
         [
             [Paragraph("销售方 Seller", body), Paragraph("购买方 Buyer", body)],
@@ -214,20 +256,33 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             ]
         )
     )
-    story += [parties, Spacer(1, 5 * mm)]
-    rows = [
-        [
-            Paragraph(h, small)
-            for h in (
-                "项目 Item",
-                "期间 Period",
-                "数量 Qty",
-                "单位 Unit",
-                "单价 Unit price",
-                "金额 Amount",
-            )
-        ]
+    return parties
+
+
+def _invoice_totals(invoice: Invoice) -> list[tuple[str, Decimal]]:
+    """The totals under the lines: subtotal, VAT, total, voucher deduction, amount due."""
+    vat_percent = (invoice.tax_rate * 100).normalize()
+    return [
+        ("小计 Subtotal", invoice.subtotal),
+        (f"增值税 VAT {vat_percent:f}%", invoice.tax),
+        ("合计 Total", invoice.subtotal + invoice.tax),
+        ("算力券抵扣 Compute-voucher deduction (third-party payment)", -invoice.voucher_deduction),
+        ("应付金额 Amount due", invoice.amount_due),
     ]
+
+
+def _invoice_table(invoice: Invoice, styles: _Styles, font: str) -> Table:
+    """The lines, one row each, then the totals."""
+    small = styles.small
+    headings = (
+        "项目 Item",
+        "期间 Period",
+        "数量 Qty",
+        "单位 Unit",
+        "单价 Unit price",
+        "金额 Amount",
+    )
+    rows: list[list[Any]] = [[Paragraph(h, small) for h in headings]]
     for line in invoice.lines.all():
         rows.append(
             [
@@ -239,16 +294,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                 f"{line.amount:,.2f}",
             ]
         )
-    vat_percent = (invoice.tax_rate * 100).normalize()
-    totals = [
-        ("小计 Subtotal", invoice.subtotal),
-        (f"增值税 VAT {vat_percent:f}%", invoice.tax),
-        ("合计 Total", invoice.subtotal + invoice.tax),
-        ("算力券抵扣 Compute-voucher deduction (third-party payment)", -invoice.voucher_deduction),
-        ("应付金额 Amount due", invoice.amount_due),
-    ]
+    totals = _invoice_totals(invoice)
     for label, value in totals:
-        rows.append([Paragraph(label, small), "", "", "", "", _money(value, currency)])
+        rows.append([Paragraph(label, small), "", "", "", "", _money(value, invoice.currency)])
     table = Table(
         rows, colWidths=[62 * mm, 38 * mm, 18 * mm, 18 * mm, 22 * mm, 27 * mm], repeatRows=1
     )
@@ -271,9 +319,15 @@ def invoice_pdf(invoice: Invoice) -> bytes:
             ]
         )
     )
-    story += [table, Spacer(1, 5 * mm)]
+    return table
+
+
+def _invoice_notes(invoice: Invoice, styles: _Styles) -> list[Flowable]:
+    """The voucher note (when vouchers paid part), the currency, and the test-clock mark."""
+    small = styles.small
+    notes: list[Flowable] = []
     if invoice.redemptions.exists():
-        story.append(
+        notes.append(
             Paragraph(
                 "算力券为第三方支付：增值税按全额小计计算。"
                 "Compute vouchers are a third-party payment by the issuing government; "
@@ -281,10 +335,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
                 small,
             )
         )
-    story.append(
-        Paragraph(f"Currency 币种: {currency}. Amounts rounded half up to the cent.", small)
+    notes.append(
+        Paragraph(f"Currency 币种: {invoice.currency}. Amounts rounded half up to the cent.", small)
     )
     if clock.test_clock_is_set():
-        story.append(Paragraph("Generated under a test clock.", small))
-    doc.build(story)
-    return buffer.getvalue()
+        notes.append(Paragraph("Generated under a test clock.", small))
+    return notes

@@ -9,6 +9,7 @@ from typing import Any
 
 from billing.choices import CARD_MINUTES
 from billing.models import Metric
+from core.actors import Actor
 from core.audit import audited_update
 from core.exceptions import InvalidInput
 
@@ -38,7 +39,7 @@ def builtin_metric_id(code: str) -> int:
     return metric_id
 
 
-def metric_update(*, actor: Any, metric: Metric, **changes: Any) -> Metric:
+def metric_update(*, actor: Actor, metric: Metric, **changes: Any) -> Metric:
     """Change a metric (its name, unit or price). A billable metric posted from outside keeps a
     price."""
     priced = changes.get("unit_price", metric.unit_price) is not None

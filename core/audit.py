@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.forms.models import model_to_dict
 
+from core.actors import Actor, acting_user_pk
 from core.models import AuditLog
 
 
@@ -35,7 +36,7 @@ def _jsonable(value: Any, encoder: DjangoJSONEncoder) -> Any:
 
 def audit_record(
     *,
-    actor: Any,
+    actor: Actor,
     action: str,
     instance: models.Model | None = None,
     object_type: str | None = None,
@@ -48,9 +49,8 @@ def audit_record(
     if instance is not None:
         object_type = object_type or instance._meta.label
         object_id = object_id if object_id is not None else instance.pk
-    actor_id = getattr(actor, "pk", None) if actor is not None else None
     return AuditLog.objects.create(
-        actor_id=actor_id if getattr(actor, "is_authenticated", False) else None,
+        actor_id=acting_user_pk(actor),
         action=action,
         object_type=object_type or "",
         object_id="" if object_id is None else str(object_id),
@@ -64,7 +64,7 @@ _M = TypeVar("_M", bound=models.Model)
 
 
 @transaction.atomic
-def audited_create(*, actor: Any, model: type[_M], action: str, fields: dict[str, Any]) -> _M:
+def audited_create(*, actor: Actor, model: type[_M], action: str, fields: dict[str, Any]) -> _M:
     """Create a `model` row from `fields` and audit it (`action`), in one transaction."""
     instance: _M = model._default_manager.create(**fields)
     audit_record(actor=actor, action=action, instance=instance, after=snapshot(instance))
@@ -72,7 +72,7 @@ def audited_create(*, actor: Any, model: type[_M], action: str, fields: dict[str
 
 
 @transaction.atomic
-def audited_update(*, actor: Any, instance: _M, action: str, changes: dict[str, Any]) -> _M:
+def audited_update(*, actor: Actor, instance: _M, action: str, changes: dict[str, Any]) -> _M:
     """Set `changes` on `instance`, save it and audit it with its state before and after."""
     before = snapshot(instance)
     for name, value in changes.items():
@@ -85,7 +85,7 @@ def audited_update(*, actor: Any, instance: _M, action: str, changes: dict[str, 
 
 
 @transaction.atomic
-def audited_delete(*, actor: Any, instance: models.Model, action: str) -> None:
+def audited_delete(*, actor: Actor, instance: models.Model, action: str) -> None:
     """Delete `instance` and audit it with its last state."""
     before = snapshot(instance)
     pk = instance.pk

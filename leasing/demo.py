@@ -12,6 +12,7 @@ import datetime as dt
 
 from accounts.models import Tenant
 from core import clock
+from leasing.choices import LeaseKind
 from leasing.models import Lease
 from leasing.services import lease_create, lease_stop
 from marketplace.models import CardModel
@@ -53,7 +54,7 @@ def _seed_history(tenants: list[Tenant], models: dict[str, CardModel], first: dt
             lease_create(
                 actor=None,
                 tenant=tenants[tenant],
-                kind="long",
+                kind=LeaseKind.LONG,
                 card_model=models[model],
                 card_count=cards,
                 term_months=term,
@@ -65,7 +66,7 @@ def _seed_history(tenants: list[Tenant], models: dict[str, CardModel], first: dt
             job = lease_create(
                 actor=None,
                 tenant=tenants[tenant],
-                kind="short",
+                kind=LeaseKind.SHORT,
                 card_model=models[model],
                 card_count=cards,
             )
@@ -79,7 +80,7 @@ def _seed_today(tenants: list[Tenant], models: dict[str, CardModel]) -> None:
         lease_create(
             actor=None,
             tenant=tenants[tenant],
-            kind="long" if term else "short",
+            kind=LeaseKind.LONG if term else LeaseKind.SHORT,
             card_model=models[model],
             card_count=cards,
             term_months=term,
@@ -88,7 +89,7 @@ def _seed_today(tenants: list[Tenant], models: dict[str, CardModel]) -> None:
     lease_create(
         actor=None,
         tenant=tenants[2],
-        kind="short",
+        kind=LeaseKind.SHORT,
         card_model=models["H100-SXM-80G"],
         card_count=8,
         start=now + dt.timedelta(days=2),

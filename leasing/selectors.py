@@ -38,7 +38,7 @@ def availability_find(
     *,
     card_model: CardModel,
     count: int,
-    kind: str,
+    kind: LeaseKind,
     start: dt.datetime,
     end: dt.datetime | None,
     site_id: int | None = None,

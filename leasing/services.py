@@ -18,8 +18,10 @@ from django.db import connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import F, Func, Q, Value
 
+from accounts.actors import acting_user
 from accounts.models import Tenant
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import Forbidden, InvalidInput, InvalidState, NoCapacity
 from core.money import fraction_to_money
@@ -57,7 +59,7 @@ def _lock_card_model(card_model_id: int) -> None:
 def _event(
     lease: Lease,
     *,
-    actor: Any,
+    actor: Actor,
     at: dt.datetime,
     from_status: str,
     to_status: str,
@@ -67,7 +69,7 @@ def _event(
     return LeaseEvent.objects.create(
         lease=lease,
         at=at,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=acting_user(actor),
         from_status=from_status,
         to_status=to_status,
         reason=reason,
@@ -75,7 +77,7 @@ def _event(
     )
 
 
-def _audit(actor: Any, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
+def _audit(actor: Actor, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
     audit_record(actor=actor, action=action, instance=lease, before=before, after=snapshot(lease))
 
 
@@ -101,9 +103,9 @@ def _allocate(
 @transaction.atomic
 def lease_create(
     *,
-    actor: Any,
+    actor: Actor,
     tenant: Tenant,
-    kind: str,
+    kind: LeaseKind,
     card_model: CardModel,
     card_count: int,
     site: Site | None = None,
@@ -156,7 +158,7 @@ def lease_create(
         committed_end=lease_end if kind == LeaseKind.LONG else None,
         term_months=term_months if kind == LeaseKind.LONG else None,
         unit_price=unit_price,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     _allocate(lease, placement.card_ids, lease_start, lease_end)
     _event(
@@ -235,7 +237,7 @@ def _range_until(at: dt.datetime) -> Any:
 
 
 @transaction.atomic
-def lease_stop(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
+def lease_stop(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
     """End a short lease now (a reserved one that has not started is cancelled instead)."""
     lease = _locked(lease)
     if lease.kind != LeaseKind.SHORT:
@@ -289,7 +291,7 @@ def _pending_renewal(lease: Lease) -> Lease | None:
 
 @transaction.atomic
 def lease_terminate(
-    *, actor: Any, lease: Lease, effective: dt.date, reason: str = ""
+    *, actor: Actor, lease: Lease, effective: dt.date, reason: str = ""
 ) -> Termination:
     """End a long lease early at `effective` (after today), with the termination fee:
     50 % of what the fee rule would bill from `effective` to the committed end.
@@ -353,7 +355,7 @@ def lease_terminate(
     return Termination(lease=lease, cancelled_renewal=renewal)
 
 
-def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
+def lease_cancel(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
     """Cancel a lease before it starts; its cards are released. Tenants cancel their short
     reservations; a long lease is a commitment, ended by `lease_terminate` (with its fee) unless
     staff cancel it. (Stopping or terminating a lease cancels what it leaves pending whoever
@@ -367,7 +369,7 @@ def lease_cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
 
 
 @transaction.atomic
-def _cancel(*, actor: Any, lease: Lease, reason: str = "") -> Lease:
+def _cancel(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
     lease = _locked(lease)
     if lease.status != LeaseStatus.RESERVED:
         raise InvalidState(f"Only reserved leases can be cancelled; this one is {lease.status}.")
@@ -409,7 +411,7 @@ def current_card_ids(lease: Lease) -> list[int]:
 
 
 @transaction.atomic
-def lease_renew(*, actor: Any, lease: Lease, term_months: int | None = None) -> Lease:
+def lease_renew(*, actor: Actor, lease: Lease, term_months: int | None = None) -> Lease:
     """A follow-on long lease on the same cards, starting at the old end, when they are free."""
     lease = _locked(lease)
     if lease.kind != LeaseKind.LONG:
@@ -460,7 +462,7 @@ def lease_renew(*, actor: Any, lease: Lease, term_months: int | None = None) -> 
         term_months=term,
         unit_price=long_lease_monthly_fee(card_model, term),
         renewed_from=lease,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=acting_user(actor),
     )
     _allocate(renewal, cards, start, end)
     now = clock.now()
@@ -537,7 +539,7 @@ def leases_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 
 @transaction.atomic
-def card_swap(*, actor: Any, card: Card, reason: str = "") -> dict[str, Any]:
+def card_swap(*, actor: Actor, card: Card, reason: str = "") -> dict[str, Any]:
     """Put a card into maintenance; every lease holding it now or later gets a free card of the
     same model for the rest of its allocation (same server preferred), in one transaction.
     If any replacement is missing, nothing changes (409)."""

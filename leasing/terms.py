@@ -81,7 +81,7 @@ def long_lease_first_day(start: dt.datetime | dt.date | None) -> dt.date:
 
 
 def lease_window(
-    *, kind: str, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
+    *, kind: LeaseKind, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
 ) -> tuple[dt.datetime, dt.datetime | None]:
     """The [start, end) a lease request would hold: long leases run from operator-local
     midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
@@ -113,7 +113,7 @@ def long_lease_monthly_fee(card_model: CardModel, term_months: int) -> Decimal:
 
 @dataclass(frozen=True)
 class Quote:
-    kind: str
+    kind: LeaseKind
     unit_price: Decimal
     amount: Decimal
 

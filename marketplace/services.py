@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, audited_create, audited_delete, audited_update, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from marketplace.choices import CardStatus, RackStatus
@@ -24,23 +25,23 @@ from marketplace.models import Card, CardModel, Rack, Server, Site
 # --- Sites, racks, servers and card models ---
 
 
-def site_create(*, actor: Any, **fields: Any) -> Site:
+def site_create(*, actor: Actor, **fields: Any) -> Site:
     return audited_create(actor=actor, model=Site, action="site.create", fields=fields)
 
 
-def site_update(*, actor: Any, site: Site, **changes: Any) -> Site:
+def site_update(*, actor: Actor, site: Site, **changes: Any) -> Site:
     return audited_update(actor=actor, instance=site, action="site.update", changes=changes)
 
 
-def site_delete(*, actor: Any, site: Site) -> None:
+def site_delete(*, actor: Actor, site: Site) -> None:
     audited_delete(actor=actor, instance=site, action="site.delete")
 
 
-def rack_create(*, actor: Any, **fields: Any) -> Rack:
+def rack_create(*, actor: Actor, **fields: Any) -> Rack:
     return audited_create(actor=actor, model=Rack, action="rack.create", fields=fields)
 
 
-def rack_update(*, actor: Any, rack: Rack, **changes: Any) -> Rack:
+def rack_update(*, actor: Actor, rack: Rack, **changes: Any) -> Rack:
     """Change a rack. A decommissioned rack stays decommissioned."""
     status = changes.get("status", rack.status)
     if rack.status == RackStatus.DECOMMISSIONED and status != rack.status:
@@ -51,7 +52,7 @@ def rack_update(*, actor: Any, rack: Rack, **changes: Any) -> Rack:
     return audited_update(actor=actor, instance=rack, action="rack.update", changes=changes)
 
 
-def rack_delete(*, actor: Any, rack: Rack) -> None:
+def rack_delete(*, actor: Actor, rack: Rack) -> None:
     audited_delete(actor=actor, instance=rack, action="rack.delete")
 
 
@@ -63,34 +64,34 @@ def _check_rack_takes_servers(rack: Rack) -> None:
         )
 
 
-def server_create(*, actor: Any, **fields: Any) -> Server:
+def server_create(*, actor: Actor, **fields: Any) -> Server:
     """Add a server; a decommissioned rack takes none."""
     _check_rack_takes_servers(fields["rack"])
     return audited_create(actor=actor, model=Server, action="server.create", fields=fields)
 
 
-def server_update(*, actor: Any, server: Server, **changes: Any) -> Server:
+def server_update(*, actor: Actor, server: Server, **changes: Any) -> Server:
     """Change a server; it moves into no decommissioned rack."""
     if "rack" in changes:
         _check_rack_takes_servers(changes["rack"])
     return audited_update(actor=actor, instance=server, action="server.update", changes=changes)
 
 
-def server_delete(*, actor: Any, server: Server) -> None:
+def server_delete(*, actor: Actor, server: Server) -> None:
     audited_delete(actor=actor, instance=server, action="server.delete")
 
 
-def card_model_create(*, actor: Any, **fields: Any) -> CardModel:
+def card_model_create(*, actor: Actor, **fields: Any) -> CardModel:
     return audited_create(actor=actor, model=CardModel, action="card_model.create", fields=fields)
 
 
-def card_model_update(*, actor: Any, card_model: CardModel, **changes: Any) -> CardModel:
+def card_model_update(*, actor: Actor, card_model: CardModel, **changes: Any) -> CardModel:
     return audited_update(
         actor=actor, instance=card_model, action="card_model.update", changes=changes
     )
 
 
-def card_model_delete(*, actor: Any, card_model: CardModel) -> None:
+def card_model_delete(*, actor: Actor, card_model: CardModel) -> None:
     audited_delete(actor=actor, instance=card_model, action="card_model.delete")
 
 
@@ -114,7 +115,7 @@ def _is_held(card: Card) -> bool:
 
 
 @transaction.atomic
-def card_create(*, actor: Any, **fields: Any) -> Card:
+def card_create(*, actor: Actor, **fields: Any) -> Card:
     server: Server = fields["server"]
     _check_server_accepts_cards(server)
     card = Card.objects.create(**fields)
@@ -123,7 +124,7 @@ def card_create(*, actor: Any, **fields: Any) -> Card:
 
 
 @transaction.atomic
-def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
+def card_update(*, actor: Actor, card: Card, **changes: Any) -> Card:
     """Change a card. A retired card never comes back; no card moves into a decommissioned rack."""
     card = Card.objects.select_for_update().select_related("server__rack").get(pk=card.pk)
     before = snapshot(card)
@@ -149,7 +150,7 @@ def card_update(*, actor: Any, card: Card, **changes: Any) -> Card:
     return card
 
 
-def card_delete(*, actor: Any, card: Card) -> None:
+def card_delete(*, actor: Actor, card: Card) -> None:
     audited_delete(actor=actor, instance=card, action="card.delete")
 
 
@@ -313,19 +314,37 @@ def _parse_row(
 
 
 @transaction.atomic
-def inventory_import(*, actor: Any, content: bytes) -> ImportResult:
+def inventory_import(*, actor: Actor, content: bytes) -> ImportResult:
     """Import cards from CSV, creating missing sites, racks and servers. All or nothing.
 
     Every bad row is reported (row number, field, reason) and then nothing is written.
     Importing the same file twice changes nothing: a serial already present at the same place
     with the same attributes is left alone.
     """
+    rows, errors = _import_rows_parse(content)
+    errors += _import_file_conflicts(rows)
+    _import_lock()
+    existing = _ImportExisting.load(rows)
+    to_create, unchanged, conflicts = _import_rows_against(rows, existing)
+    _import_refuse(errors + conflicts)
+    result = ImportResult(rows=len(rows), cards_unchanged=unchanged)
+    _import_write(to_create, existing, into=result)
+    _import_audit(actor, result)
+    return result
+
+
+def _import_rows_parse(content: bytes) -> tuple[list[ImportRow], list[RowError]]:
+    """The file's rows that parse, and the errors of those that do not."""
     _, raw_rows = _read_rows(_decode(content))
     models_by_name = {m.name: m for m in CardModel.objects.all()}
     errors: list[RowError] = []
     rows = [r for n, raw in raw_rows if (r := _parse_row(n, raw, models_by_name, errors))]
+    return rows, errors
 
-    # Within the file: one serial once; one server at one position; one position, one server.
+
+def _import_file_conflicts(rows: list[ImportRow]) -> list[RowError]:
+    """Within the file: one serial once; one server at one position; one position, one server."""
+    errors: list[RowError] = []
     seen_serial: dict[str, int] = {}
     server_position: dict[tuple[str, str, str], int] = {}
     position_server: dict[tuple[str, str, int], str] = {}
@@ -351,69 +370,113 @@ def inventory_import(*, actor: Any, content: bytes) -> ImportResult:
                     f"position {r.position} holds server {position_server[pkey]} in an earlier row",
                 )
             )
+    return errors
 
-    # Against the database: a few set-based reads. Imports run one at a time.
+
+def _import_lock() -> None:
+    """Imports run one at a time (until the import's transaction ends)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('marketplace.inventory_import'))")
-    sites = {s.code: s for s in Site.objects.filter(code__in={r.site for r in rows})}
-    racks = {
-        (rk.site.code, rk.name): rk
-        for rk in Rack.objects.select_related("site").filter(site__in=sites.values())
-    }
-    servers: dict[tuple[str, str, str], Server] = {}
-    positions: dict[tuple[str, str, int], Server] = {}
-    for sv in Server.objects.select_related("rack__site").filter(rack__in=racks.values()):
-        servers[(sv.rack.site.code, sv.rack.name, sv.name)] = sv
-        positions[(sv.rack.site.code, sv.rack.name, sv.position)] = sv
-    existing_cards = {
-        c.serial: c
-        for c in Card.objects.select_related("server__rack__site").filter(serial__in=seen_serial)
-    }
+
+
+@dataclass
+class _ImportExisting:
+    """What the database already holds at the file's places, keyed as the file names them."""
+
+    sites: dict[str, Site]
+    racks: dict[tuple[str, str], Rack]
+    servers: dict[tuple[str, str, str], Server]
+    positions: dict[tuple[str, str, int], Server]
+    cards: dict[str, Card]
+
+    @classmethod
+    def load(cls, rows: list[ImportRow]) -> _ImportExisting:
+        """A few set-based reads."""
+        sites = {s.code: s for s in Site.objects.filter(code__in={r.site for r in rows})}
+        racks = {
+            (rk.site.code, rk.name): rk
+            for rk in Rack.objects.select_related("site").filter(site__in=sites.values())
+        }
+        servers: dict[tuple[str, str, str], Server] = {}
+        positions: dict[tuple[str, str, int], Server] = {}
+        for sv in Server.objects.select_related("rack__site").filter(rack__in=racks.values()):
+            servers[(sv.rack.site.code, sv.rack.name, sv.name)] = sv
+            positions[(sv.rack.site.code, sv.rack.name, sv.position)] = sv
+        serials = {r.serial for r in rows}
+        cards = {
+            c.serial: c
+            for c in Card.objects.select_related("server__rack__site").filter(serial__in=serials)
+        }
+        return cls(sites, racks, servers, positions, cards)
+
+
+def _import_rows_against(
+    rows: list[ImportRow], existing: _ImportExisting
+) -> tuple[list[ImportRow], int, list[RowError]]:
+    """Against the database: the rows to create, how many are already there unchanged, and the
+    rows that clash with what is there."""
+    errors: list[RowError] = []
     to_create: list[ImportRow] = []
     unchanged = 0
     for r in rows:
-        rack = racks.get((r.site, r.rack))
+        rack = existing.racks.get((r.site, r.rack))
         if rack is not None and rack.status == RackStatus.DECOMMISSIONED:
             errors.append(RowError(r.row, "rack", f"rack {r.rack} is decommissioned"))
-        known = servers.get((r.site, r.rack, r.server))
+        known = existing.servers.get((r.site, r.rack, r.server))
         if known is not None and known.position != r.position:
             errors.append(
                 RowError(r.row, "position", f"server {r.server} is at position {known.position}")
             )
-        other = positions.get((r.site, r.rack, r.position))
+        other = existing.positions.get((r.site, r.rack, r.position))
         if other is not None and other.name != r.server:
             errors.append(
                 RowError(
                     r.row, "position", f"position {r.position} is taken by server {other.name}"
                 )
             )
-        card = existing_cards.get(r.serial)
+        card = existing.cards.get(r.serial)
         if card is None:
             to_create.append(r)
-        elif (
-            card.server.rack.site.code,
-            card.server.rack.name,
-            card.server.name,
-            card.card_model_id,
-            card.capex_cost,
-            card.commissioned_on,
-        ) == (r.site, r.rack, r.server, r.card_model.pk, r.capex_cost, r.commissioned_on):
+        elif _import_card_matches(card, r):
             unchanged += 1
         else:
             errors.append(
                 RowError(r.row, "serial", f"serial {r.serial} exists with other attributes")
             )
-    if errors:
-        errors.sort(key=lambda e: (e.row, e.field))
-        raise InvalidInput(
-            f"{len({e.row for e in errors})} row(s) have errors; nothing was imported.",
-            code="invalid_rows",
-            extra={
-                "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]
-            },
-        )
+    return to_create, unchanged, errors
 
-    result = ImportResult(rows=len(rows), cards_unchanged=unchanged)
+
+def _import_card_matches(card: Card, r: ImportRow) -> bool:
+    """The card already sits where the row puts it, with the row's attributes."""
+    return (
+        card.server.rack.site.code,
+        card.server.rack.name,
+        card.server.name,
+        card.card_model_id,
+        card.capex_cost,
+        card.commissioned_on,
+    ) == (r.site, r.rack, r.server, r.card_model.pk, r.capex_cost, r.commissioned_on)
+
+
+def _import_refuse(errors: list[RowError]) -> None:
+    """Refuse the whole file when any row has an error, listing every error by row and field."""
+    if not errors:
+        return
+    errors.sort(key=lambda e: (e.row, e.field))
+    raise InvalidInput(
+        f"{len({e.row for e in errors})} row(s) have errors; nothing was imported.",
+        code="invalid_rows",
+        extra={"errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]},
+    )
+
+
+def _import_write(
+    to_create: list[ImportRow], existing: _ImportExisting, *, into: ImportResult
+) -> None:
+    """Create the missing sites, racks and servers, then the new cards, in bulk; count them
+    `into` the result."""
+    sites, racks, servers = existing.sites, existing.racks, existing.servers
+    result = into
     new_sites = [
         Site(code=code, name=code) for code in sorted({r.site for r in to_create} - set(sites))
     ]
@@ -449,6 +512,9 @@ def inventory_import(*, actor: Any, content: bytes) -> ImportResult:
     )
     result.cards_created = len(to_create)
     result.created_serials = [r.serial for r in to_create]
+
+
+def _import_audit(actor: Actor, result: ImportResult) -> None:
     audit_record(
         actor=actor,
         action="inventory.import",
@@ -463,4 +529,3 @@ def inventory_import(*, actor: Any, content: bytes) -> ImportResult:
             "serials": result.created_serials,
         },
     )
-    return result

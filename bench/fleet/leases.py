@@ -116,7 +116,7 @@ class Window:
 
 @dataclass(eq=False)
 class PlannedLease:
-    kind: str
+    kind: LeaseKind
     tenant: int  # index into the generated tenants
     card_model_id: int
     cards: list[int]

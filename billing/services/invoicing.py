@@ -45,6 +45,7 @@ from billing.rules import usage_billable_sql
 from billing.services.metering import short_leases_meter
 from billing.services.vouchers import vouchers_apply
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
@@ -427,7 +428,9 @@ def _skipped_message(month: dt.date, skipped: list[SkippedTenant]) -> str:
     return "\n".join([heading, *(f"- {tenant}" for tenant in skipped)])
 
 
-def invoice_run(*, month: dt.date, actor: Any = None, run: InvoiceRun | None = None) -> InvoiceRun:
+def invoice_run(
+    *, month: dt.date, actor: Actor = None, run: InvoiceRun | None = None
+) -> InvoiceRun:
     """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun.
 
     The run row is owned by this session (core.runs): runs whose worker died are closed as
@@ -513,7 +516,7 @@ def _locked_invoice(invoice: Invoice) -> Invoice:
 
 
 @transaction.atomic
-def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
+def invoice_issue(*, actor: Actor, invoice: Invoice) -> Invoice:
     """Number the draft, apply the tenant's vouchers and freeze the totals."""
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
@@ -545,7 +548,7 @@ def invoice_issue(*, actor: Any, invoice: Invoice) -> Invoice:
 
 @transaction.atomic
 def invoice_pay(
-    *, actor: Any, invoice: Invoice, paid_on: dt.date | None, reference: str
+    *, actor: Actor, invoice: Invoice, paid_on: dt.date | None, reference: str
 ) -> Invoice:
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
@@ -568,7 +571,7 @@ def invoice_pay(
 
 
 @transaction.atomic
-def invoice_void(*, actor: Any, invoice: Invoice, reason: str) -> Invoice:
+def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
     """Void an issued invoice: its number stays used, its vouchers are restored and its usage
     is released so the month can be billed again."""
     invoice = _locked_invoice(invoice)
@@ -630,7 +633,7 @@ def invoice_void(*, actor: Any, invoice: Invoice, reason: str) -> Invoice:
 
 
 @transaction.atomic
-def credit_note_create(*, actor: Any, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
+def credit_note_create(*, actor: Actor, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
     """A credit note against an issued or paid invoice, up to what is still uncredited."""
     invoice = _locked_invoice(invoice)
     if invoice.status not in {InvoiceStatus.ISSUED, InvoiceStatus.PAID}:

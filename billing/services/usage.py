@@ -234,122 +234,177 @@ def usage_records_ingest(
     With `atomic` (the default) one bad record rejects the whole batch; otherwise the good
     records go in and each bad one comes back with its index, code and message.
     """
+    _batch_check(records)
+    result = IngestResult()
+    parsed = _records_parse(records, errors=result.errors)
+    poster = UsagePoster.OPERATOR if tenant_id is None else UsagePoster.TENANT
+    state = _IngestState.load(parsed=parsed, tenant_id=tenant_id, poster=poster)
+    valid = _records_validate(parsed, state, errors=result.errors)
+    result.errors.sort(key=lambda error: error["index"])
+    if result.errors and atomic:
+        return result
+    if valid:
+        result.accepted = _records_insert(valid, poster=poster)
+        result.duplicates = len(valid) - result.accepted
+    return result
+
+
+def _batch_check(records: Any) -> None:
+    """The batch itself: a non-empty list of at most MAX_BATCH records."""
     if not isinstance(records, list) or not records:
         raise InvalidInput("records must be a non-empty list.", fields={"records": ["Required."]})
     if len(records) > MAX_BATCH:
         raise InvalidInput(
             f"At most {MAX_BATCH} records per batch.", fields={"records": ["Too many."]}
         )
-    result = IngestResult()
+
+
+def _records_parse(records: list[Any], *, errors: list[dict[str, Any]]) -> list[_Record]:
+    """The records that parse; each one that does not adds its error to `errors`."""
     parsed: list[_Record] = []
     for index, raw in enumerate(records):
         try:
             parsed.append(_parse(index, raw))
         except _Reject as reject:
-            result.errors.append({"index": index, "code": reject.code, "message": reject.message})
+            errors.append({"index": index, "code": reject.code, "message": reject.message})
+    return parsed
 
-    metrics = {m.code: m for m in Metric.objects.all()}
-    if not metrics:
-        ensure_builtin_metrics()
+
+@dataclass
+class _IngestState:
+    """What the batch's records are checked against, read in a few set-based queries. The
+    correction tallies (`remaining`, `stored_corrections`) move as the batch's records pass."""
+
+    metrics: dict[str, Metric]
+    leases: dict[int, Any]  # id -> (id, tenant_id, start, end, status)
+    held_cards: set[tuple[int, int]]
+    corrected: dict[_Key, tuple[int, int, Decimal, int]]
+    remaining: dict[_Key, Decimal]
+    stored_corrections: set[_Key]
+    now: dt.datetime
+
+    @classmethod
+    def load(
+        cls, *, parsed: list[_Record], tenant_id: int | None, poster: UsagePoster
+    ) -> _IngestState:
         metrics = {m.code: m for m in Metric.objects.all()}
-    scope = {} if tenant_id is None else {"tenant_id": tenant_id}
-    leases = {
-        row[0]: row
-        for row in Lease.objects.filter(pk__in={r.lease_id for r in parsed}, **scope).values_list(
-            "pk", "tenant_id", "start", "end", "status"
+        if not metrics:
+            ensure_builtin_metrics()
+            metrics = {m.code: m for m in Metric.objects.all()}
+        scope = {} if tenant_id is None else {"tenant_id": tenant_id}
+        leases = {
+            row[0]: row
+            for row in Lease.objects.filter(
+                pk__in={r.lease_id for r in parsed}, **scope
+            ).values_list("pk", "tenant_id", "start", "end", "status")
+        }
+        card_pairs = {(r.lease_id, r.card_id) for r in parsed if r.card_id is not None}
+        held_cards = set(
+            Allocation.objects.filter(
+                lease_id__in={lease for lease, _ in card_pairs},
+                card_id__in={card for _, card in card_pairs},
+            ).values_list("lease_id", "card_id")
         )
-    }
-    card_pairs = {(r.lease_id, r.card_id) for r in parsed if r.card_id is not None}
-    held_cards = set(
-        Allocation.objects.filter(
-            lease_id__in={lease for lease, _ in card_pairs},
-            card_id__in={card for _, card in card_pairs},
-        ).values_list("lease_id", "card_id")
-    )
-    poster = UsagePoster.OPERATOR if tenant_id is None else UsagePoster.TENANT
-    corrected, remaining, stored_corrections = _corrections_state(
-        parsed=parsed, leases=leases, poster=poster
-    )
-    now = clock.now()
+        corrected, remaining, stored = _corrections_state(
+            parsed=parsed, leases=leases, poster=poster
+        )
+        return cls(metrics, leases, held_cards, corrected, remaining, stored, clock.now())
 
-    valid: list[tuple[_Record, int, int | None]] = []  # record, metric id, corrected id
+
+def _records_validate(
+    parsed: list[_Record], state: _IngestState, *, errors: list[dict[str, Any]]
+) -> list[tuple[_Record, int, int | None]]:
+    """`(record, metric id, corrected id)` of each record that passes; each one that does not
+    adds its error to `errors`."""
+    valid: list[tuple[_Record, int, int | None]] = []
     for record in parsed:
         try:
-            if record.source in RESERVED_SOURCES:
-                raise _Reject(
-                    "reserved_source", f"the source {record.source!r} is the platform's own meter"
-                )
-            metric = metrics.get(record.metric)
-            if metric is None:
-                raise _Reject("unknown_metric", f"no metric {record.metric!r} in the price book")
-            if not metric.external:
-                raise _Reject("metric_not_external", f"{metric.code} is metered by the platform")
-            lease = leases.get(record.lease_id)
-            if lease is None:
-                raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
-            _, _, lease_start, lease_end, status = lease
-            if record.end > now + clock.CLOCK_SKEW:
-                raise _Reject("in_future", "the window has not ended yet: report usage after it")
-            if (
-                status == "cancelled"
-                or record.start < lease_start
-                or (lease_end is not None and record.end > lease_end)
-            ):
-                raise _Reject("outside_lease_term", "the window lies outside the lease's term")
-            if record.card_id is not None and (record.lease_id, record.card_id) not in held_cards:
-                raise _Reject("card_not_in_lease", f"card {record.card_id} is not in this lease")
-            corrects_id: int | None = None
-            if record.corrects is not None:
-                key = (lease[1], record.source, record.corrects)
-                target = corrected.get(key)
-                if target is None:
-                    raise _Reject("unknown_correction", "the corrected record does not exist")
-                if target[:2] != (record.lease_id, metric.pk):
-                    raise _Reject("correction_mismatch", "a correction keeps lease and metric")
-                corrects_id = target[3]
-                own_key = (lease[1], record.source, record.external_id)
-                if own_key not in stored_corrections:  # else a retry
-                    stored_corrections.add(own_key)  # once a batch
-                    if remaining[key] + record.quantity < 0:
-                        raise _Reject(
-                            "over_correction",
-                            f"corrections would take {record.corrects} below zero "
-                            f"({remaining[key]} left)",
-                        )
-                    remaining[key] += record.quantity
-            elif record.quantity < 0:
-                raise _Reject(
-                    "negative_without_correction",
-                    "a negative quantity is a correction: name the record in 'corrects'",
-                )
-            valid.append((record, metric.pk, corrects_id))
+            metric_id, corrects_id = _record_check(record, state)
         except _Reject as reject:
-            result.errors.append(
-                {"index": record.index, "code": reject.code, "message": reject.message}
+            errors.append({"index": record.index, "code": reject.code, "message": reject.message})
+        else:
+            valid.append((record, metric_id, corrects_id))
+    return valid
+
+
+def _record_check(record: _Record, state: _IngestState) -> tuple[int, int | None]:
+    """The record's metric id and the id of the record it corrects (if any), or `_Reject`."""
+    if record.source in RESERVED_SOURCES:
+        raise _Reject(
+            "reserved_source", f"the source {record.source!r} is the platform's own meter"
+        )
+    metric = state.metrics.get(record.metric)
+    if metric is None:
+        raise _Reject("unknown_metric", f"no metric {record.metric!r} in the price book")
+    if not metric.external:
+        raise _Reject("metric_not_external", f"{metric.code} is metered by the platform")
+    lease = state.leases.get(record.lease_id)
+    if lease is None:
+        raise _Reject("unknown_lease", f"no lease {record.lease_id} of yours")
+    _, _, lease_start, lease_end, status = lease
+    if record.end > state.now + clock.CLOCK_SKEW:
+        raise _Reject("in_future", "the window has not ended yet: report usage after it")
+    if (
+        status == "cancelled"
+        or record.start < lease_start
+        or (lease_end is not None and record.end > lease_end)
+    ):
+        raise _Reject("outside_lease_term", "the window lies outside the lease's term")
+    if record.card_id is not None and (record.lease_id, record.card_id) not in state.held_cards:
+        raise _Reject("card_not_in_lease", f"card {record.card_id} is not in this lease")
+    if record.corrects is not None:
+        return metric.pk, _correction_check(record, lease[1], metric.pk, state)
+    if record.quantity < 0:
+        raise _Reject(
+            "negative_without_correction",
+            "a negative quantity is a correction: name the record in 'corrects'",
+        )
+    return metric.pk, None
+
+
+def _correction_check(record: _Record, tenant_id: int, metric_id: int, state: _IngestState) -> int:
+    """The id of the record a correction corrects; counts the correction once a batch (a
+    stored one is a retry) and refuses one that would take the corrected record below zero."""
+    assert record.corrects is not None
+    key = (tenant_id, record.source, record.corrects)
+    target = state.corrected.get(key)
+    if target is None:
+        raise _Reject("unknown_correction", "the corrected record does not exist")
+    if target[:2] != (record.lease_id, metric_id):
+        raise _Reject("correction_mismatch", "a correction keeps lease and metric")
+    own_key = (tenant_id, record.source, record.external_id)
+    if own_key not in state.stored_corrections:  # else a retry
+        state.stored_corrections.add(own_key)  # once a batch
+        if state.remaining[key] + record.quantity < 0:
+            raise _Reject(
+                "over_correction",
+                f"corrections would take {record.corrects} below zero "
+                f"({state.remaining[key]} left)",
             )
-    result.errors.sort(key=lambda error: error["index"])
-    if result.errors and atomic:
-        return result
-    if valid:
-        columns: dict[str, list[Any]] = {
-            "lease": [], "card": [], "metric": [], "quantity": [], "start": [], "end": [],
-            "source": [], "external_id": [], "corrects": [],
-        }  # fmt: skip
-        for record, metric_id, corrects_id in valid:
-            columns["lease"].append(record.lease_id)
-            columns["card"].append(record.card_id)
-            columns["metric"].append(metric_id)
-            columns["quantity"].append(record.quantity)
-            columns["start"].append(record.start)
-            columns["end"].append(record.end)
-            columns["source"].append(record.source)
-            columns["external_id"].append(record.external_id)
-            columns["corrects"].append(corrects_id)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _INSERT_SQL,
-                {**columns, "tz": settings.OPERATOR_TIME_ZONE, "poster": poster.value},
-            )
-            result.accepted = cursor.rowcount
-        result.duplicates = len(valid) - result.accepted
-    return result
+        state.remaining[key] += record.quantity
+    return target[3]
+
+
+def _records_insert(valid: list[tuple[_Record, int, int | None]], *, poster: UsagePoster) -> int:
+    """Insert the valid records in one set-based statement; how many were new (the others
+    repeat a stored record's key and change nothing)."""
+    columns: dict[str, list[Any]] = {
+        "lease": [], "card": [], "metric": [], "quantity": [], "start": [], "end": [],
+        "source": [], "external_id": [], "corrects": [],
+    }  # fmt: skip
+    for record, metric_id, corrects_id in valid:
+        columns["lease"].append(record.lease_id)
+        columns["card"].append(record.card_id)
+        columns["metric"].append(metric_id)
+        columns["quantity"].append(record.quantity)
+        columns["start"].append(record.start)
+        columns["end"].append(record.end)
+        columns["source"].append(record.source)
+        columns["external_id"].append(record.external_id)
+        columns["corrects"].append(corrects_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_SQL,
+            {**columns, "tz": settings.OPERATOR_TIME_ZONE, "poster": poster.value},
+        )
+        return cursor.rowcount

@@ -31,6 +31,7 @@ from billing.models import (
 from billing.parties import invoice_buyer
 from billing.pricebook import builtin_metric_id
 from core import clock
+from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import Conflict, InvalidInput, InvalidState
 from core.money import fraction_to_money
@@ -46,7 +47,7 @@ LEASE_KINDS = {"long", "short"}
 @transaction.atomic
 def voucher_program_create(
     *,
-    actor: Any,
+    actor: Actor,
     model_rates: list[dict[str, Any]] | None = None,
     card_models: list[CardModel] | None = None,
     **fields: Any,
@@ -73,7 +74,7 @@ def voucher_program_create(
 @transaction.atomic
 def voucher_grant_create(
     *,
-    actor: Any,
+    actor: Actor,
     program: VoucherProgram,
     tenant: Tenant,
     amount: Decimal,
@@ -328,7 +329,7 @@ _NEXT_CLAIM_STATUS = {
 
 @transaction.atomic
 def voucher_claim_advance(
-    *, actor: Any, program: VoucherProgram, month: dt.date, status: str
+    *, actor: Actor, program: VoucherProgram, month: dt.date, status: str
 ) -> Claim:
     """draft → submitted (the total is frozen) → reimbursed."""
     month = clock.month_first(month)

@@ -32,6 +32,9 @@ class LeaseCreateSerializer(StrictSerializer):
     term_months = serializers.ChoiceField(choices=LONG_TERMS, required=False, allow_null=True)
     tenant = IdField(queryset=Tenant.objects.all(), required=False)
 
+    def validate_kind(self, value: str) -> LeaseKind:
+        return LeaseKind(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user = self.context["request"].user
         if user.tenant_id is not None:
@@ -161,6 +164,9 @@ class AvailabilityQuerySerializer(StrictSerializer):
     start = FlexibleDateTimeField(required=False)
     end = FlexibleDateTimeField(required=False)
     format = serializers.CharField(required=False, max_length=16)  # DRF's renderer switch, ignored
+
+    def validate_kind(self, value: str) -> LeaseKind:
+        return LeaseKind(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs.get("kind") or (LeaseKind.LONG if "term_months" in attrs else LeaseKind.SHORT)
