@@ -463,7 +463,7 @@ def invoice_run(
     return run
 
 
-def invoice_run_start(*, month: dt.date, actor: Any = None) -> InvoiceRun:
+def invoice_run_start(*, month: dt.date, actor: Actor = None) -> InvoiceRun:
     """Start the month's run on a worker: the `running` row now, the task once it commits.
 
     ServiceUnavailable (503), with nothing recorded, when no worker could be reached; a broker
