@@ -45,11 +45,28 @@ def prepare_base(rev: str) -> str:
     return commit
 
 
-def run_side(tree: Path, names: list[str]) -> list[dict[str, Any]]:
-    """Run the benchmarks from `tree`; return the records it appended."""
+def base_python() -> str:
+    """The base tree's own virtualenv (var/bench-base/.venv), installed from its own
+    pyproject: with this tree's editable install, a module the base lacks would silently be
+    imported from this tree instead."""
+    venv = BASE_TREE / ".venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        log(f"creating {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    log("installing the base tree's dependencies into it")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"],
+        cwd=BASE_TREE, check=True,
+    )  # fmt: skip
+    return str(python)
+
+
+def run_side(tree: Path, python: str, names: list[str]) -> list[dict[str, Any]]:
+    """Run the benchmarks from `tree` with `python`; return the records it appended."""
     before = {path: path.stat().st_size for path in (tree / "bench" / "results").glob("*.jsonl")}
     log(f"running {' '.join(names) or 'all'} from {tree}")
-    code = subprocess.run([sys.executable, "bench/run.py", *names], cwd=tree).returncode
+    code = subprocess.run([python, "bench/run.py", *names], cwd=tree).returncode
     if code != 0:
         raise SystemExit(f"[compare] bench/run.py failed in {tree} (exit {code})")
     records: list[dict[str, Any]] = []
@@ -81,11 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commit = prepare_base(args.base)
     log(f"base {args.base} = {commit[:12]} in {BASE_TREE}")
+    pythons = {"base": base_python(), "current": sys.executable}
     sides: dict[str, list[list[dict[str, Any]]]] = {"base": [], "current": []}
     for round_ in range(args.rounds):
         order = [("base", BASE_TREE), ("current", ROOT)]
         for side, tree in order if round_ % 2 == 0 else reversed(order):
-            sides[side].append(run_side(tree, args.names))
+            sides[side].append(run_side(tree, pythons[side], args.names))
     print(f"\n== base {commit[:12]} vs current, median of {args.rounds} rounds ==")
     print(f"{'benchmark / figure':70} {'base':>12} {'current':>12} {'cur/base':>9}")
     benchmarks = [r["benchmark"] for r in sides["current"][0]]

