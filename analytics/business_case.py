@@ -468,7 +468,7 @@ def depreciation_years() -> int:
     return years
 
 
-# --- Input checks (the API's serializer checks the same; these guard other callers) -------------
+# --- Input checks: the one place (the API's serializer parses types only) -----------------------
 
 
 def _decimal(value: Any, field: str) -> Decimal:
@@ -497,7 +497,9 @@ def _items(raw: Iterable[ItemLike], field: str, categories: tuple[str, ...]) -> 
                 note=str(entry.get("note", "")),
             )
         if item.category not in categories:
-            raise _invalid(field, f"Unknown category {item.category!r}.")
+            raise _invalid(
+                field, f"Unknown category {item.category!r}: one of {', '.join(categories)}."
+            )
         if item.amount < 0 or not item.amount.is_finite():
             raise _invalid(field, "Amounts must not be negative.")
         items.append(item)
@@ -521,7 +523,95 @@ def _utilisations(raw: Sequence[Any] | None) -> list[Decimal]:
     return values
 
 
+def _between(value: Any, field: str, low: Decimal, high: Decimal | None) -> Decimal:
+    number = _decimal(value, field)
+    if number < low or (high is not None and number > high):
+        raise _invalid(
+            field, f"Between {low} and {high}." if high is not None else "Must not be negative."
+        )
+    return number
+
+
+@dataclass(frozen=True)
+class BusinessCaseInputs:
+    """A business case's inputs, checked: what `business_case_create` computes from."""
+
+    capex: list[Item]
+    opex: list[Item]
+    horizon_years: int
+    utilisations: list[Decimal]
+    long_share: Decimal | None  # None: measured, else the default
+    subsidy: Decimal
+    discount_rate: Decimal
+
+
+def business_case_inputs(
+    *,
+    capex: Iterable[ItemLike] = (),
+    opex: Iterable[ItemLike] = (),
+    horizon_years: int = DEFAULT_HORIZON,
+    scenarios: Sequence[Any] | None = None,
+    long_share: Any = None,
+    subsidy: Any = ZERO,
+    discount_rate: Any = DEFAULT_DISCOUNT_RATE,
+) -> BusinessCaseInputs:
+    """Check the inputs once, for every caller (the API, scripts, tests): a 400 `invalid`
+    naming the field on the first that breaks a rule."""
+    if isinstance(horizon_years, bool) or not isinstance(horizon_years, int):
+        raise _invalid("horizon_years", "A whole number of years.")
+    if not HORIZON_MIN <= horizon_years <= HORIZON_MAX:
+        raise _invalid("horizon_years", f"Between {HORIZON_MIN} and {HORIZON_MAX} years.")
+    return BusinessCaseInputs(
+        capex=_items(capex, "capex", CAPEX_CATEGORIES),
+        opex=_items(opex, "opex", OPEX_CATEGORIES),
+        horizon_years=horizon_years,
+        utilisations=_utilisations(scenarios),
+        long_share=None
+        if long_share is None
+        else _between(long_share, "long_share", ZERO, Decimal(1)),
+        subsidy=_between(subsidy, "subsidy", ZERO, None),
+        discount_rate=_between(discount_rate, "discount_rate", ZERO, Decimal(1)),
+    )
+
+
 # --- The service --------------------------------------------------------------------------------
+
+
+def _long_share(inputs: BusinessCaseInputs, measured_share: Decimal | None) -> tuple[Decimal, str]:
+    """The long-lease share of leased hours and where it came from."""
+    if inputs.long_share is not None:
+        return inputs.long_share, "input"
+    if measured_share is not None:
+        return measured_share, "measured"
+    return DEFAULT_LONG_SHARE, "default"
+
+
+def _scenarios(
+    inputs: BusinessCaseInputs, measured_rate: Decimal | None
+) -> tuple[list[Scenario], list[str]]:
+    """The scenarios to run (the asked utilisations, then `actual` when measured) and notes."""
+    runs = [Scenario(scenario_label(u), u) for u in inputs.utilisations]
+    if measured_rate is not None:
+        return [*runs, Scenario(ACTUAL, measured_rate)], []
+    note = (
+        f"No occupancy measured at this site in the last {MEASURED_DAYS} days: "
+        "no `actual` scenario."
+    )
+    return runs, [note]
+
+
+def _inputs_json(site: Site, inputs: BusinessCaseInputs, share: Decimal) -> dict[str, Any]:
+    """The inputs as stored, defaults filled in."""
+    return {
+        "site": site.pk,
+        "capex": _items_json(inputs.capex),
+        "opex": _items_json(inputs.opex),
+        "horizon_years": inputs.horizon_years,
+        "scenarios": [_rate(u) for u in inputs.utilisations],
+        "long_share": _rate(share),
+        "subsidy": _money(inputs.subsidy),
+        "discount_rate": _rate(inputs.discount_rate),
+    }
 
 
 @transaction.atomic
@@ -543,78 +633,45 @@ def business_case_create(
     the site's measured rental rate over the last 90 days is always added when one was measured.
     `long_share` defaults to the measured long-lease share of leased hours, else 0.7.
     """
-    capex_items = _items(capex, "capex", CAPEX_CATEGORIES)
-    opex_items = _items(opex, "opex", OPEX_CATEGORIES)
-    if isinstance(horizon_years, bool) or not isinstance(horizon_years, int):
-        raise _invalid("horizon_years", "A whole number of years.")
-    if not HORIZON_MIN <= horizon_years <= HORIZON_MAX:
-        raise _invalid("horizon_years", f"Between {HORIZON_MIN} and {HORIZON_MAX} years.")
-    utilisations = _utilisations(scenarios)
-    subsidy = _decimal(subsidy, "subsidy")
-    if subsidy < 0:
-        raise _invalid("subsidy", "Must not be negative.")
-    discount_rate = _decimal(discount_rate, "discount_rate")
-    if discount_rate < 0:
-        raise _invalid("discount_rate", "Must not be negative.")
-
+    inputs = business_case_inputs(
+        capex=capex,
+        opex=opex,
+        horizon_years=horizon_years,
+        scenarios=scenarios,
+        long_share=long_share,
+        subsidy=subsidy,
+        discount_rate=discount_rate,
+    )
     measured_rate, measured_share = site_measured_rates(site_id=site.pk, days=MEASURED_DAYS)
-    if long_share is not None:
-        share, share_source = _decimal(long_share, "long_share"), "input"
-        if not 0 <= share <= 1:
-            raise _invalid("long_share", "Must be between 0 and 1.")
-    elif measured_share is not None:
-        share, share_source = measured_share, "measured"
-    else:
-        share, share_source = DEFAULT_LONG_SHARE, "default"
-
+    share, share_source = _long_share(inputs, measured_share)
+    runs, notes = _scenarios(inputs, measured_rate)
     long_discount = long_lease_discount(LONG_TERM_MONTHS)
     capacity = site_capacity(site)
-    capex_total = sum((item.amount for item in capex_items), ZERO)
-    hardware = sum((item.amount for item in capex_items if item.category == "hardware"), ZERO)
-    opex_per_year = sum((item.amount for item in opex_items), ZERO)
+    capex_total = sum((item.amount for item in inputs.capex), ZERO)
+    hardware = sum((item.amount for item in inputs.capex if item.category == "hardware"), ZERO)
+    opex_per_year = sum((item.amount for item in inputs.opex), ZERO)
     years = depreciation_years()
-
-    runs = [Scenario(scenario_label(u), u) for u in utilisations]
-    notes: list[str] = []
-    if measured_rate is not None:
-        runs.append(Scenario(ACTUAL, measured_rate))
-    else:
-        notes.append(
-            f"No occupancy measured at this site in the last {MEASURED_DAYS} days: "
-            "no `actual` scenario."
-        )
     results = [
         scenario_result(
             run,
             capacity=capacity,
             capex_total=capex_total,
             opex_per_year=opex_per_year,
-            subsidy=subsidy,
-            horizon_years=horizon_years,
+            subsidy=inputs.subsidy,
+            horizon_years=inputs.horizon_years,
             long_share=share,
             long_discount=long_discount,
-            discount_rate=discount_rate,
+            discount_rate=inputs.discount_rate,
         )
         for run in runs
     ]
-
-    inputs = {
-        "site": site.pk,
-        "capex": _items_json(capex_items),
-        "opex": _items_json(opex_items),
-        "horizon_years": horizon_years,
-        "scenarios": [_rate(u) for u in utilisations],
-        "long_share": _rate(share),
-        "subsidy": _money(subsidy),
-        "discount_rate": _rate(discount_rate),
-    }
     output = {
         "scenarios": [_scenario_json(result) for result in results],
         "capacity": _capacity_json(capacity, long_share=share, long_discount=long_discount),
         "totals": {
             "capex": _money(capex_total),
             "hardware_capex": _money(hardware),
-            "subsidy": _money(subsidy),
+            "subsidy": _money(inputs.subsidy),
             "opex_per_year": _money(opex_per_year),
             "cards_in_service": sum(m.cards_in_service for m in capacity),
             "capacity_hours": sum(m.capacity_hours for m in capacity),
@@ -629,13 +686,15 @@ def business_case_create(
         "depreciation_years": years,
         "depreciation": [
             {"year": row.year, "amount": _money(row.amount), "book_value": _money(row.book_value)}
-            for row in depreciation_schedule(hardware, years=years, horizon_years=horizon_years)
+            for row in depreciation_schedule(
+                hardware, years=years, horizon_years=inputs.horizon_years
+            )
         ],
         "notes": notes,
     }
     case = BusinessCase.objects.create(
         site=site,
-        inputs=inputs,
+        inputs=_inputs_json(site, inputs, share),
         results=output,
         created_by=acting_user(actor),
     )

@@ -5,7 +5,6 @@ The rules: docs/domain.md §Business case.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -33,66 +32,48 @@ def _rate_in(**kwargs: Any) -> serializers.DecimalField:
 
 
 class _ItemInSerializer(StrictSerializer):
-    amount = MoneyField(min_value=Decimal(0))
+    """An item's types; its rules (category, not negative, how many) are the service's."""
+
+    category = serializers.CharField(max_length=20)
+    amount = MoneyField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class CapexItemInSerializer(_ItemInSerializer):
-    category = serializers.ChoiceField(choices=bc.CAPEX_CATEGORIES)
+    category = serializers.CharField(max_length=20, help_text=" | ".join(bc.CAPEX_CATEGORIES))
 
 
 class OpexItemInSerializer(_ItemInSerializer):
-    category = serializers.ChoiceField(choices=bc.OPEX_CATEGORIES)
-    amount = MoneyField(min_value=Decimal(0), help_text="per year")
+    category = serializers.CharField(max_length=20, help_text=" | ".join(bc.OPEX_CATEGORIES))
+    amount = MoneyField(help_text="per year")
 
 
 class BusinessCaseCreateSerializer(StrictSerializer):
+    """The request's shape and types. The rules on the values (ranges, categories, how many,
+    each utilisation once) are checked once, by `analytics.business_case.business_case_create`,
+    which every caller goes through; its errors name the same fields."""
+
     site = IdField(queryset=Site.objects.all())
     capex = CapexItemInSerializer(many=True, required=False)
     opex = OpexItemInSerializer(many=True, required=False)
     horizon_years = serializers.IntegerField(
-        min_value=bc.HORIZON_MIN, max_value=bc.HORIZON_MAX, required=False
+        required=False, help_text=f"{bc.HORIZON_MIN} to {bc.HORIZON_MAX}; default 5"
     )
     scenarios = serializers.ListField(
         child=_rate_in(),
         required=False,
-        allow_empty=False,
-        max_length=bc.MAX_SCENARIOS,
-        help_text="utilisations in (0, 1]; default 0.70, 0.80, 0.90 (`actual` is always added)",
+        help_text=(
+            f"utilisations in (0, 1], each once, at most {bc.MAX_SCENARIOS}; default 0.70, 0.80, "
+            "0.90 (`actual` is always added)"
+        ),
     )
     long_share = _rate_in(
-        min_value=Decimal(0),
-        max_value=Decimal(1),
         required=False,
         allow_null=True,
-        help_text="long leases' share of leased hours; default: measured, else 0.7",
+        help_text="long leases' share of leased hours, 0 to 1; default: measured, else 0.7",
     )
-    subsidy = MoneyField(min_value=Decimal(0), required=False, help_text="one-off, year 0")
-    discount_rate = _rate_in(min_value=Decimal(0), max_value=Decimal(1), required=False)
-
-    def validate_scenarios(self, value: list[Decimal]) -> list[Decimal]:
-        errors = {
-            str(index): ["Must be above 0 and at most 1."]
-            for index, utilisation in enumerate(value)
-            if not 0 < utilisation <= 1
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each utilisation at most once.")
-        return value
-
-    def validate_capex(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _at_most(value, bc.MAX_ITEMS)
-
-    def validate_opex(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return _at_most(value, bc.MAX_ITEMS)
-
-
-def _at_most(items: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    if len(items) > limit:
-        raise serializers.ValidationError(f"At most {limit} items.")
-    return items
+    subsidy = MoneyField(required=False, help_text="one-off, year 0; not negative")
+    discount_rate = _rate_in(required=False, help_text="0 to 1; default 0.08")
 
 
 # --- Output (stored JSON: decimals are already strings of fixed places) -------------------------
