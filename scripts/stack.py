@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 # this checkout's config package, not one an editable install of another checkout points at
 sys.path.insert(0, str(ROOT))
+_SETTINGS_GIVEN = "DJANGO_SETTINGS_MODULE" in os.environ
 from config.checkout import (  # noqa: E402
     PORTS_FILE,
     SLOTS,
@@ -50,6 +51,11 @@ from config.checkout import (  # noqa: E402
     derived_slot,
     embedded_ports,
 )
+
+if not _SETTINGS_GIVEN:
+    # Importing the config package loads its Celery app, which sets DJANGO_SETTINGS_MODULE:
+    # the commands this script runs choose their own (pytest's is config.test_settings).
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
 
 LOCAL_PG_URL = "postgres://postgres@127.0.0.1:5432/aidc"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -1,6 +1,9 @@
 """The production-like stack seeds no demo users and has no default secret; `make run` binds to
 loopback unless told otherwise."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -62,3 +65,14 @@ def test_stack_exec_does_not_create_the_application_database(monkeypatch) -> Non
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
     assert exists is None
+
+
+def test_stack_exec_leaves_the_settings_module_to_the_command() -> None:
+    # `make test` runs pytest through `stack.py exec`: pytest must load config.test_settings
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    probe = "import os; print(os.environ.get('DJANGO_SETTINGS_MODULE'))"
+    result = subprocess.run(
+        [sys.executable, "scripts/stack.py", "exec", "--", sys.executable, "-c", probe],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "None"
