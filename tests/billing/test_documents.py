@@ -124,35 +124,19 @@ def test_the_invoice_export_neutralises_formulas_and_keeps_numbers(finance_clien
 def test_the_claims_csv_neutralises_formulas(finance_client, march, domestic):
     march.name = "@SUM(1+1)"
     march.save()
-    programme = finance_client.post(
-        "/api/v1/voucher-programs/",
-        {
-            "issuer": "=cmd|' /C calc'!A0", "name": "Compute vouchers 2027",
-            "budget": "1000000.00", "coverage_rate": "0.2000",
-            "model_rates": [{"card_model": domestic.pk, "rate": "0.3000"}],
-            "per_tenant_cap": "50000.00", "valid_from": "2027-01-01", "valid_to": "2027-12-31",
-            "lease_kinds": ["long", "short"], "card_models": [],
-        },
-        format="json",
-    )  # fmt: skip
-    assert programme.status_code == 201, programme.json()
-    grant = finance_client.post(
-        "/api/v1/voucher-grants/",
-        {"program": programme.json()["id"], "tenant": march.pk, "amount": "10000.00",
-         "valid_from": "2027-01-01", "valid_to": "2027-12-31"},
-        format="json",
-    )  # fmt: skip
-    assert grant.status_code == 201, grant.json()
+    programme_id = _programme_and_grant(
+        finance_client, march, domestic, issuer="=cmd|' /C calc'!A0"
+    )
     run_and_get(finance_client, issue=True)
     response = finance_client.get(
-        f"/api/v1/voucher-programs/{programme.json()['id']}/claims/",
+        f"/api/v1/voucher-programs/{programme_id}/claims/",
         {"month": "2027-03", "format": "csv"},
     )
     rows = csv_rows(response.content)
     assert rows[1][4] == "'@SUM(1+1)"
     assert rows[1][-1] == "4212.00"
     # 14: the claim answers text/csv (as CSV) and */* (as JSON, unless ?format=csv)
-    url = f"/api/v1/voucher-programs/{programme.json()['id']}/claims/"
+    url = f"/api/v1/voucher-programs/{programme_id}/claims/"
     as_csv = finance_client.get(url, {"month": "2027-03"}, HTTP_ACCEPT="text/csv")
     assert as_csv.status_code == 200
     assert as_csv["Content-Type"].startswith("text/csv")
@@ -253,11 +237,11 @@ def test_a_text_too_long_for_its_column_is_a_400_not_a_500(db):
 # --- issued invoices show the frozen buyer everywhere; periods read right to a clerk ---
 
 
-def _programme_and_grant(finance_client, tenant, model) -> int:
+def _programme_and_grant(finance_client, tenant, model, issuer: str = "Hubei") -> int:
     programme = finance_client.post(
         "/api/v1/voucher-programs/",
         {
-            "issuer": "Hubei", "name": "Compute vouchers 2027",
+            "issuer": issuer, "name": "Compute vouchers 2027",
             "budget": "1000000.00", "coverage_rate": "0.2000",
             "model_rates": [{"card_model": model.pk, "rate": "0.3000"}],
             "per_tenant_cap": "50000.00", "valid_from": "2027-01-01", "valid_to": "2027-12-31",
