@@ -27,8 +27,8 @@ from marketplace.models import CardModel
 
 METER_SOURCE = "demo-dcgm"  # the cluster's utilisation exporter
 STORAGE_SOURCE = "demo-ceph"
-# Busy share of a leased card, by weekday (Monday first): busier in the week.
 STORAGE_TB = Decimal("12.5")
+# Busy share of a leased card, by weekday (Monday first): busier in the week.
 BUSY_SHARE = [Decimal(s) for s in ("0.82", "0.86", "0.88", "0.85", "0.79", "0.55", "0.48")]
 
 

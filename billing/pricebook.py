@@ -42,8 +42,8 @@ def builtin_metric_id(code: str) -> int:
 def metric_update(*, actor: Actor, metric: Metric, **changes: Any) -> Metric:
     """Change a metric (its name, unit or price). A billable metric posted from outside keeps a
     price."""
-    priced = changes.get("unit_price", metric.unit_price) is not None
-    if metric.billable and metric.external and "unit_price" in changes and not priced:
+    unpriced = "unit_price" in changes and changes["unit_price"] is None
+    if metric.billable and metric.external and unpriced:
         raise InvalidInput(
             "A billable metric has a price.",
             fields={"unit_price": ["A billable metric has a price."]},

@@ -38,7 +38,7 @@ def queue_check() -> None:
 def enqueue_nudge(task_name: str, *args: Any) -> bool:
     """Send `task_name` if the broker takes it; log and go on if it does not."""
     try:
-        current_app.send_task(task_name, args=list(args), ignore_result=True)
+        current_app.send_task(task_name, args=args, ignore_result=True)
     except Exception:  # the broker being away must not fail a request that has committed
         logger.warning("could not enqueue %s%r", task_name, args, exc_info=True)
         return False

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -65,8 +64,6 @@ from core.viewsets import (
     ValuesReadMixin,
     Writes,
 )
-
-logger = logging.getLogger(__name__)
 
 FINANCE = (Role.FINANCE,)
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
@@ -49,7 +48,7 @@ from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
-from core.queue import QUEUE_DOWN, queue_check
+from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
 from core.runs import run_claim, runs_close_abandoned
 from leasing.terms import month_share_sql
 
@@ -483,10 +482,7 @@ def _invoice_run_enqueue(run_id: int) -> None:
     """Hand a committed run to a worker (the task by name: billing.tasks imports this module);
     if the broker went away since the check, the run is closed as failed rather than left
     `running` with no worker coming."""
-    try:
-        current_app.send_task("billing.run_invoices", args=(run_id,), ignore_result=True)
-    except Exception:
-        logger.warning("could not enqueue invoice run %s", run_id, exc_info=True)
+    if not enqueue_nudge("billing.run_invoices", run_id):
         InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
         )
