@@ -37,15 +37,13 @@ DEMO_LEASES = [
 WORKDAY_START = dt.time(9, 0)
 
 
-def history_start(today: dt.date | None = None) -> dt.date:
+def history_start() -> dt.date:
     """The demo's first day: the 10th of the month before last (so that month is prorated)."""
-    today = today or clock.local_today()
-    return clock.add_months(clock.month_first(today), -2).replace(day=10)
+    return clock.add_months(clock.month_first(clock.local_today()), -2).replace(day=10)
 
 
-def _at(day: dt.date, hours: float = 0) -> dt.datetime:
-    start = dt.datetime.combine(day, WORKDAY_START, tzinfo=clock.operator_tz())
-    return start + dt.timedelta(hours=hours)
+def _at(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, WORKDAY_START, tzinfo=clock.operator_tz())
 
 
 def _seed_history(tenants: list[Tenant], models: dict[str, CardModel], first: dt.date) -> None:

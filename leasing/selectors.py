@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from leasing.choices import LeaseKind
-from leasing.terms import Quote, quote_long, quote_short
+from leasing.terms import Quote, minute_floor, quote_long, quote_short
 from marketplace.models import CardModel, Server
 from marketplace.selectors import choose_placement, free_cards_by_server
 
@@ -59,7 +59,7 @@ def availability_find(
         quote = quote_long(card_model, count, term_months)
     else:
         # open-ended: one hour from the start's whole minute (the quote widens like the bill)
-        hour_end = start.replace(second=0, microsecond=0) + dt.timedelta(hours=1)
+        hour_end = minute_floor(start) + dt.timedelta(hours=1)
         quote = quote_short(card_model, count, start, end or hour_end)
     return Availability(
         available=placement is not None,

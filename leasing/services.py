@@ -32,7 +32,7 @@ from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from leasing.terms import (
     LONG_TERMS,
-    long_lease_first_day,
+    lease_window,
     long_lease_monthly_fee,
     long_lease_value,
     minute_ceil,
@@ -189,9 +189,10 @@ def _long_terms(
         raise InvalidInput(
             "A long lease ends after its term; do not send end.", fields={"end": ["Not allowed."]}
         )
-    first_day = long_lease_first_day(start)
-    lease_start = clock.day_start(first_day)
-    lease_end = clock.day_start(clock.add_months(first_day, term_months))
+    lease_start, lease_end = lease_window(
+        kind=LeaseKind.LONG, start=start, end=None, term_months=term_months
+    )
+    assert lease_end is not None  # a long lease ends with its term
     return lease_start, lease_end, long_lease_monthly_fee(card_model, term_months)
 
 
@@ -340,7 +341,9 @@ def lease_terminate(
         "termination_fee": str(lease.termination_fee),
     }
     if renewal is not None:
-        why = f"{why}; renewal {renewal.pk} cancelled"
+        note = f"; renewal {renewal.pk} cancelled"
+        limit = LeaseEvent._meta.get_field("reason").max_length or len(why + note)
+        why = why[: limit - len(note)] + note  # the caller's reason may already fill the column
         data["cancelled_renewal"] = renewal.pk
     _event(
         lease,
@@ -381,7 +384,8 @@ def _cancel(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
     lease.status = LeaseStatus.CANCELLED
     lease.save(update_fields=["status", "updated_at"])
     data: dict[str, Any] = {"released_cards": cards}
-    renewal = _pending_renewal(lease)  # it would start at this lease's end: it goes too
+    # a long lease's renewal would start at this lease's end: it goes too
+    renewal = _pending_renewal(lease) if lease.kind == LeaseKind.LONG else None
     if renewal is not None:
         _cancel(actor=actor, lease=renewal, reason=f"lease {lease.pk} cancelled")
         data["cancelled_renewal"] = renewal.pk

@@ -81,14 +81,20 @@ def long_lease_first_day(start: dt.datetime | dt.date | None) -> dt.date:
 
 
 def lease_window(
-    *, kind: LeaseKind, start: dt.datetime | None, end: dt.datetime | None, term_months: int | None
+    *,
+    kind: LeaseKind,
+    start: dt.datetime | dt.date | None,
+    end: dt.datetime | None,
+    term_months: int | None,
 ) -> tuple[dt.datetime, dt.datetime | None]:
     """The [start, end) a lease request would hold: long leases run from operator-local
-    midnight for whole months; short ones from `start` (default now) to `end` (or open)."""
+    midnight (of a date, or of an instant's day) for whole months; short ones from the instant
+    `start` (default now) to `end` (or open)."""
     if kind == LeaseKind.LONG:
         assert term_months is not None
         first_day = long_lease_first_day(start)
         return clock.day_start(first_day), clock.day_start(clock.add_months(first_day, term_months))
+    assert start is None or isinstance(start, dt.datetime), "a short lease starts at an instant"
     return short_lease_window(start, end, clock.now())
 
 

@@ -181,7 +181,7 @@ class AvailabilityQuerySerializer(StrictSerializer):
         elif "term_months" in attrs:
             raise serializers.ValidationError({"term_months": ["Only for long leases."]})
         start, end = attrs.get("start"), attrs.get("end")
-        if start and end and end <= start:
+        if start and end and end <= start:  # said first, before the horizon of a far start
             raise serializers.ValidationError({"end": ["Must be after start."]})
         # the lease rules say which window the request holds (InvalidInput when they refuse it)
         attrs["start"], attrs["end"] = lease_window(

@@ -284,6 +284,19 @@ def test_terminating_a_renewed_lease_cancels_its_renewal(tenant_client, model, f
     assert f"renewal {renewal['id']} cancelled" in terminated.reason
 
 
+def test_a_full_length_reason_still_terminates_a_renewed_lease(
+    tenant_client, model, fleet, frozen_now
+):
+    lease = _post(tenant_client, "/api/v1/leases/", long_body(model)).json()
+    renewal = _post(tenant_client, f"/api/v1/leases/{lease['id']}/renew/").json()
+    response = _post(tenant_client, f"/api/v1/leases/{lease['id']}/terminate/",
+                     {"effective": "2027-06-01", "reason": "x" * 500})  # fmt: skip
+    assert response.status_code == 200, response.content[:300]
+    terminated = LeaseEvent.objects.filter(lease_id=lease["id"]).latest("id")
+    assert len(terminated.reason) == 500
+    assert terminated.reason.endswith(f"; renewal {renewal['id']} cancelled")
+
+
 def test_terminating_a_lease_without_renewal_cancels_nothing(
     tenant_client, model, fleet, frozen_now
 ):
