@@ -2,8 +2,8 @@ from django.apps import AppConfig
 
 
 class BenchConfig(AppConfig):
-    """The benchmarks, as an app only for their management command (`generate_fleet`); installed
-    in development and test settings, never in production."""
+    """The benchmarks, as an app only for their management command (`generate_fleet`, benchmark
+    data): no models, no URLs; installed everywhere so the command is wherever the service is."""
 
     name = "bench"
     default_auto_field = "django.db.models.BigAutoField"

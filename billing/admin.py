@@ -57,7 +57,7 @@ class InvoiceAdmin(GovernedAdmin):
         service_action(
             description="Void the selected issued invoices (with a reason)",
             call=void,
-            ask=("reason",),
+            ask_reason=True,
         ),
     ]
 

@@ -8,7 +8,7 @@ the service's rules and its audit apply as they do for the API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -76,11 +76,11 @@ def service_action(
     *,
     description: str,
     call: Callable[[models.Model, dict[str, Any]], object],
-    ask: Sequence[str] = (),
+    ask_reason: bool = False,
 ) -> Callable[..., HttpResponse | None]:
     """An admin action calling `call(obj, values)` for each selected object, where `call` runs
-    the service with `actor=request.user` bound by the caller. With `ask=("reason",)` staff
-    first give a reason on a confirmation page (required)."""
+    the service with `actor=request.user` bound by the caller. With `ask_reason` staff first
+    give a reason on a confirmation page (required)."""
 
     def action(
         modeladmin: admin.ModelAdmin,
@@ -90,7 +90,7 @@ def service_action(
         def bound(obj: models.Model, values: dict[str, Any]) -> object:
             return call(obj, {**values, "actor": request.user})
 
-        if not ask:
+        if not ask_reason:
             _apply(modeladmin, request, queryset, bound, {})
             return None
         form = ReasonForm(request.POST if "apply" in request.POST else None)

@@ -178,6 +178,11 @@ def outage_error(exc: BaseException) -> ServiceUnavailable | None:
     return None
 
 
+def retry_headers(exc: ApplicationError) -> dict[str, str]:
+    """`Retry-After` for an outage (the client may retry shortly), nothing otherwise."""
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, ServiceUnavailable) else {}
+
+
 # --- Rendering ---
 
 
@@ -260,17 +265,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         logger.warning("backing service unavailable: %r", exc)
         exc = outage
 
-    if isinstance(exc, ServiceUnavailable):
-        set_rollback()
-        body = error_body(exc.code, exc.message, exc.fields)
-        return Response(
-            body, status=exc.status_code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
-        )
     if isinstance(exc, ApplicationError):
         set_rollback()
         body = error_body(exc.code, exc.message, exc.fields)
         body["error"].update(exc.extra)
-        return Response(body, status=exc.status_code)
+        return Response(body, status=exc.status_code, headers=retry_headers(exc))
 
     if isinstance(exc, drf_exceptions.APIException):
         set_rollback()

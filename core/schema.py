@@ -55,6 +55,7 @@ _ERROR_STATUSES = {
     "403": "Your role may not do this.",
     "404": "No such object, or another tenant's.",
     "409": "The current state does not allow it (nothing changed).",
+    "411": "A chunked body the server cannot delimit: send Content-Length.",
     "413": "The body is over the size limit.",
     "429": "Throttled; Retry-After says when.",
     "503": "PostgreSQL or the task queue is down; Retry-After says when.",
@@ -79,7 +80,7 @@ def error_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             if method in _WRITES:
                 statuses |= {"400", "409"}
             if "requestBody" in operation:
-                statuses.add("413")
+                statuses |= {"411", "413"}
             responses = operation["responses"]
             for status in sorted(statuses):
                 responses.setdefault(

@@ -37,7 +37,7 @@ class LeaseAdmin(GovernedAdmin):
         service_action(
             description="Cancel the selected reserved leases (with a reason)",
             call=cancel,
-            ask=("reason",),
+            ask_reason=True,
         )
     ]
 

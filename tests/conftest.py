@@ -13,9 +13,9 @@ from core.roles import Role
 from tests.factories import TenantFactory, UserFactory
 
 
-def redis_test_keys() -> list[bytes]:
+def redis_test_keys(client: redis.Redis | None = None) -> list[bytes]:
     """The keys this test session wrote in Redis (all under its own prefix)."""
-    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    client = client or redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=2)
     return list(client.scan_iter(match=f"{django_settings.REDIS_KEY_PREFIX}*", count=1000))
 
 
@@ -23,7 +23,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Leave the shared Redis database as the suite found it."""
     try:
         client = redis.Redis.from_url(django_settings.REDIS_URL, socket_connect_timeout=2)
-        keys = redis_test_keys()
+        keys = redis_test_keys(client)
         for start in range(0, len(keys), 1000):
             client.delete(*keys[start : start + 1000])
     except redis.RedisError:

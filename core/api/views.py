@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core import clock
 from core.audit import audit_record
-from core.exceptions import RETRY_AFTER_SECONDS, NotFound, error_body, outage_error
+from core.exceptions import NotFound, error_body, outage_error, retry_headers
 from core.permissions import IsAdminRole
 from core.serializers import StrictSerializer
 
@@ -109,9 +109,8 @@ def server_error(request: HttpRequest) -> JsonResponse:
     raised = sys.exc_info()[1]
     outage = outage_error(raised) if raised is not None else None
     if outage is not None:
-        response = JsonResponse(error_body(outage.code, outage.message), status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        body = error_body(outage.code, outage.message)
+        return JsonResponse(body, status=outage.status_code, headers=retry_headers(outage))
     return JsonResponse(error_body("server_error", "Internal server error."), status=500)
 
 
