@@ -1,6 +1,6 @@
 """Usage ingestion through the HTTP API: batches of 1,000 records under gunicorn.
 
-Targets: ≥ 10,000 records/s, and ≥ 1/3 of a bare `INSERT … SELECT unnest(…) ON CONFLICT DO
+Targets: ≥ 40,000 records/s, and ≥ 1/3 of a bare `INSERT … SELECT unnest(…) ON CONFLICT DO
 NOTHING` of the same number of rows into the same table, measured in the same run. Then the
 first batches are posted again: a retry must add nothing and report every record as duplicate.
 """
@@ -21,7 +21,7 @@ BATCH = 1000
 BATCHES = 60
 CLIENTS = 3
 RETRIED = 5
-TARGET_RPS = 10_000
+TARGET_RPS = 40_000
 TARGET_RATIO = 1 / 3
 
 _BARE_SQL = """
@@ -157,7 +157,10 @@ def run(ctx: Context) -> dict[str, Any]:
     http_rps = http["accepted"] / http["seconds"]
     ratio = http_rps / bare_rps
     return {
-        "target": f">= {TARGET_RPS} records/s and >= 1/3 of bare INSERT…unnest ON CONFLICT",
+        "target": (
+            f">= {TARGET_RPS} records/s and >= 1/3 of the bare statement (INSERT…unnest "
+            "ON CONFLICT; the contract's baseline is a binary COPY)"
+        ),
         "meets_target": http_rps >= TARGET_RPS
         and ratio >= TARGET_RATIO
         and http["failures"] == 0
