@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -614,18 +614,22 @@ def _inputs_json(site: Site, inputs: BusinessCaseInputs, share: Decimal) -> dict
     }
 
 
+class BusinessCaseRaw(TypedDict, total=False):
+    """`business_case_create`'s inputs as given (`business_case_inputs` checks them and fills
+    the defaults)."""
+
+    capex: Iterable[ItemLike]
+    opex: Iterable[ItemLike]
+    horizon_years: int
+    scenarios: Sequence[Any] | None
+    long_share: Any
+    subsidy: Any
+    discount_rate: Any
+
+
 @transaction.atomic
 def business_case_create(
-    *,
-    actor: Actor,
-    site: Site,
-    capex: Iterable[ItemLike] = (),
-    opex: Iterable[ItemLike] = (),
-    horizon_years: int = DEFAULT_HORIZON,
-    scenarios: Sequence[Any] | None = None,
-    long_share: Any = None,
-    subsidy: Any = ZERO,
-    discount_rate: Any = DEFAULT_DISCOUNT_RATE,
+    *, actor: Actor, site: Site, **raw: Unpack[BusinessCaseRaw]
 ) -> BusinessCase:
     """Compute a site's business case and store its inputs (defaults filled in) and results.
 
@@ -633,15 +637,7 @@ def business_case_create(
     the site's measured rental rate over the last 90 days is always added when one was measured.
     `long_share` defaults to the measured long-lease share of leased hours, else 0.7.
     """
-    inputs = business_case_inputs(
-        capex=capex,
-        opex=opex,
-        horizon_years=horizon_years,
-        scenarios=scenarios,
-        long_share=long_share,
-        subsidy=subsidy,
-        discount_rate=discount_rate,
-    )
+    inputs = business_case_inputs(**raw)
     measured_rate, measured_share = site_measured_rates(site_id=site.pk, days=MEASURED_DAYS)
     share, share_source = _long_share(inputs, measured_share)
     runs, notes = _scenarios(inputs, measured_rate)
