@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts.models import Tenant, User
 from core import clock
 from core.roles import Role
-from tests.factories import TenantFactory, UserFactory
+from tests.factories import TenantFactory, UserFactory, api_key
 
 
 def redis_test_keys(client: redis.Redis | None = None) -> list[bytes]:
@@ -55,7 +55,7 @@ def make_client() -> Callable[[User | None], APIClient]:
     def make(user: User | None = None) -> APIClient:
         client = APIClient()
         if user is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
         return client
 
     return make

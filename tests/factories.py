@@ -42,6 +42,11 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
             Token.objects.create(user=cast(User, self))
 
 
+def api_key(user: User) -> str:
+    """The API key a test client sends for `user` (`Authorization: Token <key>`)."""
+    return str(Token.objects.get(user=user).key)
+
+
 class SiteFactory(factory.django.DjangoModelFactory[Site]):
     class Meta:
         model = Site

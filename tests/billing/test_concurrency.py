@@ -14,7 +14,7 @@ from billing.services.vouchers import voucher_grant_create, voucher_program_crea
 from core import clock
 from leasing.services import lease_create
 from tests.billing.conftest import D, run
-from tests.factories import RackFactory, TenantFactory, make_server_with_cards
+from tests.factories import RackFactory, TenantFactory, api_key, make_server_with_cards
 from tests.timing import at
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -107,7 +107,7 @@ def test_a_batch_retried_in_parallel_never_duplicates(operator, domestic):
          "end": (start + dt.timedelta(hours=n + 1)).isoformat()}
         for n in range(200)
     ]  # fmt: skip
-    token = operator.auth_token.key
+    token = api_key(operator)
 
     def post(_):
         client = APIClient()

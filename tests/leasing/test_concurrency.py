@@ -15,6 +15,7 @@ from tests.factories import (
     CardModelFactory,
     LeaseFactory,
     RackFactory,
+    api_key,
     make_server_with_cards,
 )
 
@@ -59,7 +60,7 @@ def test_64_requests_for_the_last_8_cards_give_exactly_one_lease(make_user) -> N
     rack = RackFactory()
     make_server_with_cards(rack, model)  # will be taken
     make_server_with_cards(rack, model)  # the last 8 free cards
-    tokens = [make_user("tenant").auth_token.key for _ in range(64)]
+    tokens = [api_key(make_user("tenant")) for _ in range(64)]
     first = APIClient()
     first.credentials(HTTP_AUTHORIZATION=f"Token {tokens[0]}")
     body = {"kind": "short", "card_model": model.pk, "card_count": 8}
