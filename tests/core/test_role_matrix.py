@@ -1,0 +1,636 @@
+"""The role matrix: what every actor gets on every route and method the site serves.
+
+`MATRIX` states, for each (route, method) of the URL conf, the outcome for tenant A, tenant B
+(acting on A's objects: path parameters are A's, and bodies name A's objects), an operator,
+finance, an admin and an anonymous caller. The routes are walked from the URL conf (router
+routes and their `@action`s, the admin's, everything in config/urls.py) with the methods their
+views handle, so a new route or method fails `test_every_route_is_classified` until it is added
+here, and an entry for a route that is gone fails it too.
+
+Each (route, method, actor) is requested for real, against one set of objects built once for the
+module (tests/core/matrix_world.py), each request in a savepoint rolled back after it. A refused
+request (401, 403, 404, 405 and the admin's redirect to its login) must also have written
+nothing, by PostgreSQL's own per-transaction row counters. Lists are checked for other tenants'
+rows (every page, CSV exports too), and an `Idempotency-Key` replayed by another tenant must not
+replay the first tenant's answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.db import transaction
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import Tenant
+from billing.models import Metric
+from core import clock
+from tests.core.matrix_world import ACTORS, NOW, World, build_world
+from tests.core.role_matrix import OK, Route, matches, served_routes, writes_so_far
+from tests.factories import api_key
+from tests.timing import at
+
+# --- The matrix ----------------------------------------------------------------------------------
+#
+# One line per (route, method): the outcomes of tenant A, tenant B, operator, finance, admin,
+# anonymous, in that order. `ok` is any 2xx; a number is that status exactly.
+
+_A, _B, _OP, _FIN, _ADM, _ANON = ACTORS
+REFUSED = {401, 403, 404, 405}  # and the admin's 302 to its login page, see _refused
+
+MATRIX_SITE: dict[tuple[str, str], str] = {
+    # route, method: tenant A, tenant B (on A's objects), operator, finance, admin, anonymous
+    ("", "GET"): "302 302 302 302 302 302",  # the site's root: to the API docs
+    ("", "POST"): "302 302 302 302 302 302",
+    ("", "PUT"): "302 302 302 302 302 302",
+    ("", "PATCH"): "302 302 302 302 302 302",
+    ("", "DELETE"): "302 302 302 302 302 302",
+    ("healthz", "GET"): "200 200 200 200 200 200",
+    ("healthz", "POST"): "200 200 200 200 200 200",
+    ("healthz/", "GET"): "200 200 200 200 200 200",
+    ("healthz/", "POST"): "200 200 200 200 200 200",
+    ("api/v1/", "GET"): "200 200 200 200 200 200",  # links only
+    ("api/v1/test-clock/", "GET"): "403 403 403 403 200 401",
+    ("api/v1/test-clock/", "POST"): "403 403 403 403 200 401",
+    ("api/v1/me/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/tenants/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/tenants/", "POST"): "403 403 201 201 201 401",
+    ("api/v1/tenants/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/tenants/{pk}/", "PUT"): "403 404 200 200 200 401",
+    ("api/v1/tenants/{pk}/", "PATCH"): "403 404 200 200 200 401",
+    ("api/v1/availability/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/cards/{pk}/maintenance/", "POST"): "403 403 200 403 200 401",
+    ("api/v1/leases/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/leases/", "POST"): "201 400 201 403 201 401",  # B names A as the tenant: 400
+    ("api/v1/leases/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/leases/{pk}/cancel/", "POST"): "200 404 200 200 200 401",
+    ("api/v1/leases/{pk}/events/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/leases/{pk}/renew/", "POST"): "201 404 201 403 201 401",
+    ("api/v1/leases/{pk}/stop/", "POST"): "200 404 200 403 200 401",
+    ("api/v1/leases/{pk}/terminate/", "POST"): "200 404 200 403 200 401",
+    ("api/v1/metrics/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/metrics/{pk}/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/metrics/{pk}/", "PATCH"): "403 403 403 200 200 401",
+    ("api/v1/usage-records/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/usage-records/", "POST"): "201 400 201 403 201 401",  # B posts for A's lease: 400
+    ("api/v1/usage-records/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/voucher-programs/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/voucher-programs/", "POST"): "403 403 403 201 201 401",
+    ("api/v1/voucher-programs/{pk}/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/voucher-programs/{pk}/claims/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/voucher-programs/{pk}/claims/", "POST"): "403 403 403 200 200 401",
+    ("api/v1/voucher-grants/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/voucher-grants/", "POST"): "403 403 403 201 201 401",
+    ("api/v1/voucher-grants/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/invoice-runs/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/invoice-runs/", "POST"): "403 403 403 201 201 401",
+    ("api/v1/invoice-runs/{pk}/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/invoices/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/invoices/export/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/invoices/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/invoices/{pk}/issue/", "POST"): "403 404 403 200 200 401",
+    ("api/v1/invoices/{pk}/pay/", "POST"): "403 404 403 200 200 401",
+    ("api/v1/invoices/{pk}/pdf/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/invoices/{pk}/void/", "POST"): "403 404 403 200 200 401",
+    ("api/v1/credit-notes/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/credit-notes/", "POST"): "403 403 403 201 201 401",
+    ("api/v1/credit-notes/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/inventory/import/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/inventory/capacity/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/sites/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/sites/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/sites/{pk}/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/sites/{pk}/", "PUT"): "403 403 200 403 200 401",
+    ("api/v1/sites/{pk}/", "PATCH"): "403 403 200 403 200 401",
+    ("api/v1/sites/{pk}/", "DELETE"): "403 403 204 403 204 401",
+    ("api/v1/racks/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/racks/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/racks/{pk}/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/racks/{pk}/", "PUT"): "403 403 200 403 200 401",
+    ("api/v1/racks/{pk}/", "PATCH"): "403 403 200 403 200 401",
+    ("api/v1/racks/{pk}/", "DELETE"): "403 403 204 403 204 401",
+    ("api/v1/servers/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/servers/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/servers/{pk}/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/servers/{pk}/", "PUT"): "403 403 200 403 200 401",
+    ("api/v1/servers/{pk}/", "PATCH"): "403 403 200 403 200 401",
+    ("api/v1/servers/{pk}/", "DELETE"): "403 403 204 403 204 401",
+    ("api/v1/card-models/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/card-models/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/card-models/{pk}/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/card-models/{pk}/", "PUT"): "403 403 200 403 200 401",
+    ("api/v1/card-models/{pk}/", "PATCH"): "403 403 200 403 200 401",
+    ("api/v1/card-models/{pk}/", "DELETE"): "403 403 204 403 204 401",
+    ("api/v1/cards/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/cards/", "POST"): "403 403 201 403 201 401",
+    ("api/v1/cards/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/cards/{pk}/", "PUT"): "403 404 200 403 200 401",
+    ("api/v1/cards/{pk}/", "PATCH"): "403 404 200 403 200 401",
+    ("api/v1/cards/{pk}/", "DELETE"): "403 404 409 403 409 401",  # a leased card stays
+    ("api/v1/reports/occupancy/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/reports/revenue/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/reports/recompute/", "POST"): "403 403 200 200 200 401",
+    ("api/v1/business-cases/", "GET"): "403 403 200 200 200 401",
+    ("api/v1/business-cases/", "POST"): "403 403 201 201 201 401",
+    ("api/v1/business-cases/{pk}/", "GET"): "403 403 200 200 200 401",
+    ("api/schema/", "GET"): "200 200 200 200 200 200",
+    ("api/docs/", "GET"): "200 200 200 200 200 200",
+    ("api-auth/login/", "GET"): "200 200 200 200 200 200",
+    ("api-auth/login/", "POST"): "200 200 200 200 200 200",  # an empty form: errors
+    ("api-auth/login/", "PUT"): "200 200 200 200 200 200",
+    ("api-auth/logout/", "POST"): "200 200 200 200 200 200",
+    # the admin's own pages (its models' pages: ADMIN_FAMILIES); only the admin role gets in
+    ("admin/", "GET"): "302 302 302 302 200 302",
+    ("admin/", "POST"): "302 302 302 302 200 302",
+    ("admin/login/", "GET"): "200 200 200 200 302 200",
+    ("admin/login/", "POST"): "200 200 200 200 200 200",
+    ("admin/logout/", "GET"): "302 302 302 302 405 302",
+    ("admin/logout/", "POST"): "302 302 302 302 200 302",
+    ("admin/password_change/", "GET"): "302 302 302 302 200 302",
+    ("admin/password_change/", "POST"): "302 302 302 302 200 302",
+    ("admin/password_change/done/", "GET"): "302 302 302 302 200 302",
+    ("admin/password_change/done/", "POST"): "302 302 302 302 405 302",
+    ("admin/autocomplete/", "GET"): "302 302 302 302 403 302",
+    ("admin/autocomplete/", "POST"): "302 302 302 302 405 302",
+    ("admin/jsi18n/", "GET"): "302 302 302 302 200 302",
+    ("admin/jsi18n/", "POST"): "302 302 302 302 405 302",
+    ("admin/r/{content_type_id}/{object_id}/", "GET"): "302 302 302 302 404 302",
+    ("admin/r/{content_type_id}/{object_id}/", "POST"): "302 302 302 302 404 302",
+    ("admin/{app_label}/", "GET"): "302 302 302 302 200 302",
+    ("admin/{app_label}/", "POST"): "302 302 302 302 200 302",
+    ("admin/{url}", "GET"): "302 302 302 302 404 302",
+    ("admin/{url}", "POST"): "302 302 302 302 404 302",
+}
+
+# The admin's pages per registered model: every registered model is named here with its kind
+# (`governed`: read-only, changes through services; `editable`: Django's own forms; `user`: the
+# user admin, with its password page). Each kind's pages and outcomes are in ADMIN_FAMILIES.
+ADMIN_MODELS: dict[str, str] = {
+    "auth.group": "editable", "authtoken.tokenproxy": "editable",
+    "django_celery_beat.periodictask": "editable", "django_celery_beat.clockedschedule": "editable",
+    "django_celery_beat.crontabschedule": "editable",
+    "django_celery_beat.solarschedule": "editable",
+    "django_celery_beat.intervalschedule": "editable", "axes.accessattempt": "axes",
+    "axes.accesslog": "axes", "axes.accessfailurelog": "axes", "core.auditlog": "governed",
+    "core.idempotencykey": "editable", "accounts.tenant": "editable", "accounts.user": "user",
+    "marketplace.site": "editable", "marketplace.rack": "editable",
+    "marketplace.server": "editable", "marketplace.cardmodel": "editable",
+    "marketplace.card": "editable", "leasing.lease": "governed", "leasing.allocation": "governed",
+    "leasing.leaseevent": "governed", "billing.invoice": "governed",
+    "billing.invoiceline": "governed", "billing.invoicerun": "governed",
+    "billing.creditnote": "governed", "billing.documentcounter": "governed",
+    "billing.usagerecord": "governed", "billing.metric": "governed",
+    "billing.voucherprogram": "governed", "billing.vouchermodelrate": "governed",
+    "billing.vouchergrant": "governed", "billing.voucherredemption": "governed",
+    "billing.voucherclaim": "governed", "analytics.occupancydaily": "governed",
+    "analytics.sitedaily": "governed", "analytics.revenuedaily": "governed",
+    "analytics.recomputerun": "governed", "analytics.businesscase": "governed",
+}  # fmt: skip
+_ANY = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_EDITABLE = {
+    ("", "GET"): "302 302 302 302 200 302", ("", "POST"): "302 302 302 302 200 302",
+    ("add/", "GET"): "302 302 302 302 200 302", ("add/", "POST"): "302 302 302 302 200 302",
+    ("{object_id}/history/", "GET"): "302 302 302 302 200 302",
+    ("{object_id}/history/", "POST"): "302 302 302 302 200 302",
+    ("{object_id}/delete/", "GET"): "302 302 302 302 200 302",  # an empty POST only asks
+    ("{object_id}/delete/", "POST"): "302 302 302 302 200 302",
+    ("{object_id}/change/", "GET"): "302 302 302 302 200 302",
+    ("{object_id}/change/", "POST"): "302 302 302 302 200 302",  # an empty form: errors
+    **{("{object_id}/", m): "302 302 302 302 302 302" for m in _ANY},
+}  # fmt: skip
+_GOVERNED = {
+    **_EDITABLE,
+    ("add/", "GET"): "302 302 302 302 403 302", ("add/", "POST"): "302 302 302 302 403 302",
+    ("{object_id}/delete/", "GET"): "302 302 302 302 403 302",
+    ("{object_id}/delete/", "POST"): "302 302 302 302 403 302",
+    ("{object_id}/change/", "POST"): "302 302 302 302 403 302",
+}  # fmt: skip
+ADMIN_FAMILIES: dict[str, dict[tuple[str, str], str]] = {
+    "editable": _EDITABLE,
+    "governed": _GOVERNED,
+    "axes": _EDITABLE,  # not requested (axes deletes its rows as it goes): as Django stands
+    "user": {
+        **_EDITABLE,
+        ("{id}/password/", "GET"): "302 302 302 302 200 302",
+        ("{id}/password/", "POST"): "302 302 302 302 200 302",
+    },
+}
+# The admin's model pages requested for real: one model of each kind the project writes (the
+# other registered models' pages are the same views; requesting all 245 would take minutes).
+ADMIN_REQUESTED = {"accounts.tenant", "accounts.user", "leasing.lease"}
+
+
+def admin_prefix(label: str) -> str:
+    app, model = label.split(".")
+    return f"admin/{app}/{model}/"
+
+
+def matrix() -> dict[tuple[str, str], str]:
+    """The whole table: the site's routes and the admin's model pages."""
+    table = dict(MATRIX_SITE)
+    for label, kind in ADMIN_MODELS.items():
+        for (suffix, method), outcome in ADMIN_FAMILIES[kind].items():
+            table[(admin_prefix(label) + suffix, method)] = outcome
+    return table
+
+
+# --- Requests ------------------------------------------------------------------------------------
+
+
+def _obj_id(label: str) -> str:
+    """The admin's path parameter for a model: the pk of its first row."""
+    from django.apps import apps
+
+    model = apps.get_model(label)
+    pk = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+    assert pk is not None, f"the matrix world has no {label} row for the admin routes"
+    return str(pk)
+
+
+def _admin_label(path: str) -> str | None:
+    parts = path.split("/")
+    return f"{parts[1]}.{parts[2]}" if len(parts) > 3 and path.startswith("admin/") else None
+
+
+# Path parameters: A's objects (a route's own choice where one object cannot serve every method).
+PARAMS: dict[str, Callable[[World], Any]] = {
+    "api/v1/tenants/{pk}/": lambda w: w.a.tenant.pk,
+    "api/v1/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
+    "api/v1/leases/{pk}/": lambda w: w.a.long.pk,
+    "api/v1/leases/{pk}/cancel/": lambda w: w.a.reserved.pk,
+    "api/v1/leases/{pk}/events/": lambda w: w.a.long.pk,
+    "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
+    "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
+    "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
+    "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
+    "api/v1/voucher-programs/{pk}/": lambda w: w.program.pk,
+    "api/v1/voucher-programs/{pk}/claims/": lambda w: w.program.pk,
+    "api/v1/voucher-grants/{pk}/": lambda w: w.a.grant.pk,
+    "api/v1/invoice-runs/{pk}/": lambda w: w.run.pk,
+    "api/v1/invoices/{pk}/": lambda w: w.a.march.pk,
+    "api/v1/invoices/{pk}/issue/": lambda w: w.a.may.pk,
+    "api/v1/invoices/{pk}/pay/": lambda w: w.a.april.pk,
+    "api/v1/invoices/{pk}/pdf/": lambda w: w.a.march.pk,
+    "api/v1/invoices/{pk}/void/": lambda w: w.a.april.pk,
+    "api/v1/credit-notes/{pk}/": lambda w: w.a.credit_note.pk,
+    "api/v1/sites/{pk}/": lambda w: w.empty_site.pk,
+    "api/v1/racks/{pk}/": lambda w: w.empty_rack.pk,
+    "api/v1/servers/{pk}/": lambda w: w.empty_server.pk,
+    "api/v1/card-models/{pk}/": lambda w: w.spare_model.pk,
+    "api/v1/cards/{pk}/": lambda w: w.a.long.allocations.first().card_id,
+    "api/v1/business-cases/{pk}/": lambda w: w.business_case.pk,
+    "admin/r/{content_type_id}/{object_id}/": lambda w: (
+        f"{ContentType.objects.get_for_model(Tenant).pk}/{w.a.tenant.pk}"
+    ),
+    "admin/accounts/user/{id}/password/": lambda w: w.a.user.pk,
+    "admin/{app_label}/": lambda w: "accounts",
+    "admin/{url}": lambda w: "no-such-page/",
+}
+
+
+def fill(route: Route, world: World) -> str:
+    """The path of `route` with A's objects for its parameters."""
+    if not route.params:
+        return "/" + route.path
+    if route.path in PARAMS:
+        value = str(PARAMS[route.path](world))
+        if route.path == "admin/r/{content_type_id}/{object_id}/":
+            return "/admin/r/" + value + "/"
+        return "/" + route.path.replace("{" + route.params[0] + "}", value)
+    label = _admin_label(route.path)
+    assert label is not None and route.params == ("object_id",), f"no parameters for {route.path}"
+    value = str(world.a.user.pk) if label == "accounts.user" else _obj_id(label)
+    return "/" + route.path.replace("{object_id}", value)
+
+
+# Bodies and query strings: valid ones, so an allowed request succeeds. `actor` lets tenant B
+# name A's objects where a body names a tenant's.
+Body = dict[str, Any]
+
+
+def _lease_body(w: World, actor: str) -> Body:
+    body: Body = {"kind": "short", "card_model": w.model.pk, "card_count": 1}
+    if actor != _A:  # staff name the tenant; tenant B tries to lease for A
+        body["tenant"] = w.a.tenant.pk
+    return body
+
+
+def _usage_body(w: World, actor: str) -> Body:
+    record = {
+        "source": "matrix", "external_id": "m-1", "lease": w.a.long.pk,
+        "metric": "storage_tb_hours", "quantity": "2", "start": "2027-05-10T00:00:00Z",
+        "end": "2027-05-10T01:00:00Z",
+    }  # fmt: skip
+    return {"records": [record]}
+
+
+PROGRAMME = {
+    "issuer": "Yichang", "name": "matrix vouchers", "budget": "1000.00",
+    "coverage_rate": "0.2000", "per_tenant_cap": "500.00", "valid_from": "2027-01-01",
+    "valid_to": "2027-12-31", "lease_kinds": ["long"], "max_term_months": 12,
+}  # fmt: skip
+CSV_IMPORT = (
+    "site,rack,server,position,card_model,serial,capex_cost,commissioned_on\n"
+    "MX1,R01,srv-m,4,{model},SN-MATRIX-1,120000.00,2025-06-01\n"
+)
+REPORT = "?from=2027-03-01&to=2027-03-31&group_by=site"
+
+BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
+    ("api/v1/test-clock/", "POST"): lambda w, a: {"now": "2027-06-02T03:00:00Z"},
+    ("api/v1/tenants/", "POST"): lambda w, a: {
+        "name": "Matrix Co",
+        "category": "enterprise",
+        "tax_id": "91110000MA77777777",
+        "billing_address": "1 Matrix Road",
+    },
+    ("api/v1/tenants/{pk}/", "PUT"): lambda w, a: {
+        "name": "Renamed Co",
+        "category": "enterprise",
+        "tax_id": w.a.tenant.tax_id,
+        "billing_address": "2 Matrix Road",
+    },
+    ("api/v1/tenants/{pk}/", "PATCH"): lambda w, a: {"billing_address": "3 Matrix Road"},
+    ("api/v1/cards/{pk}/maintenance/", "POST"): lambda w, a: {"reason": "fan"},
+    ("api/v1/leases/", "POST"): _lease_body,
+    ("api/v1/leases/{pk}/cancel/", "POST"): lambda w, a: {"reason": "matrix"},
+    ("api/v1/leases/{pk}/renew/", "POST"): lambda w, a: {},
+    ("api/v1/leases/{pk}/stop/", "POST"): lambda w, a: {"reason": "matrix"},
+    ("api/v1/leases/{pk}/terminate/", "POST"): lambda w, a: {"effective": "2027-09-01"},
+    ("api/v1/metrics/{pk}/", "PATCH"): lambda w, a: {"unit_price": "0.5000"},
+    ("api/v1/usage-records/", "POST"): _usage_body,
+    ("api/v1/voucher-programs/", "POST"): lambda w, a: PROGRAMME,
+    ("api/v1/voucher-programs/{pk}/claims/", "POST"): lambda w, a: {
+        "month": "2027-03",
+        "status": "submitted",
+    },
+    ("api/v1/voucher-grants/", "POST"): lambda w, a: {
+        "program": w.program.pk,
+        "tenant": w.a.tenant.pk,
+        "amount": "10.00",
+    },
+    ("api/v1/invoice-runs/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("api/v1/invoices/{pk}/issue/", "POST"): lambda w, a: None,
+    ("api/v1/invoices/{pk}/pay/", "POST"): lambda w, a: {"reference": "matrix"},
+    ("api/v1/invoices/{pk}/void/", "POST"): lambda w, a: {"reason": "matrix"},
+    ("api/v1/credit-notes/", "POST"): lambda w, a: {
+        "invoice": w.a.march.pk,
+        "amount": "1.00",
+        "reason": "matrix",
+    },
+    ("api/v1/inventory/import/", "POST"): lambda w, a: CSV_IMPORT.format(model=w.model.name),
+    ("api/v1/sites/", "POST"): lambda w, a: {"code": "MX9", "name": "Matrix site"},
+    ("api/v1/sites/{pk}/", "PUT"): lambda w, a: {"code": "MX8", "name": "Renamed site"},
+    ("api/v1/sites/{pk}/", "PATCH"): lambda w, a: {"name": "Renamed site"},
+    ("api/v1/racks/", "POST"): lambda w, a: {"site": w.site.pk, "name": "RX1", "status": "racked"},
+    ("api/v1/racks/{pk}/", "PUT"): lambda w, a: {
+        "site": w.site.pk,
+        "name": "RX2",
+        "status": "planned",
+    },
+    ("api/v1/racks/{pk}/", "PATCH"): lambda w, a: {"name": "RX3"},
+    ("api/v1/servers/", "POST"): lambda w, a: {"rack": w.rack.pk, "name": "srv-x", "position": 30},
+    ("api/v1/servers/{pk}/", "PUT"): lambda w, a: {
+        "rack": w.rack.pk,
+        "name": "srv-y",
+        "position": 31,
+    },
+    ("api/v1/servers/{pk}/", "PATCH"): lambda w, a: {"name": "srv-z"},
+    ("api/v1/card-models/", "POST"): lambda w, a: {
+        "vendor": "Matrix",
+        "name": "MX-1",
+        "memory_gb": 64,
+        "bf16_tflops": "100.00",
+        "domestic": True,
+        "hourly_rate": "5.0000",
+        "monthly_rate": "3000.0000",
+    },
+    ("api/v1/card-models/{pk}/", "PUT"): lambda w, a: {
+        "vendor": "Matrix",
+        "name": "MX-2",
+        "memory_gb": 64,
+        "bf16_tflops": "100.00",
+        "domestic": True,
+        "hourly_rate": "5.0000",
+        "monthly_rate": "3000.0000",
+    },
+    ("api/v1/card-models/{pk}/", "PATCH"): lambda w, a: {"name": "MX-3"},
+    ("api/v1/cards/", "POST"): lambda w, a: {
+        "server": w.empty_server.pk,
+        "card_model": w.model.pk,
+        "serial": "SN-MX-1",
+        "capex_cost": "1000.00",
+        "commissioned_on": "2025-06-01",
+    },
+    ("api/v1/cards/{pk}/", "PUT"): lambda w, a: {
+        "server": w.empty_server.pk,
+        "card_model": w.model.pk,
+        "serial": "SN-MX-2",
+        "capex_cost": "1000.00",
+        "commissioned_on": "2025-06-01",
+    },
+    ("api/v1/cards/{pk}/", "PATCH"): lambda w, a: {"capex_cost": "2000.00"},
+    ("api/v1/reports/recompute/", "POST"): lambda w, a: {"from": "2027-05-01", "to": "2027-05-02"},
+    ("api/v1/business-cases/", "POST"): lambda w, a: {"site": w.site.pk},
+}
+QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
+    ("api/v1/availability/", "GET"): lambda w: f"?card_model={w.model.pk}&count=1",
+    ("api/v1/voucher-programs/{pk}/claims/", "GET"): lambda w: "?month=2027-03",
+    ("api/v1/invoices/export/", "GET"): lambda w: "?month=2027-03",
+    ("api/v1/reports/occupancy/", "GET"): lambda w: REPORT,
+    ("api/v1/reports/revenue/", "GET"): lambda w: REPORT,
+    ("api/schema/", "GET"): lambda w: "?format=json",
+}
+
+
+def send(client: Client, world: World, route: Route, method: str, actor: str) -> Any:
+    """Make the request; in a savepoint rolled back after it. Returns the response with the
+    rows it wrote (`response.wrote`)."""
+    key = (route.path, method)
+    path = fill(route, world)
+    query = QUERIES[key](world) if key in QUERIES else ""
+    body = BODIES[key](world, actor) if key in BODIES else None
+    kwargs: dict[str, Any] = {}
+    if isinstance(body, str):
+        kwargs = {"data": body.encode(), "content_type": "text/csv"}
+    elif body is not None:
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    cookies = copy.deepcopy(client.cookies)  # a logout must not log the actor out for good
+    with transaction.atomic():
+        before = writes_so_far()
+        response = client.generic(method, path + query, **kwargs)
+        after = writes_so_far()
+        transaction.set_rollback(True)
+    client.cookies = cookies
+    cache.delete(clock.TEST_CLOCK_KEY)
+    response.wrote = {t: n - before.get(t, 0) for t, n in after.items() if n != before.get(t, 0)}
+    return response
+
+
+# --- Fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
+    """The objects, built once for the module in a transaction rolled back at its end."""
+    from django.test import override_settings
+
+    with django_db_blocker.unblock(), override_settings(TEST_CLOCK=True):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def clients(world: World, django_db_blocker: Any) -> dict[str, APIClient]:
+    """A client per actor: its API key for the API, and logged in for the admin's pages."""
+    out = {}
+    with django_db_blocker.unblock(), at(NOW):  # sessions last from NOW
+        for actor in ACTORS:
+            client = APIClient()
+            user = world.users[actor]
+            if user is not None:
+                client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
+                client.force_login(user)
+            out[actor] = client
+    return out
+
+
+@pytest.fixture
+def at_now(db: None, world: World, settings: Any) -> Iterator[None]:
+    settings.TEST_CLOCK = True  # the test clock's route is on, so its admin-only rule shows
+    with at(NOW):
+        yield
+
+
+def _requested(route: Route) -> bool:
+    label = _admin_label(route.path)
+    return label is None or label not in ADMIN_MODELS or label in ADMIN_REQUESTED
+
+
+def _refused(status: int, response: Any) -> bool:
+    to_login = status == 302 and "/login/" in response.get("Location", "")
+    return status in REFUSED or to_login
+
+
+def test_every_route_is_classified() -> None:
+    """Every (route, method) the URL conf serves is in the matrix, and nothing else is."""
+    served = {(route.path, method) for route in served_routes() for method in route.methods}
+    table = matrix()
+    missing = sorted(served - set(table))
+    gone = sorted(set(table) - served)
+    assert not missing, f"routes the matrix does not classify (add them to MATRIX_SITE): {missing}"
+    assert not gone, f"matrix entries for routes that no longer exist: {gone}"
+    assert all(len(outcome.split()) == len(ACTORS) for outcome in table.values())
+
+
+def test_every_actor_gets_what_the_matrix_says(
+    world: World, clients: dict[str, APIClient], at_now: None
+) -> None:
+    table = matrix()
+    failures = []
+    for route in served_routes():
+        if not _requested(route):
+            continue
+        for method in route.methods:
+            expected = table[(route.path, method)].split()
+            for actor, wanted in zip(ACTORS, expected, strict=True):
+                response = send(clients[actor], world, route, method, actor)
+                status = response.status_code
+                want: str | int = OK if wanted == OK else int(wanted)
+                where = f"{method} /{route.path} as {actor}"
+                if not matches(want, status):
+                    body = getattr(response, "content", b"")[:200]
+                    failures.append(f"{where}: expected {wanted}, got {status} {body!r}")
+                elif _refused(status, response) and response.wrote:
+                    failures.append(f"{where}: refused ({status}) but wrote {response.wrote}")
+    assert not failures, f"{len(failures)} outcome(s) differ:\n" + "\n".join(failures)
+
+
+# --- Lists: only the caller's rows --------------------------------------------------------------
+
+# List routes over tenant rows, with the resource name Side.ids() uses.
+TENANT_LISTS = {
+    "api/v1/leases/": "leases",
+    "api/v1/usage-records/": "usage-records",
+    "api/v1/invoices/": "invoices",
+    "api/v1/credit-notes/": "credit-notes",
+    "api/v1/voucher-grants/": "voucher-grants",
+    "api/v1/tenants/": "tenants",
+    "api/v1/cards/": "cards",
+}
+
+
+def _pages(client: APIClient, url: str) -> Iterator[dict[str, Any]]:
+    next_url: str | None = url
+    while next_url:
+        response = client.get(next_url)
+        assert response.status_code == 200, (url, response.content[:200])
+        body = response.json()
+        yield from body["results"]
+        next_url = body.get("next")
+
+
+def test_lists_show_a_tenant_only_its_own_rows(
+    world: World, clients: dict[str, APIClient], at_now: None
+) -> None:
+    """As A and as B, every list (all its pages, 1 row a page) and its CSV form carry only the
+    caller's rows; and the walk above covers every list route over tenant rows."""
+    served_lists = {r.path for r in served_routes() if not r.params and r.path in TENANT_LISTS}
+    assert served_lists == set(TENANT_LISTS)
+    for me, other, actor in ((world.a, world.b, _A), (world.b, world.a, _B)):
+        mine, theirs = me.ids(), other.ids()
+        for path, resource in TENANT_LISTS.items():
+            rows = list(_pages(clients[actor], f"/{path}?page_size=1"))
+            ids = {row["id"] for row in rows}
+            assert ids <= mine[resource], (actor, path, ids - mine[resource])
+            assert not ids & theirs[resource], (actor, path)
+            if resource in ("leases", "invoices"):
+                assert ids == mine[resource], (actor, path)  # the scoping found them all
+            tenants = {row.get("tenant") for row in rows} - {None}
+            assert tenants <= {me.tenant.pk}, (actor, path, tenants)
+            as_csv = clients[actor].get(f"/{path}?format=csv&page_size=500")
+            assert as_csv.status_code == 200
+            assert other.tenant.name not in as_csv.content.decode(), (actor, path)
+    # staff exports and reports name every tenant; tenants are refused them (the matrix)
+    export = clients[_FIN].get("/api/v1/invoices/export/?month=2027-03").content.decode()
+    assert world.a.tenant.name in export and world.b.tenant.name in export
+
+
+# --- Idempotency keys are per tenant -------------------------------------------------------------
+
+
+def test_another_tenant_replaying_a_key_does_not_get_the_first_answer(
+    world: World, clients: dict[str, APIClient], at_now: None
+) -> None:
+    headers = {"HTTP_IDEMPOTENCY_KEY": "matrix-key-1"}
+    body = {"kind": "short", "card_model": world.model.pk, "card_count": 1}
+    first = clients[_A].post("/api/v1/leases/", body, format="json", **headers)
+    assert first.status_code == 201, first.content
+    again = clients[_A].post("/api/v1/leases/", body, format="json", **headers)
+    assert again.headers.get("Idempotent-Replayed") == "true"  # the key works for its owner
+    theirs = clients[_B].post("/api/v1/leases/", body, format="json", **headers)
+    assert theirs.status_code == 201, theirs.content
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.json()["id"] != first.json()["id"]
+    assert theirs.json()["tenant"] == world.b.tenant.pk
+    # a usage batch naming A's lease, replayed by B with A's key: refused, not A's answer
+    usage = _usage_body(world, _A)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "matrix-key-2"}
+    assert (
+        clients[_A].post("/api/v1/usage-records/", usage, format="json", **headers).status_code
+        == 201
+    )
+    replay = clients[_B].post("/api/v1/usage-records/", usage, format="json", **headers)
+    assert replay.status_code == 400 and "Idempotent-Replayed" not in replay.headers
