@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
@@ -142,9 +142,9 @@ def build_world() -> World:
     free_card = Card.objects.filter(card_model=model).order_by("-id").first()
     assert free_card is not None
     users: dict[str, User | None] = {
-        "operator": UserFactory(role=Role.OPERATOR),
-        "finance": UserFactory(role=Role.FINANCE),
-        "admin": UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True),
+        "operator": cast(User, UserFactory(role=Role.OPERATOR)),
+        "finance": cast(User, UserFactory(role=Role.FINANCE)),
+        "admin": cast(User, UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)),
         "anonymous": None,
     }
     with at("2027-01-05 09:00"):
@@ -157,7 +157,7 @@ def build_world() -> World:
     partial: dict[str, dict[str, Any]] = {}
     for name in ("a", "b"):
         tenant = TenantFactory()
-        user = UserFactory(role=Role.TENANT, tenant=tenant)
+        user = cast(User, UserFactory(role=Role.TENANT, tenant=tenant))
         users[f"tenant_{name}"] = user
         with at("2027-02-20 10:00"):
             grant = voucher_grant_create(
