@@ -24,7 +24,7 @@ from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
-from core.runs import run_claim, run_heartbeat, runs_close_abandoned
+from core.runs import run_claim, run_heartbeat, runs_close_abandoned, runs_to_redo
 from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
 
 logger = logging.getLogger(__name__)
@@ -308,6 +308,7 @@ def snapshots_recompute(
     day_to: dt.date,
     trigger: str = "backfill",
     actor: Actor = None,
+    run: RecomputeRun | None = None,
 ) -> RecomputeRun:
     """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
 
@@ -315,13 +316,15 @@ def snapshots_recompute(
     never write the same days at once, a killed run leaves whole days, and its lock dies with
     its transaction (a session lock outlived a killed worker whose session lingered). The run
     row is owned by this session and beats once a chunk; a run whose owner is gone is closed as
-    failed before this one starts (core.runs), and the nightly job then redoes its days.
+    failed before this one starts (core.runs), and `recompute_runs_recover` redoes its days on its
+    row (`run` given: that row runs again).
     """
     range_validate(day_from, day_to)
     runs_close_abandoned(model=RecomputeRun, stale_after=RUN_STALE_AFTER)
-    run = RecomputeRun.objects.create(
-        day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
-    )
+    if run is None:
+        run = RecomputeRun.objects.create(
+            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+        )
     run_claim(run)
     try:
         chunk_start = day_from
@@ -338,8 +341,9 @@ def snapshots_recompute(
         run.save(update_fields=["status", "error", "finished_at"])
         raise
     run.status = "done"
+    run.error = ""
     run.finished_at = clock.now()
-    run.save(update_fields=["status", "finished_at"])
+    run.save(update_fields=["status", "error", "finished_at"])
     audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
     return run
 
@@ -363,3 +367,20 @@ def snapshots_nightly() -> RecomputeRun:
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
     day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
     return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly")
+
+
+def recompute_runs_recover() -> list[RecomputeRun]:
+    """Redo, each on its own row, the recomputes whose worker died (core.runs.runs_to_redo):
+    beat runs it every minute and every worker as it starts. Returns the runs redone."""
+    redone = []
+    for run_id in runs_to_redo(model=RecomputeRun, stale_after=RUN_STALE_AFTER):
+        run = RecomputeRun.objects.get(pk=run_id)
+        logger.warning("redoing recompute run %s (%s) whose worker died", run.pk, run)
+        try:
+            snapshots_recompute(
+                day_from=run.day_from, day_to=run.day_to, trigger=run.trigger, run=run
+            )
+        except Exception:  # recorded on the run (failed, with its cause): go on with the next
+            logger.exception("recompute run %s failed again", run.pk)
+        redone.append(run)
+    return redone

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from analytics.services import snapshots_nightly
+from analytics.services import recompute_runs_recover, snapshots_nightly
 
 
 @shared_task(name="analytics.nightly_recompute", acks_late=True)
@@ -12,3 +12,10 @@ def nightly_recompute() -> str:
     """
     run = snapshots_nightly()
     return f"done: {run.day_from}…{run.day_to}"
+
+
+@shared_task(name="analytics.recover_runs")
+def recover_runs() -> int:
+    """Beat, every minute, and each worker as it starts: redo the recomputes whose worker died
+    (without waiting hours for the broker to hand their task back)."""
+    return len(recompute_runs_recover())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing.models import InvoiceRun
-from billing.services.invoicing import invoice_run
+from billing.services.invoicing import invoice_run, invoice_runs_recover
 from billing.services.metering import lease_meter_at_stop, short_leases_meter
 from core import clock
 
@@ -34,3 +34,10 @@ def run_previous_month_invoices() -> str:
     """Beat, the 1st at 03:00 operator time: drafts of the month just ended."""
     last_month = clock.add_months(clock.month_first(clock.local_today()), -1)
     return invoice_run(month=last_month).status
+
+
+@shared_task(name="billing.recover_runs")
+def recover_runs() -> int:
+    """Beat, every minute, and each worker as it starts: run again the invoice runs whose worker
+    died (without waiting hours for the broker to hand their task back)."""
+    return len(invoice_runs_recover())

@@ -1,9 +1,12 @@
 """The Celery app. The beat schedule is declared here, once, and loaded into django-celery-beat."""
 
+import logging
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,8 +32,30 @@ app.conf.beat_schedule = {
         "task": "leasing.advance_leases",
         "schedule": 60.0,
     },
+    # runs whose worker died (core.runs): redone now, not when the broker gives their task back
+    "recover-invoice-runs": {
+        "task": "billing.recover_runs",
+        "schedule": 60.0,
+    },
+    "recover-recompute-runs": {
+        "task": "analytics.recover_runs",
+        "schedule": 60.0,
+    },
     "purge-idempotency-keys": {
         "task": "core.purge_idempotency_keys",
         "schedule": crontab(minute=17, hour=4),
     },
 }
+
+RECOVERY_TASKS = ("billing.recover_runs", "analytics.recover_runs")
+
+
+@worker_ready.connect
+def recover_runs_on_start(sender: Any = None, **kwargs: Any) -> None:
+    """A worker that starts (often the one replacing a killed worker) redoes the runs whose
+    worker died at once, rather than at beat's next tick."""
+    for name in RECOVERY_TASKS:
+        try:
+            app.send_task(name, ignore_result=True)
+        except Exception:  # the broker just answered the worker: log and leave it to beat
+            logging.getLogger(__name__).warning("could not enqueue %s", name, exc_info=True)

@@ -5,7 +5,15 @@ heartbeat in database time that the owner refreshes as it commits progress. A `r
 abandoned when its owner's session is gone, or when its heartbeat is older than the run's bound
 (a session a dead host left behind lingers until the server notices; a queued run nobody picked
 up has no owner at all). Whoever starts a run first closes the abandoned ones as `failed`, so a
-stuck row never reads as work in progress and the work is redone.
+stuck row never reads as work in progress.
+
+Redoing the work does not wait for the broker: a worker killed outright (the host, or the whole
+worker) leaves its task unacknowledged in Redis, and Redis hands it back only after the broker's
+visibility timeout (hours). Instead each app's `recover_runs` task, run by beat every minute and
+by every worker as it starts, closes the abandoned rows and runs each again on the same row
+(`runs_to_redo`): a run closed as abandoned within `REDO_WITHIN` is redone once more each time
+until it ends `done`, or `failed` for a reason of its own (which is not redone). Runs are
+idempotent, so the late redelivery of the original task, when it comes, changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from django.db.models.functions import Now
 from core import clock
 
 ABANDONED = "Abandoned: its worker stopped before finishing (closed by a later run)."
+# A run closed as abandoned longer ago than this is left as it is (its work was redone, or
+# superseded: the nightly covers missed days, a later invoice run builds the same drafts).
+REDO_WITHIN = dt.timedelta(days=1)
 
 
 class OwnedRun(models.Model):
@@ -71,3 +82,21 @@ def runs_close_abandoned(*, model: type[OwnedRun], stale_after: dt.timedelta) ->
             params,
         )
         return cursor.rowcount
+
+
+def runs_to_redo(*, model: type[OwnedRun], stale_after: dt.timedelta) -> list[int]:
+    """Close the model's abandoned runs, then the ids of every run closed as abandoned within
+    `REDO_WITHIN` (by this call or by a run that started since), oldest first: the caller runs
+    each again on its row (claiming it makes it `running` again)."""
+    runs_close_abandoned(model=model, stale_after=stale_after)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id FROM {table}
+            WHERE status = 'failed' AND error = %s AND finished_at >= %s
+            ORDER BY id
+            """,
+            [ABANDONED, clock.now() - REDO_WITHIN],
+        )
+        return [row[0] for row in cursor.fetchall()]

