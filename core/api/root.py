@@ -17,11 +17,12 @@ from django.urls.resolvers import RegexPattern
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.permissions import ApiDocsAccess
 
 _REGEX_SYNTAX = set("()[]{}<>?*+|\\^$")
 
@@ -52,9 +53,10 @@ def resource_routes(patterns: Sequence[Any]) -> dict[str, str]:
 
 
 class ApiRootView(APIView):
-    """`GET /api/v1/`: every resource of the API and its URL (no token needed to read the list)."""
+    """`GET /api/v1/`: every resource of the API and its URL. Readable by whoever may read the
+    schema (`API_DOCS_PUBLIC`): the list says no more than the schema does."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [ApiDocsAccess]
     patterns: Sequence[Any] = ()
 
     @extend_schema(exclude=True)
