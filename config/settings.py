@@ -308,12 +308,12 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Transport and browser hardening (docs/security.md §Transport) ------------------------------
+# --- Transport and browser headers (docs/security.md §Transport and browser headers) -----------
 # On in production, off under `make run` and the tests (plain HTTP on localhost); each can be
 # forced either way by its variable. Production runs behind a TLS-terminating proxy that sets
-# X-Forwarded-Proto (docs/operations.md §Production): Django then knows a request came over
-# HTTPS, redirects plain-HTTP requests there, and marks its cookies Secure. /healthz stays
-# reachable over plain HTTP for load-balancer probes.
+# X-Forwarded-Proto (docs/operations.md, "Production: first start and the first admin"): Django
+# then knows a request came over HTTPS, redirects plain-HTTP requests there, and marks its
+# cookies Secure. /healthz stays reachable over plain HTTP for load-balancer probes.
 PRODUCTION = AIDC_ENV == "production"
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]

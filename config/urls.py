@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, reverse_lazy
 from django.views.generic import RedirectView
+
 from core.api.root import ApiRootView, DocsView, SchemaView
 from core.api.views import healthz
 

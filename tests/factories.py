@@ -41,7 +41,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
         # Only a digest is stored: the factory keeps the key on the instance for `api_key`.
         if create:
             user = cast(User, self)
-            user._api_key = token_issue(actor=None, user=user).key  # type: ignore[attr-defined]
+            user._api_key = token_issue(actor=None, user=user).key
 
 
 def api_key(user: User) -> str:

@@ -25,7 +25,9 @@ class TokenRequestSerializer(StrictSerializer):
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="the key: send `Authorization: Token <key>`; shown once")
+    token = serializers.CharField(
+        help_text="the key, shown this once: send `Authorization: Token <key>`"
+    )
     expiry = serializers.DateTimeField(allow_null=True)
 
 
