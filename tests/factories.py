@@ -22,6 +22,9 @@ class TenantFactory(factory.django.DjangoModelFactory[Tenant]):
     billing_address = "1 Compute Road, Yichang"
 
 
+TEST_TOKEN_TTL = dt.timedelta(days=100 * 365)
+
+
 class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
@@ -39,9 +42,10 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     @factory.post_generation
     def token(self, create: bool, extracted: object, **kwargs: object) -> None:
         # Only a digest is stored: the factory keeps the key on the instance for `api_key`.
+        # Tests travel in time (years ahead, with time_machine): the token outlives any of it.
         if create:
             user = cast(User, self)
-            user._api_key = token_issue(actor=None, user=user).key
+            user._api_key = token_issue(actor=None, user=user, ttl=TEST_TOKEN_TTL).key
 
 
 def api_key(user: User) -> str:
