@@ -219,3 +219,26 @@ def test_user_create_returns_the_key_once(tenant) -> None:
     assert isinstance(user, User)
     assert _client(key).get("/api/v1/me/").status_code == 200
     assert not hasattr(user, "_api_key")
+
+
+def test_the_admin_shows_tokens_read_only_and_revokes_through_the_service(
+    admin_user, tenant_user
+) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
+    changelist = "/admin/knox/authtoken/"
+    page = client.get(changelist)
+    assert page.status_code == 200
+    assert api_key(tenant_user)[:15] in page.content.decode()
+    assert client.get(f"{changelist}add/").status_code == 403
+    (token,) = AuthToken.objects.filter(user=tenant_user)
+    response = client.post(
+        changelist, {"action": "_revoke", "_selected_action": [token.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert not AuthToken.objects.filter(user=tenant_user).exists()
+    audit = AuditLog.objects.get(action="token.revoke")
+    assert audit.actor_id == admin_user.pk
+    assert _client(api_key(tenant_user)).get("/api/v1/me/").status_code == 401
