@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from accounts.choices import TenantCategory
 from accounts.models import Tenant, User
-from accounts.services import tenant_create, user_create
+from accounts.services import tenant_create, token_issue, user_create
 from core.roles import Role
 
 DEMO_TENANTS = [
@@ -32,16 +32,19 @@ def seed() -> None:
 
 
 def describe() -> list[str]:
-    rows = [f"Demo users (password '{DEMO_PASSWORD}'):"]
+    """The demo users, each with a fresh API token.
+
+    Tokens are stored as digests, so the key `seed` made cannot be shown again: every
+    `seed_demo` (each `make run` start) issues one new token per demo user and prints it. Tokens
+    printed by earlier starts keep working until they expire (API_TOKEN_TTL_DAYS)."""
+    rows = [f"Demo users (password '{DEMO_PASSWORD}'; tokens issued now, shown once):"]
     users = User.objects.filter(
         username__in=[u for u, _ in DEMO_STAFF] + ["tenant1", "tenant2", "tenant3"]
     )
-    for user in users.select_related("auth_token", "tenant").order_by("id"):
-        token = getattr(user, "auth_token", None)
+    for user in users.select_related("tenant").order_by("id"):
+        key = token_issue(actor=None, user=user).key
         tenant = f" ({user.tenant.name})" if user.tenant else ""
-        rows.append(
-            f"  {user.username:<9} {user.role:<9} token {token.key if token else '-'}{tenant}"
-        )
+        rows.append(f"  {user.username:<9} {user.role:<9} token {key}{tenant}")
     return rows
 
 

@@ -167,8 +167,7 @@ class TenantUser:
 # again on later runs (so reruns add nothing), created through the accounts services otherwise.
 _TENANT_USERS_CODE = """
 from accounts.models import Tenant, User
-from accounts.services import tenant_create, user_create
-from rest_framework.authtoken.models import Token
+from accounts.services import tenant_create, token_issue, tokens_revoke_all, user_create
 
 for n in range(1, COUNT + 1):
     name = f"Bench {LABEL} tenant {n:02d}"
@@ -176,17 +175,20 @@ for n in range(1, COUNT + 1):
     tenant = Tenant.objects.filter(name=name).first() or tenant_create(name=name)
     user = User.objects.filter(username=username, tenant=tenant).first()
     if user is None:
-        user, token = user_create(username=username, role="tenant", tenant=tenant)
+        user, key = user_create(username=username, role="tenant", tenant=tenant)
     else:
-        token, _ = Token.objects.get_or_create(user=user)
-    print("TENANT-USER", username, tenant.pk, token.key)
+        # tokens are stored hashed: a rerun revokes the last run's and issues a fresh one
+        tokens_revoke_all(actor=None, user=user)
+        key = token_issue(actor=None, user=user).key
+    print("TENANT-USER", username, tenant.pk, key)
 """
 
 
 def create_tenant_users(env: Mapping[str, str], count: int, label: str) -> list[TenantUser]:
     """`count` tenant users `bench-<label>-NN`, each of its own tenant `Bench <label> tenant NN`,
-    in one `manage.py shell` run (one Django start-up, not one per user). Tokens are ordinary
-    DRF tokens; the same users (and tokens) come back on later runs."""
+    in one `manage.py shell` run (one Django start-up, not one per user). The same users come
+    back on later runs, each with a fresh token (tokens are stored hashed: a key cannot be read
+    back), which replaces the earlier run's."""
     if count < 1 or not label.replace("-", "").isalnum():
         raise BenchError(f"bad tenant users request: {count} × {label!r}")
     code = f"COUNT, LABEL = {count}, {label!r}\n{_TENANT_USERS_CODE}"

@@ -45,6 +45,10 @@ app.conf.beat_schedule = {
         "task": "core.purge_idempotency_keys",
         "schedule": crontab(minute=17, hour=4),
     },
+    "purge-expired-tokens": {
+        "task": "accounts.purge_expired_tokens",
+        "schedule": crontab(minute=23, hour=4),
+    },
 }
 
 RECOVERY_TASKS = ("billing.recover_runs", "analytics.recover_runs")

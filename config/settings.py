@@ -86,7 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: stored as SHA-512 digests, with an expiry (core.authentication)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
@@ -102,7 +102,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # first: a body over the limit is refused before anything reads it
+    # outermost: every /api/ answer, the 413 below and error pages included, is `no-store`
+    "core.middleware.NoStoreApiMiddleware",
+    # a body over the limit is refused before anything reads it
     "core.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn
@@ -168,8 +170,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Password logins (the Django admin, /api-auth/login/) go through django-axes: after
 # LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
-# for LOGIN_COOLOFF_MINUTES (429 in the error body). API tokens do not pass through
-# `authenticate()`; they are random 160-bit keys and need no such guard.
+# for LOGIN_COOLOFF_MINUTES (429 in the error body). Getting an API token by password
+# (POST /api/v1/auth/token/) is such a login too. Requests bearing a token do not pass through
+# `authenticate()`; tokens are random 256-bit keys and need no such guard.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -179,6 +182,16 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", defaul
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.api.views.login_locked_out"
+# API tokens (django-rest-knox): only a SHA-512 digest of each key is stored, so the key is shown
+# once, when it is issued (`create_user`, POST /api/v1/auth/token/). Each expires after
+# API_TOKEN_TTL_DAYS; an expired, revoked or unknown key is a 401. No sliding renewal: a client
+# gets a new token by password (throttled like every password login) or from an operator.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=90)
+REST_KNOX = {
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",  # `Authorization: Token <key>`, as before
+    "AUTO_REFRESH": False,
+}
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -234,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # the schema and Swagger UI: public or behind a login, by API_DOCS_PUBLIC
+    "SERVE_PERMISSIONS": ["core.permissions.ApiDocsAccess"],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -293,9 +308,34 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    CSRF_COOKIE_HTTPONLY = False
+# --- Transport and browser headers (docs/security.md §Transport and browser headers) -----------
+# On in production, off under `make run` and the tests (plain HTTP on localhost); each can be
+# forced either way by its variable. Production runs behind a TLS-terminating proxy that sets
+# X-Forwarded-Proto (docs/operations.md, "Production: first start and the first admin"): Django
+# then knows a request came over HTTPS, redirects plain-HTTP requests there, and marks its
+# cookies Secure. /healthz stays reachable over plain HTTP for load-balancer probes.
+PRODUCTION = AIDC_ENV == "production"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=PRODUCTION)
+# Trust X-Forwarded-Proto only behind a proxy that sets it (and drops a client's own).
+if env.bool("TRUST_X_FORWARDED_PROTO", default=PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=PRODUCTION)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The OpenAPI schema (/api/schema/), Swagger UI (/api/docs/) and the /api/v1/ listing: open to
+# anyone under `make run` and the tests, behind a login (token or session) in production.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=DEV_CONVENIENCES)
+
 # The largest request body, refused (413) before it is read, Content-Length or chunked alike
 # (core.middleware). A usage batch of 10,000 records is ~2.5 MB, an inventory import up to 10 MB.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=16 * 1024 * 1024)

@@ -2,9 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, reverse_lazy
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularSwaggerView
 
-from core.api.root import ApiRootView, SchemaView
+from core.api.root import ApiRootView, DocsView, SchemaView
 from core.api.views import healthz
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -26,7 +25,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="api-docs"), name="site-root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
 ]

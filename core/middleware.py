@@ -1,5 +1,9 @@
 """Request middleware.
 
+`NoStoreApiMiddleware` marks every answer under `/api/` `Cache-Control: no-store` (with Django's
+never-cache companions): API answers carry tenant and account data, and neither a browser nor a
+shared proxy may keep them: lists, errors, exports and PDFs alike.
+
 `OperatorTimeZoneMiddleware` runs requests in the operator's time zone (API datetimes carry its
 offset).
 
@@ -18,6 +22,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from core import clock
 from core.exceptions import error_body
@@ -46,6 +51,20 @@ def _read_capped(stream: io.RawIOBase | io.BufferedIOBase, limit: int) -> bytes 
         size += len(chunk)
         if size > limit:
             return None
+
+
+class NoStoreApiMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            # replaces any Cache-Control a view set: one rule for the whole API
+            if "Cache-Control" in response:
+                del response["Cache-Control"]
+            add_never_cache_headers(response)
+        return response
 
 
 class RequestBodyLimitMiddleware:

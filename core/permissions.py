@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from core.roles import Role
@@ -50,3 +51,11 @@ STAFF = (Role.OPERATOR, Role.FINANCE, Role.ADMIN)
 
 class IsAdminRole(RolePermission):
     pass
+
+
+class ApiDocsAccess(BasePermission):
+    """The schema, Swagger UI and the API listing: anyone when `API_DOCS_PUBLIC` is on (`make
+    run`, the tests), an authenticated user (token or session) otherwise."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(settings.API_DOCS_PUBLIC or (request.user and request.user.is_authenticated))

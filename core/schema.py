@@ -51,7 +51,7 @@ ERROR_COMPONENT = {
 
 _ERROR_STATUSES = {
     "400": "Invalid input (nothing changed).",
-    "401": "No or bad credentials.",
+    "401": "No, bad, expired or revoked credentials.",
     "403": "Your role may not do this.",
     "404": "No such object, or another tenant's.",
     "409": "The current state does not allow it (nothing changed).",

@@ -35,7 +35,8 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 class TokenRateThrottle(BaseThrottle):
-    """Requests per token (one token per user), falling back to the client address."""
+    """Requests per user (all of a user's tokens together: issuing more tokens buys no more
+    requests), falling back to the client address. The scope keeps its old name, `token`."""
 
     scope = "token"
 
@@ -46,10 +47,6 @@ class TokenRateThrottle(BaseThrottle):
         self.retry_after: float | None = None
 
     def _ident(self, request: Any) -> str:
-        auth = getattr(request, "auth", None)
-        key = getattr(auth, "key", None)
-        if key:
-            return f"t:{key[:16]}"
         if request.user.is_authenticated:
             return f"u:{request.user.pk}"
         return f"a:{self.get_ident(request)}"

@@ -3,10 +3,10 @@ from decimal import Decimal
 from typing import cast
 
 import factory
-from rest_framework.authtoken.models import Token
 
 from accounts.choices import TenantCategory
 from accounts.models import Tenant, User
+from accounts.services import token_issue
 from core.roles import Role
 from leasing.models import Lease
 from marketplace.models import Card, CardModel, Rack, Server, Site
@@ -20,6 +20,9 @@ class TenantFactory(factory.django.DjangoModelFactory[Tenant]):
     category = TenantCategory.ENTERPRISE
     tax_id = factory.Sequence(lambda n: f"91110000MA{n:08d}")
     billing_address = "1 Compute Road, Yichang"
+
+
+TEST_TOKEN_TTL = dt.timedelta(days=100 * 365)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -38,13 +41,20 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
     @factory.post_generation
     def token(self, create: bool, extracted: object, **kwargs: object) -> None:
+        # Only a digest is stored: the factory keeps the key on the instance for `api_key`.
+        # Tests travel in time (years ahead, with time_machine): the token outlives any of it.
         if create:
-            Token.objects.create(user=cast(User, self))
+            user = cast(User, self)
+            user._api_key = token_issue(actor=None, user=user, ttl=TEST_TOKEN_TTL).key
 
 
 def api_key(user: User) -> str:
-    """The API key a test client sends for `user` (`Authorization: Token <key>`)."""
-    return str(Token.objects.get(user=user).key)
+    """The API key a test client sends for `user` (`Authorization: Token <key>`): the one
+    UserFactory issued (tokens are stored hashed, so the key is kept on the instance)."""
+    key = getattr(user, "_api_key", None)
+    if key is None:
+        raise LookupError(f"{user} was not made by UserFactory: issue a token with token_issue")
+    return str(key)
 
 
 class SiteFactory(factory.django.DjangoModelFactory[Site]):

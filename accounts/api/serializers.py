@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import Tenant, User
-from core.serializers import StrictModelSerializer
+from core.serializers import StrictModelSerializer, StrictSerializer
 
 
 class TenantSerializer(StrictModelSerializer):
@@ -17,3 +17,19 @@ class MeSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "username", "role", "tenant"]
+
+
+class TokenRequestSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        help_text="the key, shown this once: send `Authorization: Token <key>`"
+    )
+    expiry = serializers.DateTimeField(allow_null=True)
+
+
+class TokensRevokedSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField(help_text="how many tokens were revoked")

@@ -5,6 +5,9 @@
 - `/api/schema/` is drf-spectacular's view, answering JSON for `?format=json` (and YAML for
   `?format=yaml` or by default). `URL_FORMAT_OVERRIDE` is off project-wide because `?format=csv`
   belongs to our exports, so the schema view reads its own `format` parameter.
+- `/api/docs/` is Swagger UI. All three are open or behind a login by `API_DOCS_PUBLIC`
+  (`core.permissions.ApiDocsAccess`); their errors answer in the JSON error body, whatever
+  format the page itself has.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from typing import Any
 from django.urls import URLPattern, URLResolver
 from django.urls.resolvers import RegexPattern
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.permissions import ApiDocsAccess
 
 _REGEX_SYNTAX = set("()[]{}<>?*+|\\^$")
 
@@ -52,9 +56,10 @@ def resource_routes(patterns: Sequence[Any]) -> dict[str, str]:
 
 
 class ApiRootView(APIView):
-    """`GET /api/v1/`: every resource of the API and its URL (no token needed to read the list)."""
+    """`GET /api/v1/`: every resource of the API and its URL. Readable by whoever may read the
+    schema (`API_DOCS_PUBLIC`): the list says no more than the schema does."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [ApiDocsAccess]
     patterns: Sequence[Any] = ()
 
     @extend_schema(exclude=True)
@@ -79,7 +84,28 @@ class FormatParameterNegotiation(DefaultContentNegotiation):
         return selected
 
 
-class SchemaView(SpectacularAPIView):
+class ErrorsAsJsonMixin:
+    """An error (a 401 when the docs are behind a login) answers in the JSON error body, not in
+    the page's own format (YAML, HTML)."""
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        data = getattr(response, "data", None)
+        if response.status_code >= 400 and isinstance(data, dict) and "error" in data:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        finalized: Response = super().finalize_response(  # type: ignore[misc]
+            request, response, *args, **kwargs
+        )
+        return finalized
+
+
+class SchemaView(ErrorsAsJsonMixin, SpectacularAPIView):
     """The OpenAPI 3 schema: YAML by default; JSON for `?format=json` or an Accept of JSON."""
 
     content_negotiation_class = FormatParameterNegotiation
+
+
+class DocsView(ErrorsAsJsonMixin, SpectacularSwaggerView):
+    """Swagger UI over the schema."""

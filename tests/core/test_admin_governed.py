@@ -11,6 +11,7 @@ from core.roles import Role
 GOVERNED = [
     "leasing.Lease", "leasing.Allocation", "leasing.LeaseEvent", "billing.Invoice",
     "billing.InvoiceLine", "billing.VoucherRedemption", "billing.UsageRecord", "core.AuditLog",
+    "knox.AuthToken",
 ]  # fmt: skip
 
 

@@ -22,5 +22,9 @@ def test_a_create_and_an_update_are_audit_logged_with_before_and_after(
 
 
 def test_a_rejected_write_leaves_no_audit_row(operator_client) -> None:
-    operator_client.post("/api/v1/tenants/", {"name": "Acme", "category": "x"}, format="json")
-    assert not AuditLog.objects.exists()
+    before = AuditLog.objects.count()  # the operator's token was issued (and audited) already
+    response = operator_client.post(
+        "/api/v1/tenants/", {"name": "Acme", "category": "x"}, format="json"
+    )
+    assert response.status_code == 400
+    assert AuditLog.objects.count() == before

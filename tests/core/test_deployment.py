@@ -24,6 +24,10 @@ def test_the_compose_stack_seeds_no_demo_users_and_needs_a_secret_key() -> None:
     assert env["SECRET_KEY"].startswith("${SECRET_KEY:?")  # compose refuses to start without it
     assert env["AIDC_ENV"] == "production"
     assert env["TEST_CLOCK"] == "false"
+    # HTTPS-only guards stay on unless the operator turns them off for a local trial
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE"):
+        assert env[name] == f"${{{name}:-true}}", name
+    assert env["API_DOCS_PUBLIC"] == "${API_DOCS_PUBLIC:-false}"
 
 
 def test_make_run_listens_on_loopback_unless_host_is_set() -> None:

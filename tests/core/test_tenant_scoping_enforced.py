@@ -30,9 +30,12 @@ STAFF_ONLY: dict[str, str] = {}
 NO_QUERYSET = {
     "core.api.root.ApiRootView": "links only",
     "core.api.root.SchemaView": "the OpenAPI schema",
-    "drf_spectacular.views.SpectacularSwaggerView": "the API docs page",
+    "core.api.root.DocsView": "the API docs page",
     "core.api.views.TestClockView": "the test clock, no tenant data",
     "accounts.api.views.MeView": "the caller's own user and tenant",
+    "accounts.api.views.TokenObtainView": "a token for the password's own user",
+    "accounts.api.views.LogoutView": "revokes the caller's own token",
+    "accounts.api.views.LogoutAllView": "revokes the caller's own tokens",
     "marketplace.api.views.CapacityView": "staff only: capacity of the whole fleet",
     "marketplace.api.views.InventoryImportView": "operators only: imports cards",
     "leasing.api.views.AvailabilityView": "free cards and prices, no tenant's rows",

@@ -29,7 +29,7 @@ def test_token_and_user_cost_one_query(tenant_client, django_assert_num_queries)
 
 def test_a_deleted_token_stops_working_on_the_next_request(tenant_client, tenant_user):
     assert tenant_client.get("/api/v1/me/").status_code == 200
-    tenant_user.auth_token.delete()
+    tenant_user.auth_token_set.all().delete()
     response = tenant_client.get("/api/v1/me/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "authentication_failed"
