@@ -60,6 +60,10 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/test-clock/", "GET"): "403 403 403 403 200 401",
     ("api/v1/test-clock/", "POST"): "403 403 403 403 200 401",
     ("api/v1/me/", "GET"): "200 200 200 200 200 401",
+    # a password for a token: open to anyone (credentials in the body; A's user's are sent)
+    ("api/v1/auth/token/", "POST"): "201 201 201 201 201 201",
+    ("api/v1/auth/logout/", "POST"): "204 204 204 204 204 401",  # the caller's own token
+    ("api/v1/auth/logout-all/", "POST"): "200 200 200 200 200 401",
     ("api/v1/tenants/", "GET"): "200 200 200 200 200 401",
     ("api/v1/tenants/", "POST"): "403 403 201 201 201 401",
     ("api/v1/tenants/{pk}/", "GET"): "200 404 200 200 200 401",
@@ -173,7 +177,7 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
 # (`governed`: read-only, changes through services; `editable`: Django's own forms; `user`: the
 # user admin, with its password page). Each kind's pages and outcomes are in ADMIN_FAMILIES.
 ADMIN_MODELS: dict[str, str] = {
-    "auth.group": "editable", "authtoken.tokenproxy": "editable",
+    "auth.group": "editable", "knox.authtoken": "governed",
     "django_celery_beat.periodictask": "editable", "django_celery_beat.clockedschedule": "editable",
     "django_celery_beat.crontabschedule": "editable",
     "django_celery_beat.solarschedule": "editable",
@@ -345,6 +349,10 @@ REPORT = "?from=2027-03-01&to=2027-03-31&group_by=site"
 
 BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/test-clock/", "POST"): lambda w, a: {"now": "2027-06-02T03:00:00Z"},
+    ("api/v1/auth/token/", "POST"): lambda w, a: {
+        "username": w.a.user.username,
+        "password": "secret-pass",
+    },
     ("api/v1/tenants/", "POST"): lambda w, a: {
         "name": "Matrix Co",
         "category": "enterprise",
