@@ -207,7 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.staff_only_fields_hook",
         "core.schema.error_responses_hook",
+        "core.schema.strict_request_bodies_hook",
+        "core.schema.empty_filters_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LeaseKindEnum": "leasing.choices.LeaseKind",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from core.serializers import STAFF_ONLY_FIELDS
+import django_filters
+from django.urls import Resolver404, resolve
+
+from core.serializers import STAFF_ONLY_FIELDS, StrictFieldsMixin
 
 
 def staff_only_fields_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -77,6 +81,7 @@ def error_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                 statuses.add("400")
             if "{" in path:
                 statuses.add("404")
+            paginated = any(p.get("name") == "page" for p in operation.get("parameters", ()))
             if method in _WRITES:
                 statuses |= {"400", "409"}
             if "requestBody" in operation:
@@ -86,4 +91,83 @@ def error_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
                 responses.setdefault(
                     status, {"description": _ERROR_STATUSES[status], "content": ref}
                 )
+            if paginated:
+                responses.setdefault(
+                    "404", {"description": "A page past the last one.", "content": ref}
+                )
+    return result
+
+
+def _refs(node: Any) -> Iterator[str]:
+    """The component names `node` refers to (`#/components/schemas/<name>`), at any depth."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_SCHEMA_REF):
+            yield ref.removeprefix(_SCHEMA_REF)
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+_SCHEMA_REF = "#/components/schemas/"
+
+
+def strict_request_bodies_hook(
+    result: dict[str, Any], generator: Any = None, **kwargs: Any
+) -> dict[str, Any]:
+    """Request bodies of strict serializers (`core.serializers.StrictFieldsMixin`: an unknown key
+    is a 400) say so: `additionalProperties: false`, so clients and fuzzers know an extra key is
+    invalid input, not ignored."""
+    schemas = result.get("components", {}).get("schemas", {})
+    strict = {
+        component.name
+        for component in getattr(getattr(generator, "registry", None), "_components", {}).values()
+        if component.type == "schemas" and isinstance(component.object, StrictFieldsMixin)
+    }
+    # what request bodies refer to, and what those refer to in turn
+    pending = [name for path in result.get("paths", {}).values() for op in path.values()
+               if isinstance(op, dict) for name in _refs(op.get("requestBody", {}))]  # fmt: skip
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        pending.extend(_refs(schemas[name]))
+    for name in seen & strict:
+        if schemas[name].get("type") == "object":
+            schemas[name]["additionalProperties"] = False
+    return result
+
+
+def _filter_names(path: str) -> dict[str, Any]:
+    """The django-filter filters of the view at `path` (a schema path), by query parameter."""
+    try:
+        match = resolve(path.replace("{id}", "1"))
+    except Resolver404:
+        return {}
+    view = getattr(match.func, "cls", None)
+    filterset = getattr(view, "filterset_class", None)
+    if filterset is not None:
+        return dict(filterset.base_filters)
+    return dict.fromkeys(getattr(view, "filterset_fields", None) or ())
+
+
+def empty_filters_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A filter given empty (`?tenant=`, as an HTML form sends an unset field) filters nothing:
+    its query parameter says `allowEmptyValue`. Multiple-choice filters are the exception: an
+    empty value there is a choice, and not a valid one."""
+    for path, operations in result.get("paths", {}).items():
+        operation = operations.get("get")
+        if not isinstance(operation, dict) or not operation.get("parameters"):
+            continue
+        filters = _filter_names(path)
+        for parameter in operation["parameters"]:
+            name = parameter.get("name")
+            if parameter.get("in") != "query" or parameter.get("required") or name not in filters:
+                continue
+            if not isinstance(filters[name], django_filters.MultipleChoiceFilter):
+                parameter["allowEmptyValue"] = True
     return result

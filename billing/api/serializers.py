@@ -21,6 +21,7 @@ from billing.parties import invoice_buyer
 from core.serializers import (
     ErrorSerializer,
     IdField,
+    MONTH_PATTERN,
     MoneyField,
     MonthField,
     StrictBooleanField,
@@ -83,7 +84,7 @@ class UsageInSerializer(serializers.Serializer):
 
 class UsageBatchSerializer(serializers.Serializer):
     atomic = serializers.BooleanField(default=True)
-    records = UsageInSerializer(many=True)
+    records = UsageInSerializer(many=True, min_length=1)
 
 
 class _Untouched(serializers.Field):
@@ -207,12 +208,12 @@ class VoucherGrantSerializer(StrictModelSerializer):
 
 
 class ClaimQuerySerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
     format = serializers.ChoiceField(choices=["json", "csv"], required=False)
 
 
 class ClaimAdvanceSerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
     status = serializers.ChoiceField(choices=[ClaimStatus.SUBMITTED, ClaimStatus.REIMBURSED])
 
 
@@ -242,7 +243,7 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
 
 
 class InvoiceRunCreateSerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
 
 
 class BuyerNameField(serializers.CharField):

@@ -1,11 +1,12 @@
 import django_filters
 from django.db.models import Q, QuerySet
 
+from core.filters import FilterSet
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Lease
 
 
-class LeaseFilter(django_filters.FilterSet):
+class LeaseFilter(FilterSet):
     # No DISTINCT: a filter on the lease's own column cannot repeat rows.
     status = django_filters.MultipleChoiceFilter(choices=LeaseStatus.choices, distinct=False)
     kind = django_filters.ChoiceFilter(choices=LeaseKind.choices)
