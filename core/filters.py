@@ -7,8 +7,8 @@ from typing import Any
 import django_filters
 import django_filters.rest_framework
 from django import forms
-from django.db import models
 from django.core.exceptions import ValidationError
+from django.db import models
 
 
 class _StrictNullBooleanField(forms.NullBooleanField):

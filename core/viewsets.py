@@ -27,8 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from core.filters import FilterBackend
 from core.choices import invalid_choice_message
+from core.filters import FilterBackend
 from core.idempotency import idempotent
 from core.permissions import user_role
 from core.roles import Role

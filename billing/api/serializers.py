@@ -19,9 +19,9 @@ from billing.models import (
 )
 from billing.parties import invoice_buyer
 from core.serializers import (
+    MONTH_PATTERN,
     ErrorSerializer,
     IdField,
-    MONTH_PATTERN,
     MoneyField,
     MonthField,
     StrictBooleanField,
@@ -65,8 +65,9 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UsageInSerializer(serializers.Serializer):
-    """One usage record (documentation: the ingestion service validates records set-based)."""
+class UsageInSerializer(StrictSerializer):
+    """One usage record (documentation: the ingestion service validates records set-based, and
+    rejects unknown keys as this strict serializer would)."""
 
     source = serializers.CharField(max_length=64)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=128)
@@ -82,9 +83,11 @@ class UsageInSerializer(serializers.Serializer):
     )
 
 
-class UsageBatchSerializer(serializers.Serializer):
+class UsageBatchSerializer(StrictSerializer):
+    """The batch (documentation; the view checks it with `UsageBatchInSerializer`)."""
+
     atomic = serializers.BooleanField(default=True)
-    records = UsageInSerializer(many=True, min_length=1)
+    records = serializers.ListField(child=UsageInSerializer(), min_length=1)
 
 
 class _Untouched(serializers.Field):
