@@ -153,16 +153,14 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return day_start(first), day_start(next_month_first(first))
 
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-"""A month as `YYYY-MM`, ASCII digits only (a Python regex's digit class, or `int()`, takes any
-script's digits; the schema's pattern and this parser agree on what a month is)."""
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+"""A month as `YYYY-MM` from the year 1000, ASCII digits only (a Python regex's digit class, or
+`int()`, takes any script's digits): the schema's pattern and this parser agree on what a month
+is."""
 
 
 def parse_month(value: str) -> dt.date:
     """'YYYY-MM' → the first day of that month; ValueError when malformed."""
     if not isinstance(value, str) or not re.fullmatch(MONTH_PATTERN, value):
         raise ValueError("expected a month as YYYY-MM")
-    try:
-        return dt.date(int(value[:4]), int(value[5:]), 1)
-    except ValueError as exc:  # year 0000
-        raise ValueError("expected a month as YYYY-MM") from exc
+    return dt.date(int(value[:4]), int(value[5:]), 1)

@@ -61,6 +61,7 @@ _ERROR_STATUSES = {
     "409": "The current state does not allow it (nothing changed).",
     "411": "A chunked body the server cannot delimit: send Content-Length.",
     "413": "The body is over the size limit.",
+    "415": "The body's media type is not one this operation reads.",
     "429": "Throttled; Retry-After says when.",
     "503": "PostgreSQL or the task queue is down; Retry-After says when.",
 }
@@ -85,7 +86,7 @@ def error_responses_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any
             if method in _WRITES:
                 statuses |= {"400", "409"}
             if "requestBody" in operation:
-                statuses |= {"411", "413"}
+                statuses |= {"411", "413", "415"}
             responses = operation["responses"]
             for status in sorted(statuses):
                 responses.setdefault(
@@ -170,4 +171,22 @@ def empty_filters_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
                 continue
             if not isinstance(filters[name], django_filters.MultipleChoiceFilter):
                 parameter["allowEmptyValue"] = True
+    return result
+
+
+NO_NUL = r"^[^\x00]*$"
+
+
+def text_parameters_hook(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Free-text query parameters (`search`, `number`, `source`, ...) say they take no NUL
+    character: Django's and DRF's text fields refuse it (400), as PostgreSQL text cannot hold it.
+    `ordering` is not one: DRF's ordering filter ignores what it does not know, NUL included."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                schema = parameter.get("schema", {})
+                free = not {"enum", "pattern", "format"} & set(schema)
+                text = parameter.get("in") == "query" and parameter.get("name") != "ordering"
+                if text and schema.get("type") == "string" and free:
+                    schema["pattern"] = NO_NUL
     return result

@@ -127,7 +127,7 @@ class UsageBatchRejectedSerializer(ErrorSerializer):
     )
 
 
-class ModelRateSerializer(serializers.Serializer):
+class ModelRateSerializer(StrictSerializer):
     card_model = IdField(queryset=CardModel.objects.all())
     card_model_name = name_of("card_model")
     rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
