@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-compare install clean-var fonts
+.PHONY: run test fuzz lint bench bench-compare install clean-var fonts
 
 # Invoice PDFs embed this TrueType font (CJK glyphs included): Debian's fonts-wqy-microhei.
 PDF_FONT_PATH ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -35,6 +35,18 @@ run: $(STAMP) fonts
 ## The whole suite, against real PostgreSQL and Redis.
 test: $(STAMP) fonts
 	$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest $(PYTEST_ARGS)
+
+## Every API operation fuzzed at length (tests/core/test_fuzz.py; `make test` runs it briefly):
+## FUZZ_EXAMPLES per operation and role, schemathesis' coverage phase too, a random seed unless
+## FUZZ_SEED is given (it is printed, so a failing run can be repeated).
+FUZZ_EXAMPLES ?= 200
+ifndef FUZZ_SEED
+FUZZ_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+fuzz: $(STAMP) fonts
+	@echo "make fuzz: FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED)"
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) FUZZ_PHASES=examples,coverage,fuzzing \
+		$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest tests/core/test_fuzz.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

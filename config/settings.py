@@ -212,15 +212,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": [
-        "core.parsers.DecimalJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only (the inventory import also reads CSV and multipart files): form
+    # encodings have HTML-form meanings (an empty field is an omitted one, no null, no lists)
+    # that let `category=` or `now=` through as "not sent"; they are a 415.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
@@ -254,6 +253,9 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.staff_only_fields_hook",
         "core.schema.error_responses_hook",
+        "core.schema.strict_request_bodies_hook",
+        "core.schema.empty_filters_hook",
+        "core.schema.text_parameters_hook",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LeaseKindEnum": "leasing.choices.LeaseKind",

@@ -9,6 +9,7 @@ time-machine freezes in tests).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -152,12 +153,14 @@ def month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return day_start(first), day_start(next_month_first(first))
 
 
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+"""A month as `YYYY-MM` from the year 1000, ASCII digits only (a Python regex's digit class, or
+`int()`, takes any script's digits): the schema's pattern and this parser agree on what a month
+is."""
+
+
 def parse_month(value: str) -> dt.date:
     """'YYYY-MM' → the first day of that month; ValueError when malformed."""
-    try:
-        year, month = (int(part) for part in value.split("-"))
-        if len(value) != 7:
-            raise ValueError(value)
-        return dt.date(year, month, 1)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise ValueError("expected a month as YYYY-MM") from exc
+    if not isinstance(value, str) or not re.fullmatch(MONTH_PATTERN, value):
+        raise ValueError("expected a month as YYYY-MM")
+    return dt.date(int(value[:4]), int(value[5:]), 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.clock import MONTH_PATTERN
 from core.permissions import is_staff_user
 
 
@@ -66,15 +68,19 @@ class StaffOnlyFieldsMixin:
         return data
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-11"}
-)
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-11"})
 class MonthField(serializers.DateField):
     """A month as `YYYY-MM` (the first day of the month inside)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("format", "%Y-%m")
         super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        # not strftime: its %Y does not pad years before 1000 ("152-04" for 0152-04)
+        if isinstance(value, dt.date) and self.format == "%Y-%m":
+            return f"{value.year:04d}-{value.month:02d}"
+        return super().to_representation(value)
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.core.signals import setting_changed
 from django.db import models
 from django.dispatch import receiver
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend, FilterSet
+from django_filters.rest_framework import FilterSet
 from rest_framework import ISO_8601, mixins, relations, serializers, viewsets
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from core.choices import invalid_choice_message
+from core.filters import FilterBackend
 from core.idempotency import idempotent
 from core.permissions import user_role
 from core.roles import Role
@@ -355,7 +356,7 @@ class ValuesReadMixin:
 # --- Filtering by the parameters a request names ---
 
 
-class RequestedFiltersBackend(DjangoFilterBackend):
+class RequestedFiltersBackend(FilterBackend):
     """DjangoFilterBackend that validates and applies only the filters the request names.
 
     django-filter builds a form with a field per filter on every request (deep copies of every

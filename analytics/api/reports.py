@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -131,8 +132,8 @@ class OccupancyReportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, required=True),
-            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
             OpenApiParameter("group_by", enum=list(reports.OCCUPANCY_GROUPS), required=True),
             OpenApiParameter("granularity", enum=["day", "month"]),
             OpenApiParameter("format", enum=["json", "csv"]),
@@ -157,8 +158,8 @@ class RevenueReportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", str, required=True),
-            OpenApiParameter("to", str, required=True),
+            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
             OpenApiParameter("group_by", enum=list(reports.REVENUE_GROUPS), required=True),
             OpenApiParameter("granularity", enum=["day", "month"]),
             OpenApiParameter("format", enum=["json", "csv"]),

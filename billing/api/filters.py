@@ -1,12 +1,14 @@
 from typing import Any
 
 import django_filters
+from drf_spectacular.utils import extend_schema_field
 
 from billing.choices import InvoiceStatus
 from billing.models import CreditNote, Invoice, UsageRecord, VoucherGrant
 from core import clock
+from core.clock import MONTH_PATTERN
 from core.exceptions import InvalidInput
-from core.filters import BooleanFilter
+from core.filters import BooleanFilter, FilterSet
 
 
 def month_param(value: Any) -> Any:
@@ -17,6 +19,7 @@ def month_param(value: Any) -> Any:
         raise InvalidInput("month must be YYYY-MM.", fields={"month": ["Bad month."]}) from None
 
 
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-11"})
 class MonthFilter(django_filters.CharFilter):
     """`?month=YYYY-MM` on a date column holding the month's first day."""
 
@@ -26,7 +29,7 @@ class MonthFilter(django_filters.CharFilter):
         return qs.filter(**{self.field_name: month_param(value)})
 
 
-class UsageRecordFilter(django_filters.FilterSet):
+class UsageRecordFilter(FilterSet):
     metric = django_filters.CharFilter(field_name="metric__code")
     month = MonthFilter(field_name="month")
     invoiced = BooleanFilter(field_name="invoice", lookup_expr="isnull", exclude=True)
@@ -36,13 +39,13 @@ class UsageRecordFilter(django_filters.FilterSet):
         fields = ["lease", "card", "metric", "source", "month", "tenant", "invoiced"]
 
 
-class VoucherGrantFilter(django_filters.FilterSet):
+class VoucherGrantFilter(FilterSet):
     class Meta:
         model = VoucherGrant
         fields = ["program", "tenant"]
 
 
-class InvoiceFilter(django_filters.FilterSet):
+class InvoiceFilter(FilterSet):
     month = MonthFilter(field_name="month")
     status = django_filters.MultipleChoiceFilter(choices=InvoiceStatus.choices)
 
@@ -51,7 +54,7 @@ class InvoiceFilter(django_filters.FilterSet):
         fields = ["tenant", "month", "status", "number"]
 
 
-class CreditNoteFilter(django_filters.FilterSet):
+class CreditNoteFilter(FilterSet):
     class Meta:
         model = CreditNote
         fields = ["invoice"]

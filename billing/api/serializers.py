@@ -19,6 +19,7 @@ from billing.models import (
 )
 from billing.parties import invoice_buyer
 from core.serializers import (
+    MONTH_PATTERN,
     ErrorSerializer,
     IdField,
     MoneyField,
@@ -64,8 +65,9 @@ class UsageRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UsageInSerializer(serializers.Serializer):
-    """One usage record (documentation: the ingestion service validates records set-based)."""
+class UsageInSerializer(StrictSerializer):
+    """One usage record (documentation: the ingestion service validates records set-based, and
+    rejects unknown keys as this strict serializer would)."""
 
     source = serializers.CharField(max_length=64)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=128)
@@ -81,9 +83,11 @@ class UsageInSerializer(serializers.Serializer):
     )
 
 
-class UsageBatchSerializer(serializers.Serializer):
+class UsageBatchSerializer(StrictSerializer):
+    """The batch (documentation; the view checks it with `UsageBatchInSerializer`)."""
+
     atomic = serializers.BooleanField(default=True)
-    records = UsageInSerializer(many=True)
+    records = serializers.ListField(child=UsageInSerializer(), min_length=1)
 
 
 class _Untouched(serializers.Field):
@@ -123,7 +127,7 @@ class UsageBatchRejectedSerializer(ErrorSerializer):
     )
 
 
-class ModelRateSerializer(serializers.Serializer):
+class ModelRateSerializer(StrictSerializer):
     card_model = IdField(queryset=CardModel.objects.all())
     card_model_name = name_of("card_model")
     rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=0, max_value=1)
@@ -207,12 +211,12 @@ class VoucherGrantSerializer(StrictModelSerializer):
 
 
 class ClaimQuerySerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
     format = serializers.ChoiceField(choices=["json", "csv"], required=False)
 
 
 class ClaimAdvanceSerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
     status = serializers.ChoiceField(choices=[ClaimStatus.SUBMITTED, ClaimStatus.REIMBURSED])
 
 
@@ -242,7 +246,7 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
 
 
 class InvoiceRunCreateSerializer(StrictSerializer):
-    month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$")
+    month = serializers.RegexField(MONTH_PATTERN)
 
 
 class BuyerNameField(serializers.CharField):

@@ -56,7 +56,7 @@ from core.exceptions import error_body
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, STAFF, roles
 from core.roles import Role
-from core.serializers import StrictSerializer
+from core.serializers import MONTH_PATTERN, StrictSerializer
 from core.viewsets import (
     FILTER_BACKENDS,
     AuditedModelViewSet,
@@ -160,7 +160,7 @@ class VoucherProgramViewSet(AuditedModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("month", required=True, description="YYYY-MM"),
+            OpenApiParameter("month", required=True, description="YYYY-MM", pattern=MONTH_PATTERN),
             OpenApiParameter("format", enum=["json", "csv"]),
         ],
         request=ClaimAdvanceSerializer,
@@ -321,7 +321,9 @@ class InvoiceViewSet(
         return pdf_response(documents.invoice_pdf(invoice), f"{name}.pdf")
 
     @extend_schema(
-        parameters=[OpenApiParameter("month", required=True, description="YYYY-MM")],
+        parameters=[
+            OpenApiParameter("month", required=True, description="YYYY-MM", pattern=MONTH_PATTERN)
+        ],
         responses={(200, "text/csv"): OpenApiResponse(description="CSV")},
     )
     @action(

@@ -101,7 +101,10 @@ def _instant(raw: dict[str, Any], name: str) -> dt.datetime:
         raise _Reject("invalid", f"{name} must be an ISO 8601 datetime with a time zone") from None
     if parsed.tzinfo is None:
         raise _Reject("invalid", f"{name} must carry a time zone (e.g. Z or +08:00)")
-    return parsed
+    try:  # in UTC: PostgreSQL takes offsets up to ±15:59 only (+21:28 was a 500)
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise _Reject("invalid", f"{name} is out of range") from None
 
 
 def _quantity(raw: dict[str, Any]) -> Decimal:

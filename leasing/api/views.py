@@ -136,7 +136,7 @@ class LeaseViewSet(
         )
         return self._respond(lease)
 
-    @extend_schema(responses=LeaseEventSerializer(many=True))
+    @extend_schema(responses=LeaseEventSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"])
     def events(self, request: Request, pk: str) -> Response:
         lease = self.get_object()

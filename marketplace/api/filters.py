@@ -1,11 +1,11 @@
 import django_filters
 
-from core.filters import BooleanFilter
+from core.filters import BooleanFilter, FilterSet, IdFilter
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server
 
 
-class RackFilter(django_filters.FilterSet):
+class RackFilter(FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=RackStatus.choices)
 
     class Meta:
@@ -13,23 +13,23 @@ class RackFilter(django_filters.FilterSet):
         fields = ["site", "status"]
 
 
-class ServerFilter(django_filters.FilterSet):
-    site = django_filters.NumberFilter(field_name="rack__site")
+class ServerFilter(FilterSet):
+    site = IdFilter(field_name="rack__site")
 
     class Meta:
         model = Server
         fields = ["rack", "site"]
 
 
-class CardModelFilter(django_filters.FilterSet):
+class CardModelFilter(FilterSet):
     class Meta:
         model = CardModel
         fields = ["vendor", "domestic", "is_active"]
 
 
-class CardFilter(django_filters.FilterSet):
-    site = django_filters.NumberFilter(field_name="server__rack__site")
-    rack = django_filters.NumberFilter(field_name="server__rack")
+class CardFilter(FilterSet):
+    site = IdFilter(field_name="server__rack__site")
+    rack = IdFilter(field_name="server__rack")
     status = django_filters.MultipleChoiceFilter(choices=CardStatus.choices)
     domestic = BooleanFilter(field_name="card_model__domestic")
 
