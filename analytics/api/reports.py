@@ -6,20 +6,31 @@ from typing import Any
 from django.http import HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.generics import RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from analytics import reports
-from analytics.services import range_validate, snapshots_recompute
+from analytics.models import RecomputeRun
+from analytics.services import (
+    range_validate,
+    recompute_is_long,
+    snapshots_recompute,
+    snapshots_recompute_start,
+)
 from core.downloads import JSON_OR_CSV, csv_response, wants_csv
 from core.permissions import roles
+from core.queue import QUEUE_DOWN
 from core.roles import Role
+from core.runs import ABANDONED
 from core.serializers import StrictSerializer
 
 REPORT_READERS = (Role.OPERATOR, Role.FINANCE)
@@ -175,35 +186,108 @@ class RevenueReportView(APIView):
         )
 
 
+class RecomputeRunSerializer(serializers.ModelSerializer):
+    """A recompute run: its days, status (`running`, `done`, `failed`) and timings."""
+
+    from_ = serializers.DateField(source="day_from", read_only=True)
+    to = serializers.DateField(source="day_to", read_only=True)
+    seconds = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecomputeRun
+        fields = ["id", "status", "from_", "to", "trigger", "started_at", "finished_at"]
+        fields += ["seconds", "error"]
+        read_only_fields = fields
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def get_seconds(self, run: RecomputeRun) -> float | None:
+        """From start to finish (null while running); by the clock that stamped them."""
+        if run.finished_at is None:
+            return None
+        return round((run.finished_at - run.started_at).total_seconds(), 3)
+
+    def get_error(self, run: RecomputeRun) -> str:
+        """Why a run failed, in words for a client (the cause itself is in the server log)."""
+        if run.status != "failed":
+            return ""
+        if run.error in (ABANDONED, QUEUE_DOWN):
+            return run.error
+        return "The recompute failed; its days are as they were before it. Try again."
+
+
+RECOMPUTE_ANSWER = inline_serializer(
+    "RecomputeResult",
+    {
+        "id": serializers.IntegerField(),
+        "status": serializers.ChoiceField(choices=["done", "running"]),
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "seconds": serializers.FloatField(
+            required=False, help_text="time taken (synchronous runs only)"
+        ),
+    },
+)
+
+
 class RecomputeView(APIView):
-    """Recompute the snapshots of a range of days (inclusive); answers when they are in place."""
+    """Recompute the snapshots of a range of days (inclusive).
+
+    Up to RECOMPUTE_SYNC_MAX_DAYS days (31 by default) in the request: 200 `done` once the rows
+    are in place. A longer range goes to a worker: 202 `running` with a `Location` to poll
+    (`reports/recompute/{id}/`); 503 when the task queue is down (nothing recorded).
+    """
 
     permission_classes = [roles(write=REPORT_READERS)]
 
     @extend_schema(
         request=RangeSerializer,
-        responses=inline_serializer(
-            "RecomputeResult",
-            {
-                "status": serializers.CharField(),
-                "from": serializers.DateField(),
-                "to": serializers.DateField(),
-                "seconds": serializers.FloatField(),
-            },
-        ),
+        responses={
+            200: RECOMPUTE_ANSWER,
+            202: OpenApiResponse(
+                RECOMPUTE_ANSWER,
+                description="a long range, handed to a worker: poll the `Location` "
+                "(reports/recompute/{id}/) until `done` or `failed`",
+            ),
+            503: OpenApiResponse(description="unavailable: the task queue is down; retry"),
+        },
     )
     def post(self, request: Request) -> Response:
         body = RangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        day_from, day_to = body.validated_data["from"], body.validated_data["to"]
+        if recompute_is_long(day_from, day_to):
+            run = snapshots_recompute_start(day_from=day_from, day_to=day_to, actor=request.user)
+            location = reverse("report-recompute-run", args=[run.pk], request=request)
+            return Response(
+                {"id": run.pk, "status": run.status, "from": run.day_from, "to": run.day_to},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Location": location},
+            )
         started = time.monotonic()  # wall time: the test clock may stand still
         run = snapshots_recompute(
-            day_from=body.validated_data["from"],
-            day_to=body.validated_data["to"],
-            trigger="api",
-            actor=request.user,
+            day_from=day_from, day_to=day_to, trigger="api", actor=request.user
         )
         seconds = round(time.monotonic() - started, 3)
         return Response(
-            {"status": run.status, "from": run.day_from, "to": run.day_to, "seconds": seconds},
+            {
+                "id": run.pk,
+                "status": run.status,
+                "from": run.day_from,
+                "to": run.day_to,
+                "seconds": seconds,
+            },
             status=status.HTTP_200_OK,
         )
+
+
+class RecomputeRunView(RetrieveAPIView[RecomputeRun]):
+    """A recompute run's status and timings (poll a long recompute's `Location`)."""
+
+    permission_classes = [roles(read=REPORT_READERS)]
+    queryset = RecomputeRun.objects.all()
+    serializer_class = RecomputeRunSerializer
