@@ -43,6 +43,7 @@ SECONDS = 60.0
 USERS = {"reader": 8, "writer": 4, "meter": 1, "reports": 2, "finance": 1}
 READERS = USERS["reader"]
 WRITERS = USERS["writer"]
+HEAVY_DAYS = 90  # bench/load_heavy.py's report: the last 90 days per rack by day
 SAMPLE_EVERY = 0.2  # s between RSS samples
 # The statuses each kind of request may answer (200 for the others); anything else is a failure.
 # A lease may find no capacity left (409).
@@ -108,7 +109,18 @@ class RssSampler:
         self._thread.join()
 
 
-def _config(ctx: Context, run_id: str) -> tuple[dict[str, Any], list[int]]:
+def _ensure_snapshots(ctx: Context, day_from: dt.date, day_to: dt.date) -> None:
+    """The reports read snapshots: recompute the range when it has none (a fresh fleet)."""
+    with ctx.connect() as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT day) FROM analytics_occupancydaily WHERE day BETWEEN %s AND %s",
+            [day_from, day_to],
+        ).fetchone()
+    if not row or row[0] < (day_to - day_from).days + 1:
+        ctx.manage("recompute_occupancy", "--from", str(day_from), "--to", str(day_to))
+
+
+def _config(ctx: Context, run_id: str, users: dict[str, int]) -> tuple[dict[str, Any], list[int]]:
     """Tokens, ids and ranges for the locustfile; the writers' tenant ids (to clean up)."""
     with ctx.connect() as conn:
         busiest = [row[0] for row in conn.execute(_BUSIEST_TENANTS_SQL, [READERS]).fetchall()]
@@ -124,8 +136,10 @@ def _config(ctx: Context, run_id: str) -> tuple[dict[str, Any], list[int]]:
     writers = ctx.tenant_users(WRITERS, "load")
     today = dt.date.today()
     last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    heavy_from = today - dt.timedelta(days=HEAVY_DAYS)
+    _ensure_snapshots(ctx, min(heavy_from, last_month_end.replace(day=1)), today)
     config = {
-        "users": USERS,
+        "users": users,
         "expected": EXPECTED,
         "tokens": {
             "reader": [tokens[name] for name, _, _ in readers],
@@ -140,12 +154,17 @@ def _config(ctx: Context, run_id: str) -> tuple[dict[str, Any], list[int]]:
             "from": last_month_end.replace(day=1).isoformat(),
             "to": last_month_end.isoformat(),
         },
+        "heavy_range": {
+            "from": heavy_from.isoformat(),
+            "to": (today - dt.timedelta(days=1)).isoformat(),
+        },
     }
     return config, [user.tenant_id for user in writers]
 
 
-def _locust(ctx: Context, config_path: Path, out_path: Path, seconds: float) -> dict[str, Any]:
-    users = sum(USERS.values())
+def _locust(
+    ctx: Context, config_path: Path, out_path: Path, seconds: float, users: int
+) -> dict[str, Any]:
     argv = [
         sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"),
         "--headless", "--users", str(users), "--spawn-rate", str(users),
@@ -197,13 +216,18 @@ def _clean_up(ctx: Context, writer_tenants: list[int], source: str) -> dict[str,
 
 
 def run(ctx: Context) -> dict[str, Any]:
+    return run_mix(ctx, USERS)
+
+
+def run_mix(ctx: Context, users: dict[str, int]) -> dict[str, Any]:
+    """The load with `users` (USERS, or USERS and a heavy report reader: bench/load_heavy.py)."""
     if ctx.port is None:
         raise BenchError("the web server is not running")
     seconds = ctx.seconds or SECONDS
     if not 5 <= seconds <= 600:
         raise BenchError(f"--seconds {seconds:g}: the load runs 5-600 s")
     run_id = secrets.token_hex(4)
-    config, writer_tenants = _config(ctx, run_id)
+    config, writer_tenants = _config(ctx, run_id, users)
     clean_up(ctx, writer_tenants)  # leftovers of an interrupted run
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         config_path, out_path = Path(tmp) / "config.json", Path(tmp) / "samples.json"
@@ -211,7 +235,7 @@ def run(ctx: Context) -> dict[str, Any]:
         workers_before = _gunicorn_workers(ctx.port)
         try:
             with RssSampler(ctx.port) as rss:
-                outcome = _locust(ctx, config_path, out_path, seconds)
+                outcome = _locust(ctx, config_path, out_path, seconds, sum(users.values()))
         finally:
             cleaned = _clean_up(ctx, writer_tenants, config["usage_source"])
     samples = outcome["samples"]
@@ -227,7 +251,7 @@ def run(ctx: Context) -> dict[str, Any]:
         raise BenchError("locust sent no requests")
     return {
         "seconds": seconds,
-        "users": USERS,
+        "users": users,
         "requests": total,
         "req_per_s": overall["req_per_s"],
         "p50_ms": overall["p50_ms"],

@@ -173,6 +173,22 @@ class OperatorReports(_ApiUser):
         self.call("GET", "/api/v1/reports/occupancy/", "report occupancy site/month", params=params)
 
 
+if CONFIG["users"].get("heavy"):  # only in load_heavy: locust runs every user class it finds
+
+    class HeavyReports(_ApiUser):
+        """An operator asking for a large report: the last 90 days per rack by day (~31,000
+        rows at 10,000 cards), one after another (`load_heavy` only)."""
+
+        role = "operator"
+        fixed_count = CONFIG["users"]["heavy"]
+
+        @task
+        def occupancy(self) -> None:
+            params = {**CONFIG["heavy_range"], "group_by": "rack", "granularity": "day"}
+            kind = "HEAVY report rack/day 90d"
+            self.call("GET", "/api/v1/reports/occupancy/", kind, params=params)
+
+
 class Finance(_ApiUser):
     """Finance listing every tenant's invoices."""
 

@@ -4,6 +4,8 @@
     make bench BENCH_ARGS="availability"    # some of them, by name
     make bench BENCH_ARGS="--fresh"         # drop and rebuild the bench database first
     make bench BENCH_ARGS="--list"
+    make bench BENCH_ARGS="load --seconds 15"            # a time-bound benchmark, shorter
+    make bench BENCH_ARGS="load --threads 4"             # gunicorn gthread workers, 4 threads
 
 Needs DATABASE_URL and REDIS_URL (`make bench` runs this under `scripts/stack.py exec`). The
 benchmarks use the database `aidc_bench` on the same PostgreSQL server (created when missing;
@@ -55,6 +57,7 @@ BENCHMARKS: tuple[str, ...] = (
     "invoice_run",
     "list_endpoints",
     "load",
+    "load_heavy",
 )
 
 BENCH_DB = "aidc_bench"
