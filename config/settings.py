@@ -321,3 +321,5 @@ INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 RECOMPUTE_SYNC_MAX_DAYS = env.int("RECOMPUTE_SYNC_MAX_DAYS", default=31)
 # The most rows a report answers (JSON or CSV); beyond it a 400 asks for months or less range.
 REPORT_MAX_ROWS = env.int("REPORT_MAX_ROWS", default=100_000)
+# A report of more rows is streamed from a server-side cursor (memory stays flat).
+REPORT_STREAM_ROWS = env.int("REPORT_STREAM_ROWS", default=10_000)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -26,7 +30,13 @@ from analytics.services import (
     snapshots_recompute,
     snapshots_recompute_start,
 )
-from core.downloads import JSON_OR_CSV, csv_response, wants_csv
+from core.downloads import (
+    JSON_OR_CSV,
+    csv_dict_stream,
+    csv_response,
+    csv_streaming_response,
+    wants_csv,
+)
 from core.permissions import roles
 from core.queue import QUEUE_DOWN
 from core.roles import Role
@@ -110,28 +120,48 @@ class RevenueQuerySerializer(ReportQuerySerializer):
     groups = reports.REVENUE_GROUPS
 
 
+def _json_stream(rows: Iterator[dict[str, Any]], batch: int = 2000) -> Iterator[str]:
+    """A JSON array written `batch` rows at a time (one write each, not one per row), byte for
+    byte what the JSON renderer writes at once (compact separators, UTF-8 text)."""
+    pieces = ["["]
+    for n, row in enumerate(rows):
+        pieces.append(
+            ("," if n else "") + json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        )
+        if len(pieces) >= batch:
+            yield "".join(pieces)
+            pieces = []
+    pieces.append("]")
+    yield "".join(pieces)
+
+
 def _report(
     request: Request,
     query_class: type[ReportQuerySerializer],
-    build: Any,
+    plan: Callable[..., reports.ReportPlan],
     columns: list[str],
     name: str,
-) -> Response | HttpResponse:
+) -> Response | HttpResponseBase:
+    """A report: built in memory up to REPORT_STREAM_ROWS rows, streamed from a server-side
+    cursor beyond (flat memory), refused beyond REPORT_MAX_ROWS (reports._rows_bound)."""
     query = query_class(data=request.query_params.dict())
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    rows = build(
+    report = plan(
         day_from=data["from"],
         day_to=data["to"],
         group_by=data["group_by"],
         granularity=data["granularity"],
     )
+    streamed = report.count > settings.REPORT_STREAM_ROWS
     if wants_csv(request, data.get("format")):
-        return csv_response(
-            reports.rows_csv(rows, columns),
-            f"{name}-{data['group_by']}-{data['from']}-{data['to']}.csv",
-        )
-    return Response(rows)
+        filename = f"{name}-{data['group_by']}-{data['from']}-{data['to']}.csv"
+        if streamed:
+            return csv_streaming_response(csv_dict_stream(columns, report.stream()), filename)
+        return csv_response(reports.rows_csv(report.all(), columns), filename)
+    if streamed:
+        return StreamingHttpResponse(_json_stream(report.stream()), content_type="application/json")
+    return Response(report.all())
 
 
 class OccupancyReportView(APIView):
@@ -150,11 +180,11 @@ class OccupancyReportView(APIView):
         ],
         responses=OccupancyRowSerializer(many=True),
     )
-    def get(self, request: Request) -> Response | HttpResponse:
+    def get(self, request: Request) -> Response | HttpResponseBase:
         return _report(
             request,
             OccupancyQuerySerializer,
-            reports.occupancy_report,
+            reports.occupancy_plan,
             reports.OCCUPANCY_COLUMNS,
             "occupancy",
         )
@@ -176,11 +206,11 @@ class RevenueReportView(APIView):
         ],
         responses=RevenueRowSerializer(many=True),
     )
-    def get(self, request: Request) -> Response | HttpResponse:
+    def get(self, request: Request) -> Response | HttpResponseBase:
         return _report(
             request,
             RevenueQuerySerializer,
-            reports.revenue_report,
+            reports.revenue_plan,
             reports.REVENUE_COLUMNS,
             "revenue",
         )
