@@ -24,6 +24,7 @@ from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
+from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
 from core.runs import run_claim, run_heartbeat, runs_close_abandoned, runs_to_redo
 from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
 
@@ -312,6 +313,9 @@ def snapshots_recompute(
 ) -> RecomputeRun:
     """Recompute occupancy and revenue for [day_from, day_to] (inclusive).
 
+    `run`: a row recorded by `snapshots_recompute_start` (the task passes it): that run is the
+    one carried out (again, if redelivered), not a new one.
+
     Each chunk of days commits on its own under a transaction-scoped advisory lock, so two runs
     never write the same days at once, a killed run leaves whole days, and its lock dies with
     its transaction (a session lock outlived a killed worker whose session lingered). The run
@@ -321,11 +325,11 @@ def snapshots_recompute(
     """
     range_validate(day_from, day_to)
     runs_close_abandoned(model=RecomputeRun, stale_after=RUN_STALE_AFTER)
-    if run is None:
-        run = RecomputeRun.objects.create(
-            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
-        )
+    run = run or RecomputeRun.objects.create(
+        day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+    )
     run_claim(run)
+    run.refresh_from_db()
     try:
         chunk_start = day_from
         while chunk_start <= day_to:
@@ -346,6 +350,40 @@ def snapshots_recompute(
     run.save(update_fields=["status", "error", "finished_at"])
     audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
     return run
+
+
+def recompute_is_long(day_from: dt.date, day_to: dt.date) -> bool:
+    """A range of more days than a request may spend on (RECOMPUTE_SYNC_MAX_DAYS) goes to a
+    worker (`snapshots_recompute_start`)."""
+    return (day_to - day_from).days + 1 > settings.RECOMPUTE_SYNC_MAX_DAYS
+
+
+def snapshots_recompute_start(
+    *, day_from: dt.date, day_to: dt.date, actor: Actor = None
+) -> RecomputeRun:
+    """Recompute [day_from, day_to] on a worker: the `running` row now, the task once it commits.
+
+    ServiceUnavailable (503), with nothing recorded, when no worker could be reached; a broker
+    lost between that check and the commit closes the run as failed (`_recompute_enqueue`).
+    """
+    range_validate(day_from, day_to)
+    queue_check()
+    run = RecomputeRun.objects.create(
+        day_from=day_from, day_to=day_to, trigger="api", started_at=clock.now()
+    )
+    audit_record(actor=actor, action="snapshots.recompute_start", instance=run, after=snapshot(run))
+    run_id = run.pk
+    transaction.on_commit(lambda: _recompute_enqueue(run_id))
+    return run
+
+
+def _recompute_enqueue(run_id: int) -> None:
+    """Hand a committed run to a worker (by name: analytics.tasks imports this module); if the
+    broker went away since the check, close the run as failed rather than leave it `running`."""
+    if not enqueue_nudge("analytics.recompute_run", run_id):
+        RecomputeRun.objects.filter(pk=run_id, status="running").update(
+            status="failed", error=QUEUE_DOWN, finished_at=clock.now()
+        )
 
 
 def snapshots_nightly() -> RecomputeRun:

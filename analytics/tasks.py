@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from analytics.services import recompute_runs_recover, snapshots_nightly
+from analytics.models import RecomputeRun
+from analytics.services import recompute_runs_recover, snapshots_nightly, snapshots_recompute
 
 
 @shared_task(name="analytics.nightly_recompute", acks_late=True)
@@ -19,3 +20,16 @@ def recover_runs() -> int:
     """Beat, every minute, and each worker as it starts: redo the recomputes whose worker died
     (without waiting hours for the broker to hand their task back)."""
     return len(recompute_runs_recover())
+
+
+@shared_task(name="analytics.recompute_run", acks_late=True)
+def recompute_run(run_id: int) -> str:
+    """A long recompute asked for through the API (`snapshots_recompute_start`): carries out
+    its run row. A redelivery redoes a run that did not finish (a recompute is idempotent); a
+    done run is left as it is. A failure is recorded on the row, then raised."""
+    run = RecomputeRun.objects.get(pk=run_id)
+    if run.status == "done":
+        return "done"
+    return snapshots_recompute(
+        day_from=run.day_from, day_to=run.day_to, trigger=run.trigger, run=run
+    ).status

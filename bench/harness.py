@@ -124,6 +124,7 @@ class Context:
     warmup: int  # requests (or rounds) before measuring
     requests: int  # measured requests (or rounds)
     seed: int
+    seconds: float | None = None  # a time-bound benchmark's duration (`--seconds`), if given
 
     def client(self, token: str | None = None) -> ApiClient:
         """A fresh connection to the server, authenticated as the bench tenant by default."""
@@ -142,6 +143,10 @@ class Context:
     def tenant_users(self, count: int, label: str) -> list[TenantUser]:
         """`count` tenant users, each of its own tenant, with real DRF tokens (see below)."""
         return create_tenant_users(self.env, count, label)
+
+    def users(self, specs: list[tuple[str, str, int | None]]) -> dict[str, str]:
+        """Users (username, role, existing tenant id or None) with their tokens (see below)."""
+        return create_users(self.env, specs)
 
 
 def manage(env: Mapping[str, str], *args: str, capture: bool = True) -> str:
@@ -200,6 +205,43 @@ def create_tenant_users(env: Mapping[str, str], count: int, label: str) -> list[
     if len(users) != count:
         raise BenchError(f"created {len(users)} of {count} tenant users")
     return users
+
+
+# Run by `manage.py shell` after a line setting SPECS: users of given roles, tenant users of
+# existing tenants (by id); found again on later runs, created through accounts.services otherwise.
+_USERS_CODE = """
+from accounts.models import Tenant, User
+from accounts.services import user_create
+from rest_framework.authtoken.models import Token
+
+for username, role, tenant_id in SPECS:
+    tenant = Tenant.objects.get(pk=tenant_id) if tenant_id is not None else None
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user, token = user_create(username=username, role=role, tenant=tenant)
+    else:
+        token, _ = Token.objects.get_or_create(user=user)
+    print("USER", username, token.key)
+"""
+
+
+def create_users(
+    env: Mapping[str, str], specs: list[tuple[str, str, int | None]]
+) -> dict[str, str]:
+    """Users `(username, role, tenant id)` (tenant id: an existing tenant, None for staff) in one
+    `manage.py shell` run; their DRF tokens by username. The same users come back on later runs
+    (a username already taken keeps its role and tenant)."""
+    if not specs or any(not name.replace("-", "").isalnum() for name, _, _ in specs):
+        raise BenchError(f"bad users request: {specs!r}")
+    code = f"SPECS = {specs!r}\n{_USERS_CODE}"
+    tokens = {}
+    for line in manage(env, "shell", "-v", "0", "-c", code).splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "USER":
+            tokens[parts[1]] = parts[2]
+    if len(tokens) != len(specs):
+        raise BenchError(f"created {len(tokens)} of {len(specs)} users")
+    return tokens
 
 
 def latency_summary(samples: list[float], wall: float) -> dict[str, float]:

@@ -4,6 +4,8 @@
     make bench BENCH_ARGS="availability"    # some of them, by name
     make bench BENCH_ARGS="--fresh"         # drop and rebuild the bench database first
     make bench BENCH_ARGS="--list"
+    make bench BENCH_ARGS="load --seconds 15"            # a time-bound benchmark, shorter
+    make bench BENCH_ARGS="load --threads 4"             # gunicorn gthread workers, 4 threads
 
 Needs DATABASE_URL and REDIS_URL (`make bench` runs this under `scripts/stack.py exec`). The
 benchmarks use the database `aidc_bench` on the same PostgreSQL server (created when missing;
@@ -54,6 +56,8 @@ BENCHMARKS: tuple[str, ...] = (
     "nightly",
     "invoice_run",
     "list_endpoints",
+    "load",
+    "load_heavy",
 )
 
 BENCH_DB = "aidc_bench"
@@ -189,11 +193,21 @@ def free_port() -> int:
         return port
 
 
-def start_gunicorn(env: dict[str, str], port: int, logfile: Path) -> subprocess.Popen[bytes]:
+def gunicorn_worker_args(threads: int) -> list[str]:
+    """Sync workers (threads 0), or gthread workers of `threads` threads each."""
+    if threads <= 0:
+        return []
+    return ["--worker-class", "gthread", "--threads", str(threads)]
+
+
+def start_gunicorn(
+    env: dict[str, str], port: int, logfile: Path, *, threads: int = 0
+) -> subprocess.Popen[bytes]:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     argv = [
         str(gunicorn), "config.wsgi:application",
         "-w", str(GUNICORN_WORKERS),
+        *gunicorn_worker_args(threads),
         "--bind", f"{HOST}:{port}",
         # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
         # keep clear of a `make run` gunicorn's.
@@ -201,7 +215,7 @@ def start_gunicorn(env: dict[str, str], port: int, logfile: Path) -> subprocess.
     ]  # fmt: skip
     # BENCH_ENDPOINTS: the unauthenticated baselines under /bench/ (bench/textbook.py).
     env = {**env, "BENCH_ENDPOINTS": "true"}
-    log(f"starting gunicorn -w {GUNICORN_WORKERS} on {HOST}:{port} (log: {logfile})")
+    log(f"starting {' '.join(argv[1:-1])} (log: {logfile})")
     with logfile.open("wb") as out:
         return subprocess.Popen(
             argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -368,6 +382,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cards", type=int, default=10000, help="fleet size when built")
     parser.add_argument("--days", type=int, default=365, help="days of leases when built")
+    parser.add_argument(
+        "--seconds", type=float, help="duration of a time-bound benchmark (load: 60 s)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="gunicorn gthread workers of this many threads (default 0: sync workers)",
+    )
     return parser.parse_args(argv)
 
 
@@ -403,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     manage(env, "migrate", "--noinput", "-v", "0")
     ensure_fleet(env, database_url, cards=args.cards, days=args.days)
     token = create_tenant(env)
-    machine = machine_facts(database_url)
+    machine = {**machine_facts(database_url), "gunicorn_threads": args.threads}
     fleet = fleet_facts(database_url)
     git = git_facts()
     log(f"machine: {machine}")
@@ -417,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if any(bench.needs_server for bench in selected):
             port = free_port()
-            proc = start_gunicorn(env, port, logfile)
+            proc = start_gunicorn(env, port, logfile, threads=args.threads)
             wait_healthy(proc, port, logfile)
         ctx = Context(
             env=env,
@@ -428,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             requests=args.requests,
             seed=args.seed,
+            seconds=args.seconds,
         )
         for bench in selected:
             log(f"running {bench.name}: {bench.summary}")

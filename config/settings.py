@@ -357,3 +357,11 @@ DEPRECIATION_YEARS = env.int("DEPRECIATION_YEARS", default=5)
 
 # Largest inventory CSV accepted by inventory/import/.
 INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024
+
+# --- Bounded work per request (docs/decisions.md §Bounded work per request) ---
+# reports/recompute/ over more days than this goes to a worker (202 and a run to poll).
+RECOMPUTE_SYNC_MAX_DAYS = env.int("RECOMPUTE_SYNC_MAX_DAYS", default=31)
+# The most rows a report answers (JSON or CSV); beyond it a 400 asks for months or less range.
+REPORT_MAX_ROWS = env.int("REPORT_MAX_ROWS", default=100_000)
+# A report of more rows is streamed from a server-side cursor (memory stays flat).
+REPORT_STREAM_ROWS = env.int("REPORT_STREAM_ROWS", default=10_000)

@@ -33,5 +33,6 @@ urlpatterns = [
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production
     urlpatterns.append(path("bench/", include("bench.textbook")))
 
+handler400 = "core.api.views.bad_request"
 handler404 = "core.api.views.not_found"
 handler500 = "core.api.views.server_error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,7 +15,11 @@ from core.permissions import is_staff_user
 
 
 class StrictFieldsMixin:
-    """Unknown keys in the input are a 400, not silently ignored."""
+    """Unknown keys in the input are a 400, not silently ignored; so is a list longer than its
+    bound in `max_items` (field name → most items), refused before any of its items is looked
+    at (an id list is otherwise one query per id, however long the list)."""
+
+    max_items: ClassVar[Mapping[str, int]] = {}
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -23,6 +27,13 @@ class StrictFieldsMixin:
             unknown = sorted(str(key) for key in data if key not in known)
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+            too_long = {
+                name: [f"At most {limit} items."]
+                for name, limit in self.max_items.items()
+                if isinstance(data.get(name), list) and len(data[name]) > limit
+            }
+            if too_long:
+                raise serializers.ValidationError(too_long)
         return super().to_internal_value(data)  # type: ignore[misc]
 
 

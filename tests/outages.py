@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import redis
+from django.conf import settings
 
 from config.celery import app as celery_app
 
@@ -38,3 +42,18 @@ def broker_down() -> Iterator[str]:
     finally:
         celery_app.conf.broker_url, celery_app.conf.result_backend = saved
         _forget_celery_connections()
+
+
+def take_queued(task_name: str) -> list[str]:
+    """The `task_name` messages waiting in the broker (under the suite's own key prefix), taken
+    off the queue: their arguments (repr)."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
+    queue = f"{prefix}{settings.CELERY_TASK_DEFAULT_QUEUE}"
+    taken = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        if message["headers"].get("task") == task_name:
+            client.lrem(queue, 1, raw)
+            taken.append(message["headers"]["argsrepr"])
+    return taken

@@ -53,6 +53,9 @@ class BusinessCaseCreateSerializer(StrictSerializer):
     each utilisation once) are checked once, by `analytics.business_case.business_case_create`,
     which every caller goes through; its errors name the same fields."""
 
+    # the service's bounds, checked before any item is (business_case_create checks them too)
+    max_items = {"capex": bc.MAX_ITEMS, "opex": bc.MAX_ITEMS, "scenarios": bc.MAX_SCENARIOS}
+
     site = IdField(queryset=Site.objects.all())
     capex = CapexItemInSerializer(many=True, required=False)
     opex = OpexItemInSerializer(many=True, required=False)

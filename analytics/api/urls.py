@@ -10,5 +10,10 @@ urlpatterns = [
     path("reports/occupancy/", reports.OccupancyReportView.as_view(), name="report-occupancy"),
     path("reports/revenue/", reports.RevenueReportView.as_view(), name="report-revenue"),
     path("reports/recompute/", reports.RecomputeView.as_view(), name="report-recompute"),
+    path(
+        "reports/recompute/<int:pk>/",
+        reports.RecomputeRunView.as_view(),
+        name="report-recompute-run",
+    ),
     *router.urls,
 ]

@@ -18,6 +18,7 @@ from billing.models import (
     VoucherRedemption,
 )
 from billing.parties import invoice_buyer
+from billing.services import vouchers
 from core.serializers import (
     MONTH_PATTERN,
     ErrorSerializer,
@@ -139,6 +140,11 @@ class ModelRateSerializer(StrictSerializer):
 
 
 class VoucherProgramSerializer(StrictModelSerializer):
+    max_items = {
+        "card_models": vouchers.MAX_PROGRAM_MODELS,
+        "model_rates": vouchers.MAX_PROGRAM_MODELS,
+        "lease_kinds": len(vouchers.LEASE_KINDS),
+    }
     budget = MoneyField(min_value=0)
     granted = MoneyField(read_only=True)
     per_tenant_cap = MoneyField(min_value=0)

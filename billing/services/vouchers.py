@@ -39,6 +39,8 @@ from marketplace.models import CardModel
 
 RENTAL_KINDS = {LineKind.LONG_LEASE_FEE, LineKind.SHORT_LEASE_USAGE}
 LEASE_KINDS = {"long", "short"}
+# The most card models a programme names (card_models, model_rates): a fleet has tens.
+MAX_PROGRAM_MODELS = 100
 
 
 # --- Programmes and grants ---

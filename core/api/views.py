@@ -6,6 +6,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
@@ -99,6 +100,19 @@ class TestClockView(APIView):
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Unknown paths answer in the API's error shape too (`handler404`)."""
     return JsonResponse(error_body("not_found", "No such path."), status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """`handler400`: what Django refuses before any view runs answers in the error shape too;
+    mostly a query string or form of more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) fields,
+    the bound on repeated parameters (`?status=…&status=…`)."""
+    if isinstance(exception, TooManyFieldsSent):
+        message = (
+            f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters in the query string "
+            "or form."
+        )
+        return JsonResponse(error_body("too_many_fields", message), status=400)
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

@@ -24,3 +24,12 @@ def test_failed_requests_in_rows_or_at_the_top_fail_a_benchmark() -> None:
     assert request_failures({"rows": [{"p95_ms": 3.0}]}) == 0
     assert request_failures({"rows": [{"failures": 0}, {"failures": 465}]}) == 465
     assert request_failures({"rows": [], "failures": 2}) == 2
+
+
+def test_a_load_answer_outside_its_kinds_expected_statuses_is_a_failure() -> None:
+    from bench.load import _row
+
+    assert _row("lease create", [[201, 5.0], [409, 6.0]], 1.0)["failures"] == 0
+    assert _row("usage batch (100)", [[201, 5.0], [200, 6.0]], 1.0)["failures"] == 1
+    # a refused connection (status 0) and a 5xx are failures
+    assert _row("me", [[200, 5.0], [500, 6.0], [0, 1.0]], 1.0)["failures"] == 2

@@ -1,11 +1,8 @@
 """An async invoice run starts in a billing service: the row now, the task once it commits."""
 
 import datetime as dt
-import json
 
 import pytest
-import redis
-from django.conf import settings
 
 from billing.choices import RunStatus
 from billing.models import InvoiceRun
@@ -13,27 +10,12 @@ from billing.services import invoicing
 from core.exceptions import InvalidInput, ServiceUnavailable
 from core.models import AuditLog
 from core.queue import QUEUE_DOWN
-from tests.outages import broker_down
+from tests.outages import broker_down, take_queued
 from tests.timing import at
 
 pytestmark = pytest.mark.django_db
 
 MARCH = dt.date(2027, 3, 1)
-
-
-def _take_queued_runs() -> list[str]:
-    """The `billing.run_invoices` messages waiting in the broker (under the suite's own key
-    prefix), taken off the queue: their arguments."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
-    queue = f"{prefix}{settings.CELERY_TASK_DEFAULT_QUEUE}"
-    taken = []
-    for raw in client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        if message["headers"].get("task") == "billing.run_invoices":
-            client.lrem(queue, 1, raw)
-            taken.append(message["headers"]["argsrepr"])
-    return taken
 
 
 def test_the_run_is_recorded_running_and_queued_once_it_commits(
@@ -49,7 +31,7 @@ def test_the_run_is_recorded_running_and_queued_once_it_commits(
     callbacks[0]()
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING  # a worker's to finish
-    assert _take_queued_runs() == [f"({run.pk},)"]
+    assert take_queued("billing.run_invoices") == [f"({run.pk},)"]
 
 
 def test_a_month_not_begun_records_nothing(finance):

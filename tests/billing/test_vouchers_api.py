@@ -170,3 +170,32 @@ def test_late_card_time_of_a_month_is_covered_by_that_months_grant_after_it_ende
     with at("2027-07-01 09:00"):
         assert vouchers_apply(invoice=invoice) == Decimal("4.50")  # 15.00 × 0.30 (domestic)
     assert VoucherGrant.objects.get(pk=march["id"]).redeemed == Decimal("4.50")
+
+
+@pytest.mark.parametrize(
+    ("field", "items"),
+    [
+        ("card_models", lambda model: [model.pk] * 101),
+        ("model_rates", lambda model: [{"card_model": model.pk, "rate": "0.1000"}] * 101),
+        ("lease_kinds", lambda model: ["long", "short", "long"]),
+    ],
+)
+def test_a_programme_naming_too_many_models_is_a_400_before_any_is_looked_up(
+    finance_client, domestic, field, items, django_assert_max_num_queries
+):
+    body = {**PROGRAMME, field: items(domestic)}
+    with django_assert_max_num_queries(6):  # auth and session, not a query per item
+        response = finance_client.post("/api/v1/voucher-programs/", body, format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    limit = {"lease_kinds": 2}.get(field, 100)
+    assert error["fields"] == {field: [f"At most {limit} items."]}
+    assert not VoucherProgram.objects.exists()
+
+
+def test_a_programme_of_a_hundred_models_is_accepted(finance_client, domestic):
+    body = {**PROGRAMME, "card_models": [domestic.pk] * 100}
+    response = finance_client.post("/api/v1/voucher-programs/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["card_models"] == [domestic.pk]

@@ -120,3 +120,20 @@ def test_a_chunked_body_the_server_cannot_terminate_is_a_411(tenant_client) -> N
     )
     assert response.status_code == 411
     assert response.json()["error"]["code"] == "length_required"
+
+
+def test_a_query_string_of_more_than_a_thousand_parameters_is_a_400_in_the_error_shape(
+    tenant_client,
+):
+    repeated = "&".join(["status=active"] * 1001)
+    response = tenant_client.get(f"/api/v1/leases/?{repeated}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "too_many_fields",
+            "message": "More than 1000 parameters in the query string or form.",
+            "fields": {},
+        }
+    }
+    fine = "&".join(["status=active"] * 999)
+    assert tenant_client.get(f"/api/v1/leases/?{fine}").status_code == 200

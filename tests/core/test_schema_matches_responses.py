@@ -171,7 +171,7 @@ def test_responses_match_the_schema(
             "invoice": invoice.pk, "amount": "10.00", "reason": "goodwill"}, **post), 201),
             "post")  # fmt: skip
         c(_ok(finance_client.post(f"/api/v1/invoices/{invoice.pk}/pay/", {}, **post)), "post")
-        c(
+        recompute = c(
             _ok(
                 operator_client.post(
                     "/api/v1/reports/recompute/", {"from": "2027-03-01", "to": "2027-03-31"}, **post
@@ -179,6 +179,9 @@ def test_responses_match_the_schema(
             ),
             "post",
         )
+        c(_ok(operator_client.get(f"/api/v1/reports/recompute/{recompute['id']}/")))
+        long = {"from": "2027-01-01", "to": "2027-03-31"}  # a worker's (the run stays queued)
+        c(_ok(operator_client.post("/api/v1/reports/recompute/", long, **post), 202), "post")
         case = c(
             _ok(
                 operator_client.post(
