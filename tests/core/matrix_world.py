@@ -26,6 +26,7 @@ from django_celery_beat.models import (
 from accounts.models import Tenant, User
 from analytics.business_case import business_case_create
 from analytics.models import BusinessCase
+from analytics.services import snapshots_recompute
 from billing.models import CreditNote, Invoice, InvoiceRun, UsageRecord, VoucherGrant
 from billing.services.invoicing import credit_note_create, invoice_issue, invoice_run
 from billing.services.usage import usage_records_ingest
@@ -201,6 +202,9 @@ def build_world() -> World:
                 credit_note=note, **partial[name],
             )  # fmt: skip
         case = business_case_create(actor=users["operator"], site=site)
+        recompute = snapshots_recompute(
+            day_from=dt.date(2027, 5, 1), day_to=dt.date(2027, 5, 2), trigger="api"
+        )
     with at(NOW):
         a = sides["a"]
         a.short = lease_create(actor=None, tenant=a.tenant, kind="short", card_model=model,
@@ -216,6 +220,7 @@ def build_world() -> World:
         a=sides["a"], b=sides["b"], users=users, model=model, spare_model=spare_model, site=site,
         empty_site=empty_site, rack=rack, empty_rack=empty_rack, empty_server=empty_server,
         free_card=free_card, program=program, run=run, business_case=case,
+        extra={"recompute": recompute},
     )  # fmt: skip
 
 

@@ -141,6 +141,7 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/reports/occupancy/", "GET"): "403 403 200 200 200 401",
     ("api/v1/reports/revenue/", "GET"): "403 403 200 200 200 401",
     ("api/v1/reports/recompute/", "POST"): "403 403 200 200 200 401",
+    ("api/v1/reports/recompute/{pk}/", "GET"): "403 403 200 200 200 401",
     ("api/v1/business-cases/", "GET"): "403 403 200 200 200 401",
     ("api/v1/business-cases/", "POST"): "403 403 201 201 201 401",
     ("api/v1/business-cases/{pk}/", "GET"): "403 403 200 200 200 401",
@@ -291,6 +292,7 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/card-models/{pk}/": lambda w: w.spare_model.pk,
     "api/v1/cards/{pk}/": lambda w: w.a.long.allocations.first().card_id,
     "api/v1/business-cases/{pk}/": lambda w: w.business_case.pk,
+    "api/v1/reports/recompute/{pk}/": lambda w: w.extra["recompute"].pk,
     "admin/r/{content_type_id}/{object_id}/": lambda w: (
         f"{ContentType.objects.get_for_model(Tenant).pk}/{w.a.tenant.pk}"
     ),
