@@ -188,16 +188,16 @@ def _locust(
     return {"samples": samples, "wall": wall, "client_cpu_s": round(client_cpu, 1), "log": done}
 
 
-def _row(kind: str, samples: list[list[float]], seconds: float) -> dict[str, Any]:
+def _row(request_kind: str, samples: list[list[float]], seconds: float) -> dict[str, Any]:
     statuses: dict[str, int] = {}
     for status, _ in samples:
         statuses[str(int(status))] = statuses.get(str(int(status)), 0) + 1
-    expected = EXPECTED.get(kind, [200])
+    expected = EXPECTED.get(request_kind, [200])
     failures = sum(n for status, n in statuses.items() if int(status) not in expected)
     times = [ms / 1000 for _, ms in samples]
     summary = latency_summary(times, seconds) if len(times) >= 2 else {}
     return {
-        "variant": kind,
+        "variant": request_kind,
         "requests": len(samples),
         "req_per_s": round(len(samples) / seconds, 1),
         "p50_ms": summary.get("median_ms"),

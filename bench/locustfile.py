@@ -65,13 +65,13 @@ class _ApiUser(HttpUser):
         self.rng = random.Random(next(_ids))
 
     def call(
-        self, method: str, path: str, kind: str, *, body: Any = None, params: Any = None
+        self, method: str, path: str, request_kind: str, *, body: Any = None, params: Any = None
     ) -> Any:
-        """One request of `kind`; a failure unless its status is one the kind expects."""
+        """One request of `request_kind`; a failure unless its status is one that kind expects."""
         with self.client.request(
-            method, path, name=kind, json=body, params=params, catch_response=True
+            method, path, name=request_kind, json=body, params=params, catch_response=True
         ) as response:
-            if response.status_code not in EXPECTED[kind]:
+            if response.status_code not in EXPECTED[request_kind]:
                 response.failure(f"{response.status_code}: {response.text[:200]}")
                 return None
             response.success()

@@ -190,7 +190,13 @@ class Answer:
 def http(
     method: str, url: str, token: str, body: bytes | None = None, timeout: float = 30
 ) -> Answer:
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    # As the TLS proxy in front of a production start would (SECURE_PROXY_SSL_HEADER): the
+    # service sees HTTPS and does not redirect.
+    headers = {
+        "Authorization": f"Token {token}",
+        "Accept": "application/json",
+        "X-Forwarded-Proto": "https",
+    }
     if body is not None:
         headers["Content-Type"] = "application/json"
         headers["Idempotency-Key"] = secrets.token_hex(8)
@@ -222,6 +228,6 @@ def seed_template(stack: FaultStack) -> None:
     env = stack.env(TEMPLATE_DB, 0, AIDC_ENV="development")
     stack.manage(TEMPLATE_DB, "migrate", "--noinput", "-v", "0", env=env)
     out = stack.manage(TEMPLATE_DB, "seed_demo", env=env)
-    for user, token in re.findall(r"^\s*(\w+)\s+\w+\s+token ([0-9a-f]{40})", out, re.M):
+    for user, token in re.findall(r"^\s*(\w+)\s+\w+\s+token (\S+)", out, re.M):
         stack.tokens[user] = token
     assert {"finance", "tenant1", "operator", "admin"} <= stack.tokens.keys(), out
