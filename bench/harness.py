@@ -141,7 +141,7 @@ class Context:
         return manage(self.env, *args)
 
     def tenant_users(self, count: int, label: str) -> list[TenantUser]:
-        """`count` tenant users, each of its own tenant, with real DRF tokens (see below)."""
+        """`count` tenant users, each of its own tenant, with real API tokens (see below)."""
         return create_tenant_users(self.env, count, label)
 
     def users(self, specs: list[tuple[str, str, int | None]]) -> dict[str, str]:
@@ -170,22 +170,28 @@ class TenantUser:
 
 # Run by `manage.py shell` after a line setting COUNT and LABEL: the tenants and users are found
 # again on later runs (so reruns add nothing), created through the accounts services otherwise.
-_TENANT_USERS_CODE = """
+# Shared by the two snippets below: a user found again (or created through the services) and
+# a fresh key for it. Tokens are stored hashed, so a key cannot be read back: a rerun revokes the
+# last run's tokens and issues a new one.
+_FRESH_KEY_CODE = """
 from accounts.models import Tenant, User
 from accounts.services import tenant_create, token_issue, tokens_revoke_all, user_create
 
+
+def fresh_key(username, role, tenant):
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return user_create(username=username, role=role, tenant=tenant)[1]
+    tokens_revoke_all(actor=None, user=user)
+    return token_issue(actor=None, user=user).key
+"""
+
+_TENANT_USERS_CODE = """
 for n in range(1, COUNT + 1):
     name = f"Bench {LABEL} tenant {n:02d}"
-    username = f"bench-{LABEL}-{n:02d}"
     tenant = Tenant.objects.filter(name=name).first() or tenant_create(name=name)
-    user = User.objects.filter(username=username, tenant=tenant).first()
-    if user is None:
-        user, key = user_create(username=username, role="tenant", tenant=tenant)
-    else:
-        # tokens are stored hashed: a rerun revokes the last run's and issues a fresh one
-        tokens_revoke_all(actor=None, user=user)
-        key = token_issue(actor=None, user=user).key
-    print("TENANT-USER", username, tenant.pk, key)
+    username = f"bench-{LABEL}-{n:02d}"
+    print("TENANT-USER", username, tenant.pk, fresh_key(username, "tenant", tenant))
 """
 
 
@@ -196,7 +202,7 @@ def create_tenant_users(env: Mapping[str, str], count: int, label: str) -> list[
     back), which replaces the earlier run's."""
     if count < 1 or not label.replace("-", "").isalnum():
         raise BenchError(f"bad tenant users request: {count} × {label!r}")
-    code = f"COUNT, LABEL = {count}, {label!r}\n{_TENANT_USERS_CODE}"
+    code = f"COUNT, LABEL = {count}, {label!r}\n{_FRESH_KEY_CODE}{_TENANT_USERS_CODE}"
     users = []
     for line in manage(env, "shell", "-v", "0", "-c", code).splitlines():
         parts = line.split()
@@ -210,18 +216,9 @@ def create_tenant_users(env: Mapping[str, str], count: int, label: str) -> list[
 # Run by `manage.py shell` after a line setting SPECS: users of given roles, tenant users of
 # existing tenants (by id); found again on later runs, created through accounts.services otherwise.
 _USERS_CODE = """
-from accounts.models import Tenant, User
-from accounts.services import user_create
-from rest_framework.authtoken.models import Token
-
 for username, role, tenant_id in SPECS:
     tenant = Tenant.objects.get(pk=tenant_id) if tenant_id is not None else None
-    user = User.objects.filter(username=username).first()
-    if user is None:
-        user, token = user_create(username=username, role=role, tenant=tenant)
-    else:
-        token, _ = Token.objects.get_or_create(user=user)
-    print("USER", username, token.key)
+    print("USER", username, fresh_key(username, role, tenant))
 """
 
 
@@ -229,11 +226,11 @@ def create_users(
     env: Mapping[str, str], specs: list[tuple[str, str, int | None]]
 ) -> dict[str, str]:
     """Users `(username, role, tenant id)` (tenant id: an existing tenant, None for staff) in one
-    `manage.py shell` run; their DRF tokens by username. The same users come back on later runs
+    `manage.py shell` run; a fresh key of each by username. The same users come back on later runs
     (a username already taken keeps its role and tenant)."""
     if not specs or any(not name.replace("-", "").isalnum() for name, _, _ in specs):
         raise BenchError(f"bad users request: {specs!r}")
-    code = f"SPECS = {specs!r}\n{_USERS_CODE}"
+    code = f"SPECS = {specs!r}\n{_FRESH_KEY_CODE}{_USERS_CODE}"
     tokens = {}
     for line in manage(env, "shell", "-v", "0", "-c", code).splitlines():
         parts = line.split()
