@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint bench bench-compare install clean-var fonts
+.PHONY: run test fuzz lint bench bench-compare install clean-var fonts chromium
 
 # Invoice PDFs embed this TrueType font (CJK glyphs included): Debian's fonts-wqy-microhei.
 PDF_FONT_PATH ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -27,13 +27,24 @@ $(PDF_FONT_PATH):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei
 
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright: no browser is
+# downloaded (`playwright install` is never run).
+CHROMIUM_PATH ?= /usr/bin/chromium
+
+chromium: $(CHROMIUM_PATH)
+
+$(CHROMIUM_PATH):
+	@echo "Installing Chromium for the browser tests (Debian package chromium)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
 ## Set up and run web + Celery worker + Celery beat with demo data (embedded PostgreSQL/Redis
 ## under var/ unless DATABASE_URL / REDIS_URL are set). Ctrl-C stops all three.
 run: $(STAMP) fonts
 	$(BIN)/python scripts/stack.py run
 
 ## The whole suite, against real PostgreSQL and Redis.
-test: $(STAMP) fonts
+test: $(STAMP) fonts chromium
 	$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Every API operation fuzzed at length (tests/core/test_fuzz.py; `make test` runs it briefly):
