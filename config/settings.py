@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI served from here, not a CDN
     "django_celery_beat",
     "axes",  # login throttling (admin and session logins)
+    "django_htmx",  # the console's htmx requests (request.htmx)
     "core",
     "accounts",
     "marketplace",
@@ -109,11 +110,14 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # the console's language (session choice, else Accept-Language); the API stays in English
+    "core.middleware.ConsoleLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.OperatorTimeZoneMiddleware",  # API datetimes in operator time
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
@@ -132,6 +136,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.console.console_context",  # nav, operator time (console pages only)
             ],
         },
     },
@@ -195,6 +200,10 @@ REST_KNOX = {
 
 # --- I18N / time --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# The console's languages (the switch in its header; the browser's Accept-Language picks the
+# first one). The API answers in English whatever the client asks (core.middleware).
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Storage (and the database session) is UTC; requests render datetimes in OPERATOR_TIME_ZONE
 # (core.middleware); operator-local days and months come from core.clock.
 TIME_ZONE = "UTC"

@@ -28,11 +28,14 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
+    # the web console (core/console.py; the apps' pages are included from core/console_urls.py)
+    path("console/", include("core.console_urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production
     urlpatterns.append(path("bench/", include("bench.textbook")))
 
 handler400 = "core.api.views.bad_request"
+handler403 = "core.console.permission_denied"
 handler404 = "core.api.views.not_found"
 handler500 = "core.api.views.server_error"

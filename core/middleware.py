@@ -5,7 +5,9 @@ never-cache companions): API answers carry tenant and account data, and neither 
 shared proxy may keep them: lists, errors, exports and PDFs alike.
 
 `OperatorTimeZoneMiddleware` runs requests in the operator's time zone (API datetimes carry its
-offset).
+offset; the console and the admin render times there too).
+
+`ConsoleLocaleMiddleware` picks the console's language; the API always answers in English.
 
 `RequestBodyLimitMiddleware` bounds request bodies before they are read: DRF's JSON parser reads
 the whole stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so a 150 MB body would
@@ -21,7 +23,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils import timezone
+from django.middleware.locale import LocaleMiddleware
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 
 from core import clock
@@ -116,3 +119,22 @@ class OperatorTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class ConsoleLocaleMiddleware(LocaleMiddleware):
+    """Django's `LocaleMiddleware` (the language chosen with the console's switch, kept in the
+    session's cookie, else the browser's Accept-Language) for every page but the API: /api/
+    answers in `LANGUAGE_CODE` whatever the client asks, so its messages stay the documented
+    ones. No language prefix in URLs."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith("/api/"):
+            translation.activate(settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = translation.get_language()
+            return
+        super().process_request(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.path_info.startswith("/api/"):
+            return response
+        return super().process_response(request, response)

@@ -8,14 +8,14 @@ import redis
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import clock
+from core import clock, console
 from core.audit import audit_record
 from core.exceptions import NotFound, error_body, outage_error, retry_headers
 from core.permissions import IsAdminRole
@@ -97,8 +97,11 @@ class TestClockView(APIView):
         return Response(_clock_state())
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Unknown paths answer in the API's error shape too (`handler404`)."""
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown paths answer in the API's error shape too (`handler404`); the console's own
+    (under /console/) with the console's 404 page."""
+    if console.is_console_path(request):
+        return console.not_found(request, exception)
     return JsonResponse(error_body("not_found", "No such path."), status=404)
 
 
@@ -130,8 +133,11 @@ def server_error(request: HttpRequest) -> JsonResponse:
 
 def login_locked_out(
     request: HttpRequest, response: Any = None, credentials: dict[str, Any] | None = None
-) -> JsonResponse:
-    """django-axes' answer once a username has failed too often from one address."""
+) -> HttpResponse:
+    """django-axes' answer once a username has failed too often from one address (the
+    console's login gets a page saying so)."""
+    if console.is_console_path(request):
+        return console.locked_out(request)
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     body = error_body(
         "throttled",
