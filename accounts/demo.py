@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from accounts.choices import TenantCategory
+from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES
 from accounts.models import Tenant, User
 from accounts.services import tenant_create, token_issue, user_create
 from core.roles import Role
@@ -18,7 +19,6 @@ DEMO_TENANTS = [
     ),
 ]
 DEMO_STAFF = [("operator", Role.OPERATOR), ("finance", Role.FINANCE), ("admin", Role.ADMIN)]
-DEMO_PASSWORD = "demo-password"
 
 
 def seed() -> None:
@@ -38,9 +38,7 @@ def describe() -> list[str]:
     `seed_demo` (each `make run` start) issues one new token per demo user and prints it. Tokens
     printed by earlier starts keep working until they expire (API_TOKEN_TTL_DAYS)."""
     rows = [f"Demo users (password '{DEMO_PASSWORD}'; tokens issued now, shown once):"]
-    users = User.objects.filter(
-        username__in=[u for u, _ in DEMO_STAFF] + ["tenant1", "tenant2", "tenant3"]
-    )
+    users = User.objects.filter(username__in=DEMO_USERNAMES)
     for user in users.select_related("tenant").order_by("id"):
         key = token_issue(actor=None, user=user).key
         tenant = f" ({user.tenant.name})" if user.tenant else ""

@@ -49,6 +49,7 @@ from config.checkout import (  # noqa: E402
     derived_slot,
     embedded_ports,
 )
+from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES  # noqa: E402
 from scripts.embedded import (  # noqa: E402
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -311,6 +312,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if honcho.poll() is None and port_open(probe, int(port)):
         log(f"service:  http://{probe}:{port}/  (health: /healthz; listening on {host})")
         log(f"API docs: http://127.0.0.1:{port}/api/docs/   admin: http://127.0.0.1:{port}/admin/")
+        log(f"console:  http://{probe}:{port}/console/")
+        log(
+            f"          demo logins: {', '.join(DEMO_USERNAMES)} "
+            f"(password '{DEMO_PASSWORD}')"
+        )
         log(
             "token:    .venv/bin/python manage.py create_user --username U --role "
             "tenant|operator|finance|admin [--tenant NAME]   (demo tokens are printed above)"

@@ -81,6 +81,7 @@ def test_the_language_switch_shows_chinese(console: Console, people: People) -> 
     assert "租约" in nav and "发票" in nav
     assert page.get_by_test_id("home-role").inner_text() == "租户用户"
     assert page.get_by_role("button", name="退出登录").is_visible()
+    assert page.locator("form.lang").inner_text().split() == ["English", "简体中文"]  # own names
     console.submit("form.lang button[value=en]")
     assert "Leases" in page.locator("nav.mainnav").inner_text()
 
@@ -89,6 +90,7 @@ def test_logout(console: Console, people: People) -> None:
     console.login(people.admin.username)
     console.submit("text=Log out")
     assert console.page.url == console.base_url + "/console/login/"
+    assert console.page.get_by_role("status").inner_text() == "You are logged out."
     console.goto("/console/staff/")
     assert "/console/login/" in console.page.url
 

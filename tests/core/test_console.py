@@ -211,3 +211,14 @@ def test_every_console_string_is_translated() -> None:
     untranslated = re.findall(r'^msgid "(.*)"\n(?:msgid_plural .*\n)?msgstr(?:\[0\])? ""\n(?!")', PO.read_text(), re.M)
     assert untranslated == []
     assert _catalogue(MO)["Log in"] == "登录"
+
+
+def test_the_printed_demo_logins_are_the_seeded_users() -> None:
+    """scripts/stack.py prints accounts.demo_logins (no Django needed there); seed creates
+    these users with that password."""
+    from accounts import demo
+    from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES
+
+    tenants = tuple(f"tenant{index}" for index in range(1, len(demo.DEMO_TENANTS) + 1))
+    assert DEMO_USERNAMES == tenants + tuple(username for username, _ in demo.DEMO_STAFF)
+    assert demo.DEMO_PASSWORD == DEMO_PASSWORD

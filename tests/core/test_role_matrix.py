@@ -172,6 +172,19 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("admin/{app_label}/", "POST"): "302 302 302 302 200 302",
     ("admin/{url}", "GET"): "302 302 302 302 404 302",
     ("admin/{url}", "POST"): "302 302 302 302 404 302",
+    # the web console (core/console.py): sessions; an anonymous caller is sent to its login
+    ("console/", "GET"): "302 302 302 302 302 302",  # to the role's home, or the login page
+    ("console/", "POST"): "302 302 302 302 302 302",
+    ("console/login/", "GET"): "302 302 302 302 302 200",  # signed in: straight to the home
+    ("console/login/", "POST"): "302 302 302 302 302 200",  # anonymous: an empty form, errors
+    ("console/login/", "PUT"): "302 302 302 302 302 200",  # Django's form views take PUT too
+    ("console/logout/", "POST"): "302 302 302 302 302 302",  # to console/ (then the login)
+    ("console/language/", "GET"): "302 302 302 302 302 302",  # POST only: GET goes back
+    ("console/language/", "POST"): "302 302 302 302 302 302",  # no language: back, unchanged
+    ("console/tenant/", "GET"): "200 200 403 403 403 302",  # admin has no tenant
+    ("console/tenant/", "POST"): "200 200 403 403 403 302",
+    ("console/staff/", "GET"): "403 403 200 200 200 302",
+    ("console/staff/", "POST"): "403 403 200 200 200 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
