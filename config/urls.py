@@ -28,7 +28,7 @@ urlpatterns = [
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),
     path("api-auth/", include("rest_framework.urls")),
     path("admin/", admin.site.urls),
-    # the web console (core/console.py; the apps' pages are included from core/console_urls.py)
+    # the web console (core/console.py); apps' pages go beside it: console/<area>/
     path("console/", include("core.console_urls")),
 ]
 

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -135,7 +135,7 @@ def console_view(*, roles: Iterable[str]) -> Callable[[View], View]:
 
 # --- Pages ------------------------------------------------------------------------------------
 
-HOME_URL_NAMES = {
+HOME_URL_NAMES: dict[str, str] = {
     Role.TENANT: "console:tenant-home",
     Role.OPERATOR: "console:staff-home",
     Role.FINANCE: "console:staff-home",
@@ -167,13 +167,13 @@ class LoginView(auth_views.LoginView):
 
     template_name = "core/console/login.html"
     redirect_authenticated_user = True
-    next_page = reverse_lazy("console:home")
+    next_page = "console:home"  # a URL name: Django resolves it
 
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django's); then `/console/`, which leads to the login page, saying so."""
 
-    next_page = reverse_lazy("console:home")
+    next_page = "console:home"  # a URL name: Django resolves it
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)

@@ -1,5 +1,6 @@
 """The console's own routes (/console/…): login, logout, the language switch and the homes.
-Apps add their pages here as `path("<area>/", include("<app>.console_urls"))`."""
+Apps' pages are included from config/urls.py, `path("console/<area>/", include(...))` (core
+imports no app)."""
 
 from django.urls import path
 from django.views.i18n import set_language

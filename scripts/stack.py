@@ -42,6 +42,7 @@ VAR = ROOT / "var"
 # this checkout's config package, not one an editable install of another checkout points at
 sys.path.insert(0, str(ROOT))
 _SETTINGS_GIVEN = "DJANGO_SETTINGS_MODULE" in os.environ
+from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES  # noqa: E402
 from config.checkout import (  # noqa: E402
     PORTS_FILE,
     SLOTS,
@@ -49,7 +50,6 @@ from config.checkout import (  # noqa: E402
     derived_slot,
     embedded_ports,
 )
-from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES  # noqa: E402
 from scripts.embedded import (  # noqa: E402
     EmbeddedPostgres,
     EmbeddedRedis,
@@ -313,10 +313,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         log(f"service:  http://{probe}:{port}/  (health: /healthz; listening on {host})")
         log(f"API docs: http://127.0.0.1:{port}/api/docs/   admin: http://127.0.0.1:{port}/admin/")
         log(f"console:  http://{probe}:{port}/console/")
-        log(
-            f"          demo logins: {', '.join(DEMO_USERNAMES)} "
-            f"(password '{DEMO_PASSWORD}')"
-        )
+        log(f"          demo logins: {', '.join(DEMO_USERNAMES)} (password '{DEMO_PASSWORD}')")
         log(
             "token:    .venv/bin/python manage.py create_user --username U --role "
             "tenant|operator|finance|admin [--tenant NAME]   (demo tokens are printed above)"

@@ -92,7 +92,10 @@ class Console:
         response = self.page.goto(url)
         assert response is not None and response.status == status, (path, response)
         if status >= 400:
-            expected = f"console.error: Failed to load resource: the server responded with a status of {status} "
+            expected = (
+                "console.error: Failed to load resource: "
+                f"the server responded with a status of {status} "
+            )
             self.errors[:] = [
                 e for e in self.errors if not (e.startswith(expected) and e.endswith(f"@ {url}"))
             ]
@@ -113,7 +116,9 @@ class Console:
 
 
 @pytest.fixture
-def console(browser: Browser, live_server: Any, request: pytest.FixtureRequest) -> Iterator[Console]:
+def console(
+    browser: Browser, live_server: Any, request: pytest.FixtureRequest
+) -> Iterator[Console]:
     context = browser.new_context(
         locale="en-US", viewport={"width": 1366, "height": 800}, timezone_id="UTC"
     )
@@ -123,11 +128,13 @@ def console(browser: Browser, live_server: Any, request: pytest.FixtureRequest) 
     tab = Console(page=page, base_url=live_server.url, name=name)
     page.on(
         "console",
-        lambda message: tab.errors.append(
-            f"console.{message.type}: {message.text} @ {message.location.get('url', '')}"
-        )
-        if message.type == "error"
-        else None,
+        lambda message: (
+            tab.errors.append(
+                f"console.{message.type}: {message.text} @ {message.location.get('url', '')}"
+            )
+            if message.type == "error"
+            else None
+        ),
     )
     page.on("pageerror", lambda error: tab.errors.append(f"page error: {error}"))
     yield tab

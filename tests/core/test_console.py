@@ -90,7 +90,8 @@ def test_staff_get_no_tenant(operator, admin_user) -> None:
 
 
 def test_another_role_gets_the_console_403_page(tenant_user, finance, admin_user) -> None:
-    for view, user in [(_staff_page, tenant_user), (_staff_page, finance), (_tenant_page, admin_user)]:
+    refused = [(_staff_page, tenant_user), (_staff_page, finance), (_tenant_page, admin_user)]
+    for view, user in refused:
         response = view(_request(user))
         assert response.status_code == 403
         assert "Your role may not open this page." in response.content.decode()
@@ -135,7 +136,8 @@ def test_home_redirects_each_role_to_its_home(tenant_user, operator, finance, ad
         assert response["Location"] == home
         page = client.get(home).content.decode()
         assert user.username in page
-    assert tenant_user.tenant.name in _client_for(tenant_user).get("/console/tenant/").content.decode()
+    tenant_home = _client_for(tenant_user).get("/console/tenant/").content.decode()
+    assert tenant_user.tenant.name in tenant_home
 
 
 @pytest.mark.django_db
@@ -164,7 +166,8 @@ def test_a_locked_out_console_login_gets_a_page_not_json(make_user, settings) ->
     client = Client()
     for _ in range(2):
         client.post("/console/login/", {"username": user.username, "password": "wrong"})
-    response = client.post("/console/login/", {"username": user.username, "password": "secret-pass"})
+    right = {"username": user.username, "password": "secret-pass"}
+    response = client.post("/console/login/", right)
     assert response.status_code == 429
     assert response["Content-Type"].startswith("text/html")
     assert "Too many failed logins" in response.content.decode()
@@ -184,7 +187,7 @@ def test_the_console_follows_accept_language_and_the_api_stays_english(operator)
 @pytest.mark.django_db
 def test_htmx_requests_carry_the_csrf_token(operator) -> None:
     page = _client_for(operator).get("/console/staff/").content.decode()
-    assert "hx-headers='{\"X-CSRFToken\": \"" in page
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page
     assert "core/vendor/htmx.min.js" in page
 
 
@@ -195,7 +198,7 @@ def _catalogue(mo: Path) -> dict[str, str]:
     from gettext import GNUTranslations
 
     with mo.open("rb") as handle:
-        return dict(GNUTranslations(handle)._catalog)  # type: ignore[attr-defined]
+        return dict(GNUTranslations(handle)._catalog)
 
 
 def test_the_committed_mo_is_the_po_compiled(tmp_path: Path) -> None:
@@ -208,7 +211,8 @@ def test_the_committed_mo_is_the_po_compiled(tmp_path: Path) -> None:
 
 def test_every_console_string_is_translated() -> None:
     # an empty msgstr (not the header's, which continues on the next line) is untranslated
-    untranslated = re.findall(r'^msgid "(.*)"\n(?:msgid_plural .*\n)?msgstr(?:\[0\])? ""\n(?!")', PO.read_text(), re.M)
+    empty = r'^msgid "(.*)"\n(?:msgid_plural .*\n)?msgstr(?:\[0\])? ""\n(?!")'
+    untranslated = re.findall(empty, PO.read_text(), re.M)
     assert untranslated == []
     assert _catalogue(MO)["Log in"] == "登录"
 
@@ -220,5 +224,5 @@ def test_the_printed_demo_logins_are_the_seeded_users() -> None:
     from accounts.demo_logins import DEMO_PASSWORD, DEMO_USERNAMES
 
     tenants = tuple(f"tenant{index}" for index in range(1, len(demo.DEMO_TENANTS) + 1))
-    assert DEMO_USERNAMES == tenants + tuple(username for username, _ in demo.DEMO_STAFF)
+    assert tenants + tuple(username for username, _ in demo.DEMO_STAFF) == DEMO_USERNAMES
     assert demo.DEMO_PASSWORD == DEMO_PASSWORD
