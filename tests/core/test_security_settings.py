@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DEBUG")}
+    # a production process's environment: nothing of the test process's Django switches
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DEBUG"}
     base["AIDC_DEV_ENV_FILE"] = "/nonexistent/dev.env"  # never a checkout's `make run` file
     return subprocess.run(
         [sys.executable, "manage.py", *args],
