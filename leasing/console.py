@@ -90,7 +90,7 @@ def _own_lease(tenant: Tenant, pk: int) -> Lease:
 def leases(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     """The tenant's leases; an htmx request (the list refreshing) gets the list alone."""
     page = Paginator(leases_of_tenant(tenant=tenant), PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "rows": [_row(lease) for lease in page]}
+    context: dict[str, Any] = {"page": page, "rows": [_row(lease) for lease in page]}
     if getattr(request, "htmx", False):
         return render(request, "leasing/console/_lease_list.html", context)
     context["form"] = ShortLeaseForm()
