@@ -62,7 +62,7 @@ _TENANT = frozenset({Role.TENANT})
 _OPERATOR = frozenset({Role.OPERATOR})
 _FINANCE = frozenset({Role.FINANCE})
 NAV: tuple[NavItem, ...] = (
-    NavItem("leases", _("Leases"), _TENANT),
+    NavItem("leases", _("Leases"), _TENANT, "leasing-console:leases"),
     NavItem("usage", _("Usage"), _TENANT),
     NavItem("invoices", _("Invoices"), _TENANT),
     NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE),

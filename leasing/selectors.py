@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
+from accounts.models import Tenant
 from leasing.choices import LeaseKind
+from leasing.models import Lease
 from leasing.terms import Quote, minute_floor, quote_long, quote_short
 from marketplace.models import CardModel, Server
 from marketplace.selectors import choose_placement, free_cards_by_server
@@ -70,3 +74,18 @@ def availability_find(
         servers=_named_servers(placement.servers) if placement else [],
         quote=quote,
     )
+
+
+def leases_of_tenant(*, tenant: Tenant) -> QuerySet[Lease]:
+    """A tenant's leases, newest first, with what a list shows of their card model and site
+    (one query per page, whatever its length)."""
+    return (
+        Lease.objects.filter(tenant=tenant)
+        .select_related("card_model", "site")
+        .order_by("-start", "-id")
+    )
+
+
+def card_models_offered() -> QuerySet[CardModel]:
+    """The card models a lease may be taken on (retired ones are not offered)."""
+    return CardModel.objects.filter(is_active=True).order_by("vendor", "name")

@@ -185,6 +185,15 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/tenant/", "POST"): "200 200 403 403 403 302",
     ("console/staff/", "GET"): "403 403 200 200 200 302",
     ("console/staff/", "POST"): "403 403 200 200 200 302",
+    # the Leases page (leasing/console.py): tenant users only, each their own leases
+    ("console/leases/", "GET"): "200 200 403 403 403 302",
+    ("console/leases/", "POST"): "405 405 403 403 403 302",
+    ("console/leases/quote/", "GET"): "200 200 403 403 403 302",  # no query: the form's errors
+    ("console/leases/quote/", "POST"): "405 405 403 403 403 302",
+    ("console/leases/take/", "GET"): "405 405 403 403 403 302",
+    ("console/leases/take/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
+    ("console/leases/{pk}/stop/", "GET"): "405 405 403 403 403 302",
+    ("console/leases/{pk}/stop/", "POST"): "200 404 403 403 403 302",  # B: not B's lease
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -286,6 +295,7 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/leases/{pk}/events/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,

@@ -1,0 +1,167 @@
+"""The console's Leases page for tenant users: their leases (newest first, paginated), taking a
+short lease from a live quote, and stopping an active short lease. The same selectors and
+services as the API's views (`availability_find`, `lease_create`, `lease_stop`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Tenant
+from core import clock
+from core.console import console_view
+from core.exceptions import ApplicationError
+from core.roles import Role
+from leasing import services
+from leasing.choices import LeaseKind, LeaseStatus
+from leasing.models import Lease
+from leasing.selectors import availability_find, card_models_offered, leases_of_tenant
+from leasing.terms import SHORT_MAX_DURATION, lease_window
+
+PAGE_SIZE = 50
+MAX_HOURS = int(SHORT_MAX_DURATION.total_seconds() // 3600)
+
+STATUS_LABELS: dict[str, Promise] = {
+    LeaseStatus.RESERVED: _("Reserved"),
+    LeaseStatus.ACTIVE: _("Active"),
+    LeaseStatus.ENDED: _("Ended"),
+    LeaseStatus.CANCELLED: _("Cancelled"),
+    LeaseStatus.TERMINATED: _("Terminated"),
+}
+KIND_LABELS: dict[str, Promise] = {
+    LeaseKind.LONG: _("Long lease"),
+    LeaseKind.SHORT: _("Short lease"),
+}
+
+
+class ShortLeaseForm(forms.Form):
+    """A short lease from now: which cards, how many, for how many hours."""
+
+    card_model = forms.ModelChoiceField(
+        queryset=card_models_offered(), label=_("Card model"), empty_label=None
+    )
+    card_count = forms.IntegerField(label=_("Cards"), min_value=1, max_value=100000, initial=1)
+    hours = forms.IntegerField(label=_("Hours"), min_value=1, max_value=MAX_HOURS, initial=1)
+
+    def window(self) -> tuple[dt.datetime, dt.datetime]:
+        """[now, now + hours), as the lease rules hold it."""
+        start = clock.now()
+        end = start + dt.timedelta(hours=self.cleaned_data["hours"])
+        lease_start, lease_end = lease_window(
+            kind=LeaseKind.SHORT, start=None, end=end, term_months=None
+        )
+        assert lease_end is not None
+        return lease_start, lease_end
+
+
+def _row(lease: Lease) -> dict[str, Any]:
+    return {
+        "lease": lease,
+        "status_label": STATUS_LABELS.get(lease.status, lease.status),
+        "kind_label": KIND_LABELS.get(lease.kind, lease.kind),
+        "can_stop": lease.kind == LeaseKind.SHORT
+        and lease.status in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED},
+    }
+
+
+def _error_text(error: ApplicationError) -> str:
+    """A service's refusal in words: its message, then what it says of each field."""
+    details = [f"{', '.join(str(m) for m in msgs)}" for msgs in error.fields.values()]
+    return " ".join([error.message, *details])
+
+
+def _own_lease(tenant: Tenant, pk: int) -> Lease:
+    lease = leases_of_tenant(tenant=tenant).filter(pk=pk).first()
+    if lease is None:  # another tenant's lease is no lease of theirs: the 404 page
+        raise Http404
+    return lease
+
+
+@console_view(roles=[Role.TENANT])
+@require_GET
+def leases(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
+    """The tenant's leases; an htmx request (the list refreshing) gets the list alone."""
+    page = Paginator(leases_of_tenant(tenant=tenant), PAGE_SIZE).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {"page": page, "rows": [_row(lease) for lease in page]}
+    if getattr(request, "htmx", False):
+        return render(request, "leasing/console/_lease_list.html", context)
+    context["form"] = ShortLeaseForm()
+    return render(request, "leasing/console/leases.html", context)
+
+
+@console_view(roles=[Role.TENANT])
+@require_GET
+def quote(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
+    """The live quote of the short-lease form: available or not, the price per hour and the
+    total (`availability_find`, as GET /api/v1/availability/)."""
+    form = ShortLeaseForm(request.GET)
+    context: dict[str, Any] = {"form": form}
+    if form.is_valid():
+        try:
+            start, end = form.window()
+        except ApplicationError as error:
+            context["error"] = _error_text(error)
+        else:
+            data = form.cleaned_data
+            context["availability"] = availability_find(
+                card_model=data["card_model"],
+                count=data["card_count"],
+                kind=LeaseKind.SHORT,
+                start=start,
+                end=end,
+            )
+            context["data"] = data
+    return render(request, "leasing/console/_quote.html", context)
+
+
+@console_view(roles=[Role.TENANT])
+@require_POST
+def take(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
+    """Confirm a quote: `lease_create` a short lease from now for the hours asked. A refusal is
+    shown in the quote's place, in words; a lease taken refreshes the list."""
+    form = ShortLeaseForm(request.POST)
+    context: dict[str, Any] = {"form": form}
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            _, end = form.window()
+            lease = services.lease_create(
+                actor=request.user,
+                tenant=tenant,
+                kind=LeaseKind.SHORT,
+                card_model=data["card_model"],
+                card_count=data["card_count"],
+                end=end,
+            )
+        except ApplicationError as error:
+            context["error"] = _error_text(error)
+        else:
+            response = render(request, "leasing/console/_taken.html", {"lease": lease})
+            response["HX-Trigger"] = "leases-changed"
+            return response
+    return render(request, "leasing/console/_quote.html", context)
+
+
+@console_view(roles=[Role.TENANT])
+@require_POST
+def stop(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
+    """Stop an active short lease (`lease_stop`); the row again, with its new status."""
+    lease = _own_lease(tenant, pk)
+    context: dict[str, Any] = {}
+    try:
+        lease = services.lease_stop(
+            actor=request.user, lease=lease, reason="stopped in the console"
+        )
+    except ApplicationError as error:
+        context["row_error"] = _error_text(error)
+    lease = _own_lease(tenant, pk)  # with its card model and site, as the list shows it
+    context["row"] = _row(lease)
+    return render(request, "leasing/console/_lease_row.html", context)
