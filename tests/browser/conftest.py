@@ -24,6 +24,13 @@ from accounts.models import Tenant, User
 from core.roles import Role
 from tests.factories import TenantFactory, UserFactory
 
+# Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls (set-up
+# through factories) are still plain synchronous ones. Set for the whole session: the browser is
+# session-scoped, so its loop outlives the browser tests and later tests' ORM calls meet it too.
+# Processes that tests start as production ones must not inherit it (`check --deploy` refuses
+# it): tests/core/test_security_settings.py drops every DJANGO_ variable.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -38,15 +45,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = ROOT / "var" / "artefacts" / "screenshots"
 PASSWORD = "secret-pass"  # tests.factories.UserFactory's
-
-
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Playwright's sync API runs an event loop in the test's thread; the test's own ORM calls
-    (set-up through factories) are still plain synchronous ones. Only for these tests: set for
-    the whole session, it would leak into the processes other tests start (`check --deploy`
-    refuses it in production)."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
