@@ -38,6 +38,7 @@ from core.downloads import (
     csv_streaming_response,
     wants_csv,
 )
+from core.idempotency import idempotent
 from core.permissions import roles
 from core.queue import QUEUE_DOWN
 from core.roles import Role
@@ -287,6 +288,7 @@ class RecomputeView(APIView):
             503: OpenApiResponse(description="unavailable: the task queue is down; retry"),
         },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = RangeSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -140,3 +140,20 @@ def test_a_long_recompute_is_done_by_a_real_worker_and_polled_until_done(operato
     days = set(OccupancyDaily.objects.values_list("day", flat=True))
     assert min(days) == dt.date(2027, 3, 1) and max(days) == dt.date(2027, 4, 30)
     assert len(days) == 61
+
+
+@pytest.mark.django_db
+def test_a_long_recompute_with_an_idempotency_key_is_recorded_once(
+    operator_client, django_capture_on_commit_callbacks
+):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "recompute-spring"}
+    url = "/api/v1/reports/recompute/"
+    with at("2027-05-01 09:00"), django_capture_on_commit_callbacks(execute=True):
+        first = operator_client.post(url, LONG, format="json", **headers)
+        again = operator_client.post(url, LONG, format="json", **headers)
+        other = operator_client.post(url, {**LONG, "to": "2027-04-29"}, format="json", **headers)
+    assert first.status_code == 202, first.json()
+    assert (again.status_code, again.json()) == (202, first.json())
+    assert other.status_code == 422, other.json()
+    assert RecomputeRun.objects.count() == 1
+    assert take_queued("analytics.recompute_run") == [f"({first.json()['id']},)"]
