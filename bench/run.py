@@ -56,6 +56,7 @@ BENCHMARKS: tuple[str, ...] = (
     "nightly",
     "invoice_run",
     "list_endpoints",
+    "console",
     "load",
     "load_heavy",
 )

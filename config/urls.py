@@ -16,13 +16,14 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 api_v1.insert(0, path("", ApiRootView.as_view(patterns=api_v1), name="api-root"))
 
-# No console yet: the site's root and the admin's "View site" lead to the API docs.
-admin.site.site_url = reverse_lazy("api-docs")  # type: ignore[assignment]
+# People meet the console first: the site's root and the admin's "View site" lead there (it sends
+# whoever is not signed in to its login page); the API's docs are at /api/docs/.
+admin.site.site_url = reverse_lazy("console:home")  # type: ignore[assignment]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/", healthz),
-    path("", RedirectView.as_view(pattern_name="api-docs"), name="site-root"),
+    path("", RedirectView.as_view(pattern_name="console:home"), name="site-root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", DocsView.as_view(url_name="schema"), name="api-docs"),

@@ -10,11 +10,10 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
-def test_the_site_root_leads_to_the_api_docs(client) -> None:
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/api/docs/"
-    assert client.get(response.headers["Location"]).status_code == 200
+def test_the_site_root_leads_to_the_console_and_its_login(client) -> None:
+    response = client.get("/", follow=True)
+    assert [hop for hop, _ in response.redirect_chain] == ["/console/", "/console/login/"]
+    assert response.status_code == 200
 
 
 def test_the_admins_view_site_link_is_a_real_page(admin_client) -> None:
