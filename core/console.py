@@ -15,9 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -49,8 +50,10 @@ def is_console_path(request: HttpRequest) -> bool:
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the console's navigation: shown to `roles` (admin sees every entry). An
-    entry without `url_name` is a page of a later increment, shown but not linked."""
+    """One entry of the console's navigation. A linked entry (`url_name`) is shown to the roles
+    its page admits (its `console_view(roles=...)`: one source, so no role is shown a link to a
+    403 page); `roles` is for an entry without `url_name` (a page of a later increment, shown but
+    not linked)."""
 
     key: str
     label: Promise
@@ -74,11 +77,27 @@ NAV: tuple[NavItem, ...] = (
 )
 
 
+@functools.cache
+def page_roles(url_name: str) -> frozenset[str]:
+    """The roles a console page admits (its `console_view`), by URL name."""
+    view = resolve(reverse(url_name)).func
+    roles = getattr(view, "console_roles", None)
+    if roles is None:
+        raise ImproperlyConfigured(f"console page {url_name} is not a console_view")
+    return frozenset(roles)
+
+
 def nav_for(role: str | None) -> list[NavItem]:
-    """The navigation entries a role sees, in NAV's order (admin: all of them)."""
+    """The navigation entries a role sees, in NAV's order."""
     if role is None:
         return []
-    return [item for item in NAV if role == Role.ADMIN or role in item.roles]
+    return [item for item in NAV if role in _shown_to(item)]
+
+
+def _shown_to(item: NavItem) -> frozenset[str]:
+    if item.url_name:
+        return page_roles(item.url_name)
+    return item.roles | {Role.ADMIN} if item.roles - _TENANT else item.roles  # staff pages: admin
 
 
 def console_context(request: HttpRequest) -> dict[str, Any]:
