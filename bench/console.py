@@ -212,12 +212,12 @@ def run(ctx: Context) -> dict[str, Any]:
         for session in sessions.values():
             session.close()
     wall = time.perf_counter() - started
-    rows = []
+    rows: list[dict[str, Any]] = []
     for role, name, _path in pages:
         summary = latency_summary(samples[name], wall)
         summary.pop("req_per_s")
         rows.append({"variant": name, "role": role, "requests": len(samples[name]), **summary})
-    worst = max(row["p95_ms"] for row in rows)
+    worst = max(float(row["p95_ms"]) for row in rows)
     return {
         "rows": rows,
         "target": f"every page p95 < {TARGET_P95_MS:.0f} ms at 10,000 cards",
