@@ -1,6 +1,6 @@
 """Demo billing: a compute-voucher programme and grants, the meters' usage since the demo's
-history began, and the invoices of the past months: the month before last issued (vouchers
-redeemed), last month a draft waiting for finance.
+history began, and the invoices of the past months: the first two issued (vouchers redeemed),
+the first of them paid, and last month's drafts waiting for finance to issue.
 
 Everything goes through the services (usage ingestion, invoice runs, issuing), as it would have
 happened; the history's first day is leasing's demo `history_start`.
@@ -16,7 +16,7 @@ from accounts.models import Tenant
 from billing.choices import InvoiceStatus
 from billing.models import Invoice, VoucherProgram
 from billing.pricebook import ensure_builtin_metrics
-from billing.services.invoicing import invoice_issue, invoice_run
+from billing.services.invoicing import invoice_issue, invoice_pay, invoice_run
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
@@ -29,6 +29,7 @@ METER_SOURCE = "demo-dcgm"  # the cluster's utilisation exporter
 STORAGE_SOURCE = "demo-ceph"
 STORAGE_TB = Decimal("12.5")
 # Busy share of a leased card, by weekday (Monday first): busier in the week.
+OFFICE_HOURS = dt.time(10, 0)  # when finance runs, issues and records payments
 BUSY_SHARE = [Decimal(s) for s in ("0.82", "0.86", "0.88", "0.85", "0.79", "0.55", "0.48")]
 
 
@@ -105,13 +106,26 @@ def _seed_usage() -> None:
             usage_records_ingest(records=records, tenant_id=lease.tenant_id)
 
 
+def _on(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, OFFICE_HOURS, tzinfo=clock.operator_tz())
+
+
 def _seed_invoices() -> None:
-    """The month before last: run and issued. Last month: run, left a draft."""
+    """Three months back and the month before last: run and issued on the 3rd of the month after,
+    the first also paid on the 15th. Last month: run, left as drafts. Played at those days, as
+    finance would have done it."""
     this_month = clock.month_first(clock.local_today())
-    issued_month = clock.add_months(this_month, -2)
-    invoice_run(month=issued_month)
-    for invoice in Invoice.objects.filter(month=issued_month, status=InvoiceStatus.DRAFT):
-        invoice_issue(actor=None, invoice=invoice)
+    for back, paid in ((3, True), (2, False)):
+        month = clock.add_months(this_month, -back)
+        with clock.played_at(_on(clock.add_months(month, 1).replace(day=3))):
+            invoice_run(month=month)
+            drafts = Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT)
+            issued = [invoice_issue(actor=None, invoice=invoice) for invoice in drafts]
+        if paid:
+            paid_on = clock.add_months(month, 1).replace(day=15)
+            with clock.played_at(_on(paid_on)):
+                for invoice in issued:
+                    invoice_pay(actor=None, invoice=invoice, paid_on=paid_on, reference="demo")
     invoice_run(month=clock.add_months(this_month, -1))
 
 

@@ -1,6 +1,7 @@
-"""Demo leases, with a history: two long leases that began two months ago, short jobs that ran
-and stopped since, and today's leases (a running short job, one reserved, one long lease
-starting next week).
+"""Demo leases, with a history: long leases that began three months ago (every card model, so
+the racks' rental rates spread from a quarter to most of the rack), short jobs that ran and
+stopped since, and today's leases (a running short job, one reserved, one long lease starting
+next week).
 
 The past is played through the same services as the present, with the clock set to each past
 instant (`clock.played_at`), so events, allocations and prices are what they would have been.
@@ -21,6 +22,11 @@ from marketplace.models import CardModel
 HISTORY_LONG_LEASES = [
     (0, "Ascend-910B", 16, 36),
     (1, "H100-SXM-80G", 8, 12),
+    (2, "Ascend-910B", 40, 24),
+    (0, "H100-SXM-80G", 24, 12),
+    (1, "A100-SXM-80G", 24, 12),
+    (2, "DCU-K100-AI", 16, 36),
+    (1, "MLU370-X8", 8, 12),
 ]
 # Past short jobs: tenant index, card model, cards, days after the history start, hours run.
 HISTORY_SHORT_JOBS = [
@@ -38,8 +44,9 @@ WORKDAY_START = dt.time(9, 0)
 
 
 def history_start() -> dt.date:
-    """The demo's first day: the 10th of the month before last (so that month is prorated)."""
-    return clock.add_months(clock.month_first(clock.local_today()), -2).replace(day=10)
+    """The demo's first day: the 10th, three months back (so that month is prorated, and the
+    occupancy trend has more than 90 days)."""
+    return clock.add_months(clock.month_first(clock.local_today()), -3).replace(day=10)
 
 
 def _at(day: dt.date) -> dt.datetime:

@@ -54,7 +54,7 @@ def test_last_months_revenue_report_has_long_and_short_leases(seeded, finance_cl
     assert sum(amounts.values()) > 0
 
 
-def test_one_month_is_issued_and_last_month_is_a_draft(seeded) -> None:
+def test_months_are_paid_issued_and_last_month_is_a_draft(seeded) -> None:
     first, _ = _last_month()
     before = clock.add_months(first, -1)
     issued = Invoice.objects.filter(month=before)
@@ -65,6 +65,25 @@ def test_one_month_is_issued_and_last_month_is_a_draft(seeded) -> None:
     assert drafts.exists()
     assert set(drafts.values_list("status", flat=True)) == {"draft"}
     assert Invoice.objects.filter(voucher_deduction__gt=0, status="issued").exists()
+    paid = Invoice.objects.filter(month=clock.add_months(first, -2))
+    assert paid.exists() and set(paid.values_list("status", flat=True)) == {"paid"}
+    for invoice in paid:  # issued and paid on days of the month after, as finance would
+        assert clock.local_date(invoice.issued_at) < invoice.paid_on < clock.local_today()
+
+
+def test_the_racks_rental_rates_spread_for_the_heat_map(seeded) -> None:
+    from analytics.models import OccupancyDaily
+
+    yesterday = clock.local_today() - dt.timedelta(days=1)
+    days = OccupancyDaily.objects.filter(day__gte=yesterday - dt.timedelta(days=89))
+    assert days.values("day").distinct().count() == 90  # a full 90-day trend
+    rates = set()
+    for rack_id in set(days.filter(day=yesterday).values_list("rack_id", flat=True)):
+        rows = days.filter(day=yesterday, rack_id=rack_id)
+        leased = sum(row.card_hours_leased for row in rows)
+        available = sum(row.card_hours_available for row in rows)
+        rates.add(int(leased / available * 5) if available else None)
+    assert len(rates) >= 3  # tiles in at least three colour bands of 20 %
 
 
 def test_the_history_went_through_the_services(seeded) -> None:
