@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
+from django_stubs_ext import StrOrPromise
 
 from analytics import business_case as bc
 from analytics.models import BusinessCase
@@ -33,14 +34,14 @@ ROLES = [Role.OPERATOR, Role.ADMIN]
 HUNDRED = Decimal(100)
 MONEY_MAX = Decimal("999999999999.99")
 
-CAPEX_LABELS: dict[str, Promise] = {
+CAPEX_LABELS: dict[str, StrOrPromise] = {
     "build": _("Build-out (construction, power, cooling)"),
     "hardware": _("Hardware (servers and cards)"),
     "software": _("Software"),
     "models": _("Models and licences"),
     "other": _("Other one-off costs"),
 }
-OPEX_LABELS: dict[str, Promise] = {
+OPEX_LABELS: dict[str, StrOrPromise] = {
     "operations": _("Operations"),
     "repairs": _("Repairs and spare parts"),
     "power_water": _("Power and water"),
@@ -54,7 +55,7 @@ SHARE_SOURCES: dict[str, Promise] = {
 }
 
 
-def _money_field(label: Promise, help_text: Promise | str = "") -> forms.DecimalField:
+def _money_field(label: StrOrPromise, help_text: StrOrPromise = "") -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         help_text=help_text,
@@ -67,7 +68,9 @@ def _money_field(label: Promise, help_text: Promise | str = "") -> forms.Decimal
     )
 
 
-def _percent_field(label: Promise, help_text: Promise, **kwargs: Any) -> forms.DecimalField:
+def _percent_field(
+    label: StrOrPromise, help_text: StrOrPromise, **kwargs: Any
+) -> forms.DecimalField:
     return forms.DecimalField(
         label=label,
         help_text=help_text,
@@ -120,9 +123,7 @@ class BusinessCaseForm(forms.Form):
         for category in bc.CAPEX_CATEGORIES:
             self.fields[f"capex_{category}"] = _money_field(CAPEX_LABELS[category])
         for category in bc.OPEX_CATEGORIES:
-            self.fields[f"opex_{category}"] = _money_field(
-                OPEX_LABELS[category], _("per year")
-            )
+            self.fields[f"opex_{category}"] = _money_field(OPEX_LABELS[category], _("per year"))
 
     def capex_fields(self) -> list[forms.BoundField]:
         return [self[f"capex_{category}"] for category in bc.CAPEX_CATEGORIES]
@@ -236,9 +237,7 @@ def site_case(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
     form = BusinessCaseForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            case = bc.business_case_create(
-                actor=request.user, site=site, **form.service_inputs()
-            )
+            case = bc.business_case_create(actor=request.user, site=site, **form.service_inputs())
         except ApplicationError as error:
             form.add_service_error(error)
         else:

@@ -94,15 +94,14 @@ def _group_label(by: str, row: dict[str, Any]) -> str:
 
 def pivot(rows: list[dict[str, Any]], by: str, months: list[str]) -> dict[str, Any]:
     """The report's rows as a months × groups table with totals per month and group."""
-    groups: list[str] = []
+    order: dict[str, str] = {}  # label → what it sorts by: the lease kind, or the name
     cells: dict[tuple[str, str], Decimal] = {}
     for row in rows:
         label = _group_label(by, row)
-        if label not in groups:
-            groups.append(label)
+        order.setdefault(label, str(row["group"]) if by == "lease_kind" else label)
         key = (row["period"], label)
         cells[key] = cells.get(key, Decimal(0)) + Decimal(row["amount"])
-    groups.sort()
+    groups = sorted(order, key=order.__getitem__)
     table = [
         {
             "month": month,
@@ -202,9 +201,7 @@ def recompute(request: HttpRequest, *, tenant: None) -> HttpResponse:
                 _("The recompute runs on a worker: reload this page in a few minutes."),
             )
         else:
-            snapshots_recompute(
-                day_from=day_from, day_to=day_to, trigger="api", actor=request.user
-            )
+            snapshots_recompute(day_from=day_from, day_to=day_to, trigger="api", actor=request.user)
             messages.success(request, _("Revenue is recomputed."))
     except ApplicationError as error:
         messages.error(request, error.message)

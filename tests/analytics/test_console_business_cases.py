@@ -158,7 +158,8 @@ def test_a_computed_case_equals_the_apis_for_the_same_inputs(
                 "discount_rate", "horizon_years", "utilisations"):  # fmt: skip
         assert mine[key] == api[key], key
     [eighty] = mine["scenarios"]
-    assert (eighty["npv"], eighty["irr"], eighty["payback_years"]) == ("597084.01", "0.2865", "2.5000")
+    assert (eighty["npv"], eighty["irr"]) == ("597084.01", "0.2865")
+    assert eighty["payback_years"] == "2.5000"
     assert eighty["break_even_utilisation"] == "0.5794"
 
 

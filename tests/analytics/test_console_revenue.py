@@ -109,7 +109,8 @@ def test_by_card_model_and_a_chosen_period(
     # the API's figures for the same report
     api = operator_client.get(
         "/api/v1/reports/revenue/",
-        {"from": "2027-01-01", "to": "2027-02-28", "group_by": "card_model", "granularity": "month"},
+        {"from": "2027-01-01", "to": "2027-02-28", "group_by": "card_model"}
+        | {"granularity": "month"},
     ).json()
     assert sum(D(row["amount"]) for row in api) == report["grand_total"] == D("550.51")
 
@@ -150,7 +151,9 @@ def test_no_revenue_yet_says_what_to_do_and_runs_the_job(fin: Client) -> None:
     run = RecomputeRun.objects.get()
     # only the days that are over: up to yesterday
     assert (run.day_from, run.day_to, run.status) == (
-        dt.date(2027, 3, 1), dt.date(2027, 3, 9), "done"
+        dt.date(2027, 3, 1),
+        dt.date(2027, 3, 9),
+        "done",
     )
     assert "Revenue is recomputed." in fin.get(response["Location"]).content.decode()
 

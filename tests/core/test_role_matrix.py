@@ -364,6 +364,14 @@ class FormBody(dict[str, Any]):
     """A console form's body: sent form-encoded, as a browser posts it."""
 
 
+CASE_FORM = FormBody(
+    {f"capex_{c}": "0" for c in ("build", "software", "models", "other")}
+    | {f"opex_{c}": "0" for c in ("operations", "repairs", "staff", "other")}
+    | {"capex_hardware": "100000.00", "opex_power_water": "12000.00", "horizon_years": "5"}
+    | {"scenarios": "70, 80", "long_share": "", "subsidy": "0", "discount_rate": "8"}
+)
+
+
 def _lease_body(w: World, actor: str) -> Body:
     body: Body = {"kind": "short", "card_model": w.model.pk, "card_count": 1}
     if actor != _A:  # staff name the tenant; tenant B tries to lease for A
@@ -491,14 +499,7 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/cards/{pk}/", "PATCH"): lambda w, a: {"capex_cost": "2000.00"},
     ("api/v1/reports/recompute/", "POST"): lambda w, a: {"from": "2027-05-01", "to": "2027-05-02"},
     ("api/v1/business-cases/", "POST"): lambda w, a: {"site": w.site.pk},
-    ("console/business-cases/sites/{pk}/", "POST"): lambda w, a: FormBody(
-        {
-            **{f"capex_{c}": "0" for c in ("build", "software", "models", "other")},
-            **{f"opex_{c}": "0" for c in ("operations", "repairs", "staff", "other")},
-            "capex_hardware": "100000.00", "opex_power_water": "12000.00", "horizon_years": "5",
-            "scenarios": "70, 80", "long_share": "", "subsidy": "0", "discount_rate": "8",
-        }
-    ),  # fmt: skip
+    ("console/business-cases/sites/{pk}/", "POST"): lambda w, a: CASE_FORM,
     ("console/revenue/recompute/", "POST"): lambda w, a: FormBody(
         {"start": "2027-05-01", "end": "2027-05-02"}
     ),

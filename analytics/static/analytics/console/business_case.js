@@ -93,7 +93,12 @@
         bar.markLine = {
           symbol: "none",
           lineStyle: { color: "#d92d20", type: "dashed", width: 2 },
-          label: { formatter: labels.break_even + " " + be + " %", position: "insideEndTop" },
+          label: {
+            formatter: labels.break_even + " " + be + " %",
+            position: "insideStartTop",
+            backgroundColor: "rgba(255, 255, 255, 0.85)",
+            padding: 2
+          },
           data: [{ yAxis: be }]
         };
       }
