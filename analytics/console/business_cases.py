@@ -20,6 +20,7 @@ from django_stubs_ext import StrOrPromise
 from analytics import business_case as bc
 from analytics.models import BusinessCase
 from analytics.selectors import (
+    business_case_site,
     business_cases,
     site_hardware_capex,
     site_measured_rates,
@@ -210,7 +211,7 @@ def _initial(site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _site(pk: int) -> Site:
-    site = Site.objects.filter(pk=pk).first()
+    site = business_case_site(site_id=pk)
     if site is None:
         raise Http404
     return site
