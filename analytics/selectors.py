@@ -6,11 +6,14 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from analytics.models import OccupancyDaily
+from analytics.models import BusinessCase, OccupancyDaily
 from core import clock
 from core.money import round_rate
+from marketplace.choices import CardStatus
+from marketplace.models import Card, Site
 
 
 def site_measured_rates(
@@ -52,3 +55,46 @@ def _long_share_of_leased_hours(*, site_id: int, since: dt.date, until: dt.date)
     if not all_seconds:
         return None
     return round_rate(Decimal(long_seconds or 0) / Decimal(all_seconds))
+
+
+# --- Business cases (the console's pages) -----------------------------------------------------
+
+
+def business_cases() -> QuerySet[BusinessCase]:
+    """Stored business cases, newest first, with their site and author (one query)."""
+    return BusinessCase.objects.select_related("site", "created_by").order_by("-id")
+
+
+def business_case_site(*, site_id: int) -> Site | None:
+    """The site a business case is modelled for (any site: business cases are staff's)."""
+    return Site.objects.filter(pk=site_id).first()
+
+
+def sites_with_latest_business_case() -> QuerySet[Site]:
+    """Every site with its newest business case's id and time (`latest_case_id`,
+    `latest_case_at`, None without one) and how many it has (`case_count`), in one query."""
+    newest = BusinessCase.objects.filter(site_id=OuterRef("pk")).order_by("-id")
+    return Site.objects.annotate(
+        latest_case_id=Subquery(newest.values("id")[:1]),
+        latest_case_at=Subquery(newest.values("created_at")[:1]),
+        case_count=Count("business_cases", distinct=True),
+    ).order_by("name", "id")
+
+
+def site_hardware_capex(*, site_id: int) -> tuple[int, Decimal]:
+    """A site's installed cards (not retired, in a racked rack), in service or in maintenance,
+    and what was paid for them (Σ capex_cost): the hardware capex a business case starts from."""
+    totals = (
+        Card.objects.installed()
+        .filter(server__rack__site_id=site_id)
+        .exclude(status=CardStatus.RETIRED)
+        .aggregate(
+            cards=Count("id"),
+            paid=Coalesce(
+                Sum("capex_cost"),
+                Value(Decimal(0)),
+                output_field=DecimalField(max_digits=20, decimal_places=2),
+            ),
+        )
+    )
+    return int(totals["cards"]), Decimal(totals["paid"])

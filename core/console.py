@@ -71,9 +71,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE),
     NavItem("fleet", _("Fleet"), _OPERATOR),
     NavItem("sites", _("Sites"), _OPERATOR),
-    NavItem("business-cases", _("Business cases"), _OPERATOR),
+    NavItem("business-cases", _("Business cases"), _OPERATOR, "analytics-console:business-cases"),
     NavItem("month-end", _("Month end"), _FINANCE),
-    NavItem("revenue", _("Revenue"), _FINANCE),
+    NavItem("revenue", _("Revenue"), _FINANCE, "analytics-console:revenue"),
 )
 
 

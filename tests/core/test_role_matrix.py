@@ -27,6 +27,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
+from django.utils.http import urlencode
 from rest_framework.test import APIClient
 
 from accounts.models import Tenant
@@ -194,6 +195,18 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/leases/take/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
     ("console/leases/{pk}/stop/", "GET"): "405 405 403 403 403 302",
     ("console/leases/{pk}/stop/", "POST"): "200 404 403 403 403 302",  # B: not B's lease
+    # the Business cases pages (analytics/console/business_cases.py): operators and admin
+    ("console/business-cases/", "GET"): "403 403 200 403 200 302",
+    ("console/business-cases/", "POST"): "403 403 405 403 405 302",
+    ("console/business-cases/{pk}/", "GET"): "403 403 200 403 200 302",
+    ("console/business-cases/{pk}/", "POST"): "403 403 405 403 405 302",
+    ("console/business-cases/sites/{pk}/", "GET"): "403 403 200 403 200 302",
+    ("console/business-cases/sites/{pk}/", "POST"): "403 403 302 403 302 302",  # to the case
+    # the Revenue page (analytics/console/revenue.py): finance and admin
+    ("console/revenue/", "GET"): "403 403 403 200 200 302",
+    ("console/revenue/", "POST"): "403 403 403 405 405 302",
+    ("console/revenue/recompute/", "GET"): "403 403 403 405 405 302",
+    ("console/revenue/recompute/", "POST"): "403 403 403 302 302 302",  # back to the page
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -296,6 +309,8 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "console/business-cases/{pk}/": lambda w: w.business_case.pk,
+    "console/business-cases/sites/{pk}/": lambda w: w.site.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
@@ -343,6 +358,18 @@ def fill(route: Route, world: World) -> str:
 # Bodies and query strings: valid ones, so an allowed request succeeds. `actor` lets tenant B
 # name A's objects where a body names a tenant's.
 Body = dict[str, Any]
+
+
+class FormBody(dict[str, Any]):
+    """A console form's body: sent form-encoded, as a browser posts it."""
+
+
+CASE_FORM = FormBody(
+    {f"capex_{c}": "0" for c in ("build", "software", "models", "other")}
+    | {f"opex_{c}": "0" for c in ("operations", "repairs", "staff", "other")}
+    | {"capex_hardware": "100000.00", "opex_power_water": "12000.00", "horizon_years": "5"}
+    | {"scenarios": "70, 80", "long_share": "", "subsidy": "0", "discount_rate": "8"}
+)
 
 
 def _lease_body(w: World, actor: str) -> Body:
@@ -472,6 +499,10 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/cards/{pk}/", "PATCH"): lambda w, a: {"capex_cost": "2000.00"},
     ("api/v1/reports/recompute/", "POST"): lambda w, a: {"from": "2027-05-01", "to": "2027-05-02"},
     ("api/v1/business-cases/", "POST"): lambda w, a: {"site": w.site.pk},
+    ("console/business-cases/sites/{pk}/", "POST"): lambda w, a: CASE_FORM,
+    ("console/revenue/recompute/", "POST"): lambda w, a: FormBody(
+        {"start": "2027-05-01", "end": "2027-05-02"}
+    ),
 }
 QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
     ("api/v1/availability/", "GET"): lambda w: f"?card_model={w.model.pk}&count=1",
@@ -493,6 +524,8 @@ def send(client: Client, world: World, route: Route, method: str, actor: str) ->
     kwargs: dict[str, Any] = {}
     if isinstance(body, str):
         kwargs = {"data": body.encode(), "content_type": "text/csv"}
+    elif isinstance(body, FormBody):
+        kwargs = {"data": urlencode(body), "content_type": "application/x-www-form-urlencoded"}
     elif body is not None:
         kwargs = {"data": json.dumps(body), "content_type": "application/json"}
     cookies = copy.deepcopy(client.cookies)  # a logout must not log the actor out for good
