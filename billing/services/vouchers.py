@@ -122,7 +122,7 @@ def voucher_grant_create(
 
 # --- Reads (the console's pages) ---
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 
 
 def voucher_programs_with_totals() -> QuerySet[VoucherProgram]:
