@@ -299,7 +299,7 @@ def _program_page(
             initial={"month": f"{clock.month_first(today) - dt.timedelta(days=1):%Y-%m}"}
         ),
     }
-    return render(request, "billing/console/voucher_program.html", context, status=200)
+    return render(request, "billing/console/voucher_program.html", context)
 
 
 @console_view(roles=EVERYONE)
