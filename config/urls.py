@@ -33,6 +33,7 @@ urlpatterns = [
     path("console/", include("core.console_urls")),
     path("console/leases/", include("leasing.console_urls")),
     path("console/", include("analytics.console_urls")),  # business-cases/, revenue/, fleet
+    path("console/billing/", include("billing.console_urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production

@@ -68,7 +68,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("leases", _("Leases"), _TENANT, "leasing-console:leases"),
     NavItem("usage", _("Usage"), _TENANT),
     NavItem("invoices", _("Invoices"), _TENANT),
-    NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE),
+    NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE, "billing-console:vouchers"),
     NavItem("fleet", _("Fleet"), _OPERATOR),
     NavItem("sites", _("Sites"), _OPERATOR),
     NavItem("business-cases", _("Business cases"), _OPERATOR, "analytics-console:business-cases"),

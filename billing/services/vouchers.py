@@ -15,7 +15,8 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
 from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, LineKind
@@ -117,6 +118,104 @@ def voucher_grant_create(
     VoucherProgram.objects.filter(pk=program.pk).update(granted=F("granted") + amount)
     audit_record(actor=actor, action="voucher_grant.create", instance=grant, after=snapshot(grant))
     return grant
+
+
+# --- Reads (the console's pages) ---
+
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+
+
+def voucher_programs_with_totals() -> QuerySet[VoucherProgram]:
+    """Every programme with its figures from one grouped query: `redeemed` (Σ its grants'
+    redemptions still standing), `left_to_grant` (budget − granted), `unredeemed` (granted −
+    redeemed) and `grant_count`; its model rates and card models prefetched."""
+    return (
+        VoucherProgram.objects.annotate(
+            redeemed=Coalesce(Sum("grants__redeemed"), Value(Decimal("0.00")), output_field=_MONEY),
+            grant_count=Count("grants"),
+        )
+        .annotate(
+            left_to_grant=F("budget") - F("granted"),
+            unredeemed=F("granted") - F("redeemed"),
+        )
+        .prefetch_related("model_rates__card_model", "card_models")
+        .order_by("-valid_to", "id")
+    )
+
+
+def voucher_grantable_tenants() -> QuerySet[Tenant]:
+    """The tenants a grant may go to, by name."""
+    return Tenant.objects.order_by("name")
+
+
+def voucher_grants_of_program(*, program: VoucherProgram) -> QuerySet[VoucherGrant]:
+    """A programme's grants with their tenants, by tenant name."""
+    return program.grants.select_related("tenant").order_by("tenant__name", "id")
+
+
+def voucher_grants(*, tenant: Tenant | None) -> QuerySet[VoucherGrant]:
+    """Grants with their tenants and programmes (and the programmes' rates), latest expiry
+    first: a tenant's own, or every tenant's for staff (`tenant=None`)."""
+    grants = VoucherGrant.objects.all() if tenant is None else tenant.voucher_grants.all()
+    return (
+        grants.select_related("program", "tenant")
+        .prefetch_related("program__model_rates__card_model")
+        .order_by("-valid_to", "id")
+    )
+
+
+def voucher_redemptions_of(
+    *, tenant: Tenant | None = None, grant: VoucherGrant | None = None
+) -> QuerySet[VoucherRedemption]:
+    """Redemptions (newest first) with their invoice and grant's programme: a tenant's, or one
+    grant's."""
+    redemptions = VoucherRedemption.objects.select_related("invoice", "grant__program")
+    if tenant is not None:
+        redemptions = redemptions.filter(grant__tenant=tenant)
+    if grant is not None:
+        redemptions = redemptions.filter(grant=grant)
+    return redemptions.order_by("-invoice__month", "-id")
+
+
+@dataclass
+class ClaimMonth:
+    """One month of a programme's claims: its redemptions so far and its claim's record."""
+
+    month: dt.date
+    status: str
+    redemptions: int
+    total: Decimal  # frozen once submitted; the live sum of the redemptions before
+    submitted_at: dt.datetime | None
+    reimbursed_at: dt.datetime | None
+
+
+def voucher_claim_months(*, program: VoucherProgram) -> list[ClaimMonth]:
+    """The months a programme may claim, newest first: every month with redemptions standing
+    (one grouped query) and every month with a claim recorded (one more)."""
+    sums = {
+        row["invoice__month"]: row
+        for row in VoucherRedemption.objects.filter(grant__program=program, voided_at__isnull=True)
+        .values("invoice__month")
+        .annotate(total=Sum("amount"), count=Count("id"))
+        .order_by()
+    }
+    records = {claim.month: claim for claim in VoucherClaim.objects.filter(program=program)}
+    months = []
+    for month in sorted(set(sums) | set(records), reverse=True):
+        live, record = sums.get(month), records.get(month)
+        live_total = live["total"] if live else Decimal("0.00")
+        frozen = record is not None and record.status != ClaimStatus.DRAFT
+        months.append(
+            ClaimMonth(
+                month=month,
+                status=record.status if record else ClaimStatus.DRAFT,
+                redemptions=live["count"] if live else 0,
+                total=record.total if frozen and record else live_total,
+                submitted_at=record.submitted_at if record else None,
+                reimbursed_at=record.reimbursed_at if record else None,
+            )
+        )
+    return months
 
 
 # --- Redemption at issue ---

@@ -207,6 +207,20 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/revenue/", "POST"): "403 403 403 405 405 302",
     ("console/revenue/recompute/", "GET"): "403 403 403 405 405 302",
     ("console/revenue/recompute/", "POST"): "403 403 403 302 302 302",  # back to the page
+    # the Vouchers page (billing/console/vouchers.py): finance and admin manage programmes,
+    # grants and claims; a tenant user sees their own grants (and the programmes they hold one of)
+    ("console/billing/vouchers/", "GET"): "200 200 403 200 200 302",
+    ("console/billing/vouchers/", "POST"): "405 405 403 405 405 302",
+    ("console/billing/vouchers/programmes/new/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/programmes/new/", "POST"): "403 403 403 200 200 302",  # form errors
+    ("console/billing/vouchers/programmes/{pk}/", "GET"): "200 200 403 200 200 302",  # B: holds one
+    ("console/billing/vouchers/programmes/{pk}/", "POST"): "405 405 403 405 405 302",
+    ("console/billing/vouchers/programmes/{pk}/grants/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/vouchers/programmes/{pk}/grants/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/programmes/{pk}/claim/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/grants/{pk}/", "GET"): "200 404 403 200 200 302",  # B: A's grant
+    ("console/billing/vouchers/grants/{pk}/", "POST"): "405 405 403 405 405 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -311,6 +325,10 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "console/business-cases/{pk}/": lambda w: w.business_case.pk,
     "console/business-cases/sites/{pk}/": lambda w: w.site.pk,
+    "console/billing/vouchers/programmes/{pk}/": lambda w: w.program.pk,
+    "console/billing/vouchers/programmes/{pk}/grants/": lambda w: w.program.pk,
+    "console/billing/vouchers/programmes/{pk}/claim/": lambda w: w.program.pk,
+    "console/billing/vouchers/grants/{pk}/": lambda w: w.a.grant.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
@@ -507,6 +525,8 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
 QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
     ("api/v1/availability/", "GET"): lambda w: f"?card_model={w.model.pk}&count=1",
     ("api/v1/voucher-programs/{pk}/claims/", "GET"): lambda w: "?month=2027-03",
+    ("console/billing/vouchers/programmes/{pk}/claim/", "GET"): lambda w: "?month=2027-03",
+    ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): lambda w: "?month=2027-03",
     ("api/v1/invoices/export/", "GET"): lambda w: "?month=2027-03",
     ("api/v1/reports/occupancy/", "GET"): lambda w: REPORT,
     ("api/v1/reports/revenue/", "GET"): lambda w: REPORT,
