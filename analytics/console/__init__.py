@@ -1,0 +1,1 @@
+"""The analytics app's console pages (/console/…): the operators' Fleet pages (`fleet`)."""
