@@ -275,7 +275,7 @@ def test_a_rack_lists_its_servers_and_cards_with_leases_and_tenants(
     rack = card.server.rack
     response = op.get(rack_url(rack), HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    assert [t.name for t in response.templates][0] == "analytics/console/_rack.html"
+    assert response.templates[0].name == "analytics/console/_rack.html"
     text = response.content.decode()
     assert text.count('data-testid="card-row"') == Card.objects.filter(server__rack=rack).count()
     assert card.serial in text and "Ascend-910B" in text and "Available" in text
