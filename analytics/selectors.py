@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
 from django.db.models import Sum
@@ -155,9 +155,9 @@ def fleet_overview(*, day: dt.date, days: int = TREND_DAYS) -> FleetOverview:
         figures = SiteFigures(site=site)
         held = capacity.get(site.pk)
         if held is not None:
-            figures.cards = int(held["cards"])
-            figures.cards_in_maintenance = int(held["cards_in_maintenance"])
-            figures.pflops = held["pflops"]
+            figures.cards = cast(int, held["cards"])
+            figures.cards_in_maintenance = cast(int, held["cards_in_maintenance"])
+            figures.pflops = cast(Decimal, held["pflops"])
             fleet.cards += figures.cards
             fleet.cards_in_maintenance += figures.cards_in_maintenance
             fleet.pflops += figures.pflops

@@ -25,6 +25,7 @@ from core.exceptions import ApplicationError
 from core.roles import Role
 from leasing import services as leasing_services
 from leasing.selectors import rack_servers_with_cards, swaps_described
+from leasing.terms import minute_ceil
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, Rack, Site
 
@@ -164,7 +165,9 @@ def _rack_panel(
     request: HttpRequest, rack: Rack, status: int = 200, **context: Any
 ) -> HttpResponse:
     """The rack's servers and cards (the htmx partial, or a whole page when opened directly)."""
-    servers = rack_servers_with_cards(rack_id=rack.pk, at=clock.now())
+    # who holds a card from the next whole minute: a swap or a stop cuts there (as billed), so
+    # a card just swapped out shows its replacement's lease, not the minute it has left
+    servers = rack_servers_with_cards(rack_id=rack.pk, at=minute_ceil(clock.now()))
     _card_rows(servers)
     context.update(
         rack=rack,

@@ -264,8 +264,9 @@ def leased(world: dict[str, Any], model: CardModel) -> Lease:
 
 
 def _held_card(lease: Lease) -> Card:
-    allocation = Allocation.objects.filter(lease=lease).select_related("card__server__rack")
-    return allocation.first().card  # type: ignore[union-attr]
+    allocation = Allocation.objects.filter(lease=lease).select_related("card__server__rack").first()
+    assert allocation is not None
+    return allocation.card
 
 
 def test_a_rack_lists_its_servers_and_cards_with_leases_and_tenants(
