@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Tenant
 from leasing.choices import LeaseKind
-from leasing.models import Lease
+from leasing.models import Allocation, Lease
 from leasing.terms import Quote, minute_floor, quote_long, quote_short
-from marketplace.models import CardModel, Server
+from marketplace.models import Card, CardModel, Server
 from marketplace.selectors import choose_placement, free_cards_by_server
 
 
@@ -89,3 +89,36 @@ def leases_of_tenant(*, tenant: Tenant) -> QuerySet[Lease]:
 def card_models_offered() -> QuerySet[CardModel]:
     """The card models a lease may be taken on (retired ones are not offered)."""
     return CardModel.objects.filter(is_active=True).order_by("vendor", "name")
+
+
+def rack_servers_with_cards(*, rack_id: int, at: dt.datetime) -> list[Server]:
+    """A rack's servers by position, each with its cards in order (`server.card_list`, with
+    their card model), and each card's allocation held at `at` with its lease and tenant
+    (`card.held_now`: none or one). Three queries, however many servers and cards."""
+    held = Allocation.objects.filter(period__contains=at).select_related("lease__tenant")
+    cards = (
+        Card.objects.select_related("card_model")
+        .order_by("id")
+        .prefetch_related(Prefetch("allocations", queryset=held, to_attr="held_now"))
+    )
+    return list(
+        Server.objects.filter(rack_id=rack_id)
+        .order_by("position", "id")
+        .prefetch_related(Prefetch("cards", queryset=cards, to_attr="card_list"))
+    )
+
+
+@dataclass(frozen=True)
+class SwapDescribed:
+    """One lease moved off a card by `card_swap`: the lease (with its tenant) and the card it
+    holds now (with its server)."""
+
+    lease: Lease
+    card_in: Card
+
+
+def swaps_described(swaps: list[dict[str, int]]) -> list[SwapDescribed]:
+    """`card_swap`'s swaps with their leases, tenants, cards and servers (two queries)."""
+    leases = Lease.objects.select_related("tenant").in_bulk([s["lease"] for s in swaps])
+    cards = Card.objects.select_related("server").in_bulk([s["card_in"] for s in swaps])
+    return [SwapDescribed(lease=leases[s["lease"]], card_in=cards[s["card_in"]]) for s in swaps]

@@ -9,12 +9,12 @@ from decimal import Decimal
 from itertools import accumulate
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from core import clock
 from core.exceptions import NoCapacity
 from marketplace.choices import CardStatus, RackStatus
-from marketplace.models import Card
+from marketplace.models import Card, Rack
 
 
 @dataclass
@@ -232,3 +232,20 @@ def cards_leased_by(*, tenant_id: int) -> Q:
         Q(allocations__period__endswith__gt=clock.now()) | Q(allocations__period__upper_inf=True)
     )
     return Q(pk__in=Card.objects.filter(holding).values("pk"))
+
+
+def site_racks(*, site_id: int) -> QuerySet[Rack]:
+    """A site's racks by name, each with how many servers and installed (not retired) cards it
+    holds (`server_count`, `card_count`): one query, however many racks."""
+    return (
+        Rack.objects.filter(site_id=site_id)
+        .annotate(
+            server_count=Count("servers", distinct=True),
+            card_count=Count(
+                "servers__cards",
+                filter=~Q(servers__cards__status=CardStatus.RETIRED),
+                distinct=True,
+            ),
+        )
+        .order_by("name", "id")
+    )

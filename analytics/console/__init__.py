@@ -1,1 +1,2 @@
-"""The analytics app's console pages (/console/…): business cases and revenue, fleet pages."""
+"""The analytics app's console pages (/console/…): the operators' Fleet pages (`fleet`), business
+cases (`business_cases`) and the finance Revenue page (`revenue`)."""

@@ -221,6 +221,19 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): "403 403 403 200 200 302",
     ("console/billing/vouchers/grants/{pk}/", "GET"): "200 404 403 200 200 302",  # B: A's grant
     ("console/billing/vouchers/grants/{pk}/", "POST"): "405 405 403 405 405 302",
+    # the Fleet pages (analytics/console/fleet.py): operators and admins
+    ("console/fleet/", "GET"): "403 403 200 403 200 302",
+    ("console/fleet/", "POST"): "403 403 405 403 405 302",
+    ("console/fleet/recompute/", "GET"): "403 403 405 403 405 302",
+    ("console/fleet/recompute/", "POST"): "403 403 302 403 302 302",  # queued: back to the page
+    ("console/fleet/sites/", "GET"): "403 403 200 403 200 302",
+    ("console/fleet/sites/", "POST"): "403 403 405 403 405 302",
+    ("console/fleet/sites/{pk}/", "GET"): "403 403 200 403 200 302",
+    ("console/fleet/sites/{pk}/", "POST"): "403 403 405 403 405 302",
+    ("console/fleet/racks/{pk}/", "GET"): "403 403 200 403 200 302",
+    ("console/fleet/racks/{pk}/", "POST"): "403 403 405 403 405 302",
+    ("console/fleet/cards/{pk}/maintenance/", "GET"): "403 403 200 403 200 302",
+    ("console/fleet/cards/{pk}/maintenance/", "POST"): "403 403 200 403 200 302",  # no confirm
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -329,6 +342,9 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/billing/vouchers/programmes/{pk}/grants/": lambda w: w.program.pk,
     "console/billing/vouchers/programmes/{pk}/claim/": lambda w: w.program.pk,
     "console/billing/vouchers/grants/{pk}/": lambda w: w.a.grant.pk,
+    "console/fleet/sites/{pk}/": lambda w: w.site.pk,
+    "console/fleet/racks/{pk}/": lambda w: w.rack.pk,
+    "console/fleet/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
