@@ -194,6 +194,14 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/leases/take/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
     ("console/leases/{pk}/stop/", "GET"): "405 405 403 403 403 302",
     ("console/leases/{pk}/stop/", "POST"): "200 404 403 403 403 302",  # B: not B's lease
+    ("console/leases/{pk}/terminate/", "GET"): "200 404 403 403 403 302",  # the quote
+    ("console/leases/{pk}/terminate/", "POST"): "200 404 403 403 403 302",  # no form: its errors
+    ("console/billing/usage/", "GET"): "200 200 403 403 403 302",  # each tenant its own
+    ("console/billing/usage/", "POST"): "405 405 403 403 403 302",
+    ("console/billing/invoices/", "GET"): "200 200 403 403 403 302",
+    ("console/billing/invoices/", "POST"): "405 405 403 403 403 302",
+    ("console/billing/invoices/{pk}/", "GET"): "200 404 403 403 403 302",  # B: not B's invoice
+    ("console/billing/invoices/{pk}/", "POST"): "405 405 403 403 403 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -296,6 +304,8 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "console/leases/{pk}/terminate/": lambda w: w.a.long.pk,
+    "console/billing/invoices/{pk}/": lambda w: w.a.march.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
