@@ -118,6 +118,8 @@ def test_usage_figures_are_what_the_invoice_run_and_the_issuing_rule_say(
         body = tenant_api.get("/api/v1/invoices/?month=2027-03").json()["results"][0]
         draft = Invoice.objects.get(pk=body["id"])
         expected_deduction = vouchers_preview(invoice=draft)
+        draft_page = _client(user).get(_invoice_url(draft))  # the draft: the same preview
+        assert draft_page.context["voucher_deduction"] == expected_deduction
     assert _figures(preview.lines) == _figures(list(draft.lines.order_by("id")))
     assert [(x["kind"], x["amount"]) for x in body["lines"]] == [
         (x.kind, str(x.amount)) for x in preview.lines
