@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from billing.console import vouchers
+from billing.console import tenant, vouchers
 
 app_name = "billing-console"
 
 urlpatterns = [
+    path("usage/", tenant.usage, name="usage"),
+    path("invoices/", tenant.invoices, name="invoices"),
+    path("invoices/<int:pk>/", tenant.invoice, name="invoice"),
     path("vouchers/", vouchers.index, name="vouchers"),
     path("vouchers/programmes/new/", vouchers.program_new, name="voucher-program-new"),
     path("vouchers/programmes/<int:pk>/", vouchers.program_detail, name="voucher-program"),

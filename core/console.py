@@ -66,8 +66,8 @@ _OPERATOR = frozenset({Role.OPERATOR})
 _FINANCE = frozenset({Role.FINANCE})
 NAV: tuple[NavItem, ...] = (
     NavItem("leases", _("Leases"), _TENANT, "leasing-console:leases"),
-    NavItem("usage", _("Usage"), _TENANT),
-    NavItem("invoices", _("Invoices"), _TENANT),
+    NavItem("usage", _("Usage"), _TENANT, "billing-console:usage"),
+    NavItem("invoices", _("Invoices"), _TENANT, "billing-console:invoices"),
     NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE, "billing-console:vouchers"),
     NavItem("fleet", _("Fleet"), _OPERATOR, "analytics-console:fleet"),
     NavItem("sites", _("Sites"), _OPERATOR, "analytics-console:sites"),

@@ -1,6 +1,8 @@
 """The console's Leases page for tenant users: their leases (newest first, paginated), taking a
-short lease from a live quote, and stopping an active short lease. The same selectors and
-services as the API's views (`availability_find`, `lease_create`, `lease_stop`)."""
+short lease from a live quote, stopping an active short lease, and terminating a long lease
+early with its fee quoted before confirming. The same selectors and services as the API's views
+(`availability_find`, `lease_create`, `lease_stop`, `lease_terminate`, whose fee is
+`lease_termination_quote`'s)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Tenant
 from core import clock
@@ -24,6 +26,7 @@ from leasing import services
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Lease
 from leasing.selectors import availability_find, card_models_offered, leases_of_tenant
+from leasing.services import lease_termination_quote
 from leasing.terms import SHORT_MAX_DURATION, lease_window
 
 PAGE_SIZE = 50
@@ -62,13 +65,25 @@ class ShortLeaseForm(forms.Form):
         return lease_start, lease_end
 
 
+class TerminateForm(forms.Form):
+    """Terminate a long lease early: from which day (after today), and why (optional)."""
+
+    effective = forms.DateField(
+        label=_("Ends on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The first day without the lease (after today)."),
+    )
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
+
+
 def _row(lease: Lease) -> dict[str, Any]:
+    running = lease.status in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}
     return {
         "lease": lease,
         "status_label": STATUS_LABELS.get(lease.status, lease.status),
         "kind_label": KIND_LABELS.get(lease.kind, lease.kind),
-        "can_stop": lease.kind == LeaseKind.SHORT
-        and lease.status in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED},
+        "can_stop": lease.kind == LeaseKind.SHORT and running,
+        "can_terminate": lease.kind == LeaseKind.LONG and running,
     }
 
 
@@ -165,3 +180,41 @@ def stop(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
     lease = _own_lease(tenant, pk)  # with its card model and site, as the list shows it
     context["row"] = _row(lease)
     return render(request, "leasing/console/_lease_row.html", context)
+
+
+@console_view(roles=[Role.TENANT])
+@require_http_methods(["GET", "POST"])
+def terminate(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
+    """GET: the termination form and the quote for its day (tomorrow at first), from
+    `lease_termination_quote`, the fee `lease_terminate` charges. POST: confirm, through
+    `lease_terminate`; the list refreshes (the row says Terminated, with the fee). A refusal
+    is shown in words in the form's place and changes nothing."""
+    lease = _own_lease(tenant, pk)
+    context: dict[str, Any] = {"lease": lease}
+    if request.method == "GET" and "effective" not in request.GET:
+        tomorrow = clock.local_today() + dt.timedelta(days=1)
+        form = TerminateForm({"effective": tomorrow.isoformat(), "reason": ""})
+    else:
+        form = TerminateForm(request.POST if request.method == "POST" else request.GET)
+    context["form"] = form
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if request.method == "POST":
+                termination = services.lease_terminate(
+                    actor=request.user,
+                    lease=lease,
+                    effective=data["effective"],
+                    reason=data["reason"] or "terminated in the console",
+                )
+            else:
+                context["quote"] = lease_termination_quote(lease=lease, effective=data["effective"])
+        except ApplicationError as error:
+            context["error"] = _error_text(error)
+        else:
+            if request.method == "POST":
+                done = {"lease": termination.lease, "renewal": termination.cancelled_renewal}
+                response = render(request, "leasing/console/_terminated.html", done)
+                response["HX-Trigger"] = "leases-changed"
+                return response
+    return render(request, "leasing/console/_terminate.html", context)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("quote/", console.quote, name="quote"),
     path("take/", console.take, name="take"),
     path("<int:pk>/stop/", console.stop, name="stop"),
+    path("<int:pk>/terminate/", console.terminate, name="terminate"),
 ]

@@ -290,16 +290,23 @@ def _pending_renewal(lease: Lease) -> Lease | None:
     )
 
 
-@transaction.atomic
-def lease_terminate(
-    *, actor: Actor, lease: Lease, effective: dt.date, reason: str = ""
-) -> Termination:
-    """End a long lease early at `effective` (after today), with the termination fee:
-    50 % of what the fee rule would bill from `effective` to the committed end.
+@dataclass(frozen=True)
+class TerminationQuote:
+    """What terminating a long lease at `effective` does: it ends at `end` (the start of that
+    day, operator time) and owes `fee`, 50 % of `remaining` (what the fee rule would bill from
+    `effective` to the committed end)."""
 
-    A renewal that has not started (it would begin at the old end, on cards the tenant is
-    leaving) is cancelled in the same transaction, and both leases' events say so."""
-    lease = _locked(lease)
+    lease: Lease
+    effective: dt.date
+    end: dt.datetime
+    remaining: Decimal
+    fee: Decimal
+
+
+def lease_termination_quote(*, lease: Lease, effective: dt.date) -> TerminationQuote:
+    """The checks and the fee of `lease_terminate` (which calls it), nothing changed: the
+    quote a tenant sees before confirming is the fee charged. InvalidState / InvalidInput
+    (in words) when the lease cannot be terminated at `effective`."""
     if lease.kind != LeaseKind.LONG:
         raise InvalidState("Only long leases are terminated; short leases are stopped.")
     if lease.status not in {LeaseStatus.ACTIVE, LeaseStatus.RESERVED}:
@@ -317,12 +324,33 @@ def lease_terminate(
             f"({end_day}).",
             fields={"effective": ["Outside the lease's term."]},
         )
-    before = snapshot(lease)
     remaining = long_lease_value(lease.unit_price, lease.card_count, effective, end_day)
-    effective_at = clock.day_start(effective)
+    return TerminationQuote(
+        lease=lease,
+        effective=effective,
+        end=clock.day_start(effective),
+        remaining=fraction_to_money(remaining),
+        fee=fraction_to_money(remaining * TERMINATION_FEE_SHARE),
+    )
+
+
+@transaction.atomic
+def lease_terminate(
+    *, actor: Actor, lease: Lease, effective: dt.date, reason: str = ""
+) -> Termination:
+    """End a long lease early at `effective` (after today), with the termination fee:
+    50 % of what the fee rule would bill from `effective` to the committed end
+    (`lease_termination_quote`).
+
+    A renewal that has not started (it would begin at the old end, on cards the tenant is
+    leaving) is cancelled in the same transaction, and both leases' events say so."""
+    lease = _locked(lease)
+    quote = lease_termination_quote(lease=lease, effective=effective)
+    before = snapshot(lease)
+    effective_at = quote.end
     _cut_allocations(lease, effective_at)
     from_status = lease.status
-    lease.termination_fee = fraction_to_money(remaining * TERMINATION_FEE_SHARE)
+    lease.termination_fee = quote.fee
     lease.terminated_on = effective
     lease.end = effective_at
     lease.status = LeaseStatus.TERMINATED
@@ -337,7 +365,7 @@ def lease_terminate(
     why = reason or "terminated early"
     data: dict[str, Any] = {
         "effective": effective.isoformat(),
-        "remaining_committed_value": str(fraction_to_money(remaining)),
+        "remaining_committed_value": str(quote.remaining),
         "termination_fee": str(lease.termination_fee),
     }
     if renewal is not None:

@@ -1,2 +1,3 @@
-"""The console's billing pages: vouchers (算力券), month end and the tenant's own billing; one
-module per area, their routes in billing/console_urls.py."""
+"""The console's billing pages: `tenant` (a tenant's usage and invoices), `month_end` (finance's
+month end) and `vouchers` (voucher programmes, grants, claims and balances). URLs in
+billing/console_urls.py, templates under billing/templates/billing/console/."""

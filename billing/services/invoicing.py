@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
+from accounts.models import Tenant
 from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, RunStatus
 from billing.models import (
     CreditNote,
@@ -42,7 +43,7 @@ from billing.parties import invoice_parties_freeze
 from billing.pricebook import builtin_metric_id
 from billing.rules import usage_billable_sql
 from billing.services.metering import short_leases_meter
-from billing.services.vouchers import vouchers_apply
+from billing.services.vouchers import vouchers_apply, vouchers_preview_by_grant
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
@@ -141,6 +142,7 @@ SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
 FROM billing_usagerecord r
 JOIN billing_metric m ON m.id = r.metric_id
 WHERE {usage_billable_sql("r", "m", "%(month)s")}
+  AND (%(tenant)s::bigint IS NULL OR r.tenant_id = %(tenant)s::bigint)
 """
 
 # Issuing claims the invoice's usage: the same rule, for one tenant, linked under row locks.
@@ -337,6 +339,7 @@ def _run_params(month: dt.date) -> dict[str, Any]:
         "vat": settings.VAT_RATE,
         "now": clock.now(),
         "invoice": None,
+        "tenant": None,
         "card_minutes": builtin_metric_id(CARD_MINUTES),
     }
 
@@ -499,6 +502,101 @@ def _invoice_run_enqueue(run_id: int) -> None:
         InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, error=QUEUE_DOWN, finished_at=clock.now()
         )
+
+
+# --- The running month's preview ---
+
+_PREVIEW_DRAFT_SQL = """
+INSERT INTO billing_invoice
+    (tenant_id, month, status, currency, subtotal, tax_rate, tax, voucher_deduction, amount_due,
+     payment_reference, void_reason, created_at, updated_at)
+VALUES (%(tenant)s, %(month)s, 'draft', %(currency)s, 0, %(vat)s, 0, 0, 0, '', '', %(now)s, %(now)s)
+ON CONFLICT DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class InvoicePreview:
+    """What the tenant's invoice for a month says if the month is billed now: its lines (with
+    their lease, metric and card model), totals and the vouchers issuing would apply. Nothing
+    of it is stored."""
+
+    month: dt.date
+    as_of: dt.datetime
+    invoice: Invoice | None  # None: nothing to bill
+    lines: list[InvoiceLine]
+    vouchers: list[tuple[VoucherGrant, Decimal]]
+    voucher_deduction: Decimal
+    amount_due: Decimal
+    billed: bool  # the month's invoice is issued already: these are its frozen figures
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.invoice.subtotal if self.invoice is not None else Decimal("0.00")
+
+    @property
+    def tax(self) -> Decimal:
+        return self.invoice.tax if self.invoice is not None else Decimal("0.00")
+
+
+def invoice_preview(*, tenant: Tenant, month: dt.date | None = None) -> InvoicePreview:
+    """The tenant's invoice for `month` (default: the running one) as billing it now would
+    make it: its short leases metered to the minute now, then its draft's lines and totals
+    built by the invoice run's own statements, and the vouchers by the issuing rule
+    (`vouchers_preview_by_grant`). Done in a savepoint rolled back at the end: nothing is
+    stored, no record is claimed, no grant redeemed; another session sees none of it."""
+    now = clock.now()
+    month = clock.month_first(month or clock.local_date(now))
+    invoice_run_check(month)
+    params = _run_params(month)
+    params.update(tenant=tenant.pk, now=now)
+    with transaction.atomic():
+        ms, me = clock.month_bounds(month)
+        short_leases_meter(since=ms, until=min(me, now), tenant_id=tenant.pk, to_now=True)
+        with connection.cursor() as cursor:
+            cursor.execute(_PREVIEW_DRAFT_SQL, params)
+        invoice = (
+            Invoice.objects.filter(tenant=tenant, month=month)
+            .exclude(status=InvoiceStatus.VOID)
+            .first()
+        )
+        billed = invoice is not None and invoice.status != InvoiceStatus.DRAFT
+        if invoice is not None and not billed:
+            params["invoice"] = invoice.pk
+            with connection.cursor() as cursor:
+                skipped = _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
+            invoice.refresh_from_db()
+            if skipped:
+                invoice = None
+        lines = (
+            list(invoice.lines.select_related("lease", "metric", "card_model").order_by("id"))
+            if invoice is not None
+            else []
+        )
+        vouchers: list[tuple[VoucherGrant, Decimal]] = []
+        if invoice is not None and not billed:
+            vouchers = vouchers_preview_by_grant(invoice=invoice, lines=lines)
+        transaction.set_rollback(True)
+    if invoice is not None and not lines:
+        invoice = None
+    deduction = (
+        invoice.voucher_deduction
+        if billed and invoice is not None
+        else sum((amount for _, amount in vouchers), Decimal("0.00"))
+    )
+    amount_due = (
+        invoice.subtotal + invoice.tax - deduction if invoice is not None else Decimal("0.00")
+    )
+    return InvoicePreview(
+        month=month,
+        as_of=now,
+        invoice=invoice,
+        lines=lines,
+        vouchers=vouchers,
+        voucher_deduction=deduction,
+        amount_due=amount_due,
+        billed=billed,
+    )
 
 
 # --- Issue, pay, void ---

@@ -27,6 +27,7 @@ WITH held AS (
            CASE
              WHEN upper(a.period) IS NOT NULL AND upper(a.period) <= %(now)s THEN
                {minute_ceil_sql("upper(a.period)")}
+             WHEN %(to_now)s THEN {minute_ceil_sql("%(now)s::timestamptz")}
              ELSE (%(now)s AT TIME ZONE %(tz)s)::date::timestamp AT TIME ZONE %(tz)s
            END AS hi
     FROM leasing_allocation a
@@ -34,6 +35,7 @@ WITH held AS (
     WHERE l.kind = 'short'
       AND a.period && tstzrange(%(since)s, %(until)s, '[)')
       AND (%(lease)s::bigint IS NULL OR l.id = %(lease)s::bigint)
+      AND (%(tenant)s::bigint IS NULL OR l.tenant_id = %(tenant)s::bigint)
 ),
 windows AS (
     SELECT held.*, g.day::date AS day,
@@ -69,11 +71,16 @@ def short_leases_meter(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     lease_id: int | None = None,
+    tenant_id: int | None = None,
+    to_now: bool = False,
 ) -> int:
     """Meter held card-minutes of short leases over the days of [since, until); returns records
     added.
 
     Defaults: the last 3 days up to now (the hourly beat job catches up on missed runs).
+    `to_now` meters running allocations up to the minute now, today included: only for a
+    preview that rolls its writes back (`invoicing.invoice_preview`), since a record, once
+    written, never changes.
     """
     now = clock.now()
     until = min(until or now, now + clock.CLOCK_SKEW)
@@ -88,6 +95,8 @@ def short_leases_meter(
                 "until": until,
                 "tz": settings.OPERATOR_TIME_ZONE,
                 "lease": lease_id,
+                "tenant": tenant_id,
+                "to_now": to_now,
                 "metric": metric_id,
                 "source": PLATFORM_SOURCE,
                 "poster": UsagePoster.PLATFORM.value,

@@ -357,14 +357,25 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
     return total
 
 
+def vouchers_preview_by_grant(
+    *, invoice: Invoice, lines: list[InvoiceLine] | None = None
+) -> list[tuple[VoucherGrant, Decimal]]:
+    """What each grant would pay if the invoice were issued now (same rule as
+    `vouchers_apply`, nothing redeemed, nothing locked); grants with their programme. `lines`:
+    the invoice's lines with their lease, when the caller has them already."""
+    if lines is None:
+        lines = list(invoice.lines.select_related("lease").order_by("pk"))
+    lines = sorted(lines, key=lambda line: line.pk)
+    if not lines:
+        return []
+    grants = _with_terms(_candidate_grants(invoice, lines))
+    return voucher_deductions(lines=lines, grants=grants)
+
+
 def vouchers_preview(*, invoice: Invoice) -> Decimal:
     """What issuing the invoice now would deduct (same rule as `vouchers_apply`, nothing
     redeemed, nothing locked)."""
-    lines = list(invoice.lines.select_related("lease").order_by("pk"))
-    if not lines:
-        return Decimal("0.00")
-    grants = _with_terms(_candidate_grants(invoice, lines))
-    deductions = voucher_deductions(lines=lines, grants=grants)
+    deductions = vouchers_preview_by_grant(invoice=invoice)
     return sum((deduction for _, deduction in deductions), Decimal("0.00"))
 
 

@@ -234,6 +234,14 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/fleet/racks/{pk}/", "POST"): "403 403 405 403 405 302",
     ("console/fleet/cards/{pk}/maintenance/", "GET"): "403 403 200 403 200 302",
     ("console/fleet/cards/{pk}/maintenance/", "POST"): "403 403 200 403 200 302",  # no confirm
+    ("console/leases/{pk}/terminate/", "GET"): "200 404 403 403 403 302",  # the quote
+    ("console/leases/{pk}/terminate/", "POST"): "200 404 403 403 403 302",  # no form: its errors
+    ("console/billing/usage/", "GET"): "200 200 403 403 403 302",  # each tenant its own
+    ("console/billing/usage/", "POST"): "405 405 403 403 403 302",
+    ("console/billing/invoices/", "GET"): "200 200 403 403 403 302",
+    ("console/billing/invoices/", "POST"): "405 405 403 403 403 302",
+    ("console/billing/invoices/{pk}/", "GET"): "200 404 403 403 403 302",  # B: not B's invoice
+    ("console/billing/invoices/{pk}/", "POST"): "405 405 403 403 403 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -345,6 +353,8 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/fleet/sites/{pk}/": lambda w: w.site.pk,
     "console/fleet/racks/{pk}/": lambda w: w.rack.pk,
     "console/fleet/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
+    "console/leases/{pk}/terminate/": lambda w: w.a.long.pk,
+    "console/billing/invoices/{pk}/": lambda w: w.a.march.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,

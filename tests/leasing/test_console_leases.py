@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from core.roles import Role
 from leasing.models import Lease, LeaseEvent
-from leasing.services import lease_create
+from leasing.services import lease_create, lease_termination_quote
 from marketplace.models import CardModel
 from tests.factories import LeaseFactory, TenantFactory, UserFactory
 
@@ -193,3 +193,96 @@ def test_every_post_needs_the_csrf_token(
     client.get(LEASES)
     token = client.cookies["csrftoken"].value
     assert client.post(stop, HTTP_X_CSRFTOKEN=token).status_code == 200
+
+
+# --- Terminating a long lease -------------------------------------------------------------------
+
+
+def _long(user: Any, model: CardModel) -> Lease:
+    """A 2-card, 12-month long lease from today (2027-03-10)."""
+    model.refresh_from_db()  # the fixture's rates are strings until read back
+    return lease_create(
+        actor=user, tenant=user.tenant, kind="long", card_model=model, card_count=2,
+        start=dt.date(2027, 3, 10), term_months=12,
+    )  # fmt: skip
+
+
+def _terminate_url(lease: Lease) -> str:
+    return reverse("leasing-console:terminate", args=[lease.pk])
+
+
+def test_a_long_lease_row_offers_terminate_and_a_short_one_does_not(
+    client_a: Client, tenant_user: Any, model: CardModel, fleet: Any
+) -> None:
+    long, short = _long(tenant_user, model), _short(tenant_user, model)
+    rows = {row["lease"].pk: row for row in client_a.get(LEASES).context["rows"]}
+    assert rows[long.pk]["can_terminate"] and not rows[short.pk]["can_terminate"]
+    assert _terminate_url(long) in client_a.get(LEASES).content.decode()
+
+
+def test_the_quote_shown_is_the_services_fee(
+    client_a: Client, tenant_user: Any, model: CardModel, fleet: Any
+) -> None:
+    lease = _long(tenant_user, model)
+    first = client_a.get(_terminate_url(lease))  # the button: tomorrow's quote
+    assert first.context["quote"].effective == dt.date(2027, 3, 11)
+    response = client_a.get(_terminate_url(lease), {"effective": "2027-09-01"})
+    quote = response.context["quote"]
+    expected = lease_termination_quote(lease=lease, effective=dt.date(2027, 9, 1))
+    assert (quote.fee, quote.end) == (expected.fee, expected.end)
+    assert quote.fee > 0
+    text = response.content.decode()
+    assert f"¥{expected.fee:,.2f}" in text and "2027-09-01 00:00" in text
+    lease.refresh_from_db()
+    assert lease.status == "active" and lease.termination_fee is None  # a quote changes nothing
+
+
+def test_confirming_terminates_the_lease_with_the_quoted_fee(
+    client_a: Client, tenant_user: Any, model: CardModel, fleet: Any
+) -> None:
+    lease = _long(tenant_user, model)
+    quoted = client_a.get(_terminate_url(lease), {"effective": "2027-09-01"}).context["quote"]
+    response = client_a.post(_terminate_url(lease), {"effective": "2027-09-01", "reason": "moving"})
+    assert response.status_code == 200
+    assert response["HX-Trigger"] == "leases-changed"
+    lease.refresh_from_db()
+    assert (lease.status, lease.termination_fee, lease.terminated_on) == (
+        "terminated",
+        quoted.fee,
+        dt.date(2027, 9, 1),
+    )
+    assert LeaseEvent.objects.filter(lease=lease, reason="moving").exists()
+    assert f"¥{quoted.fee:,.2f}" in response.content.decode()
+    row = next(r for r in client_a.get(LEASES).context["rows"] if r["lease"].pk == lease.pk)
+    assert row["status_label"] == "Terminated" and not row["can_terminate"]
+    text = client_a.get(LEASES).content.decode()
+    assert f"Fee ¥{quoted.fee:,.2f}" in text
+
+
+def test_a_refused_termination_is_shown_in_words_and_changes_nothing(
+    client_a: Client, tenant_user: Any, model: CardModel, fleet: Any
+) -> None:
+    lease = _long(tenant_user, model)
+    response = client_a.post(_terminate_url(lease), {"effective": "2027-03-10"})  # today
+    assert response.status_code == 200 and "HX-Trigger" not in response
+    assert "Termination takes effect after today." in response.content.decode()
+    quote = client_a.get(_terminate_url(lease), {"effective": "2028-04-01"})  # after its end
+    assert "before its end (2028-03-10)" in quote.content.decode()
+    assert "confirm-terminate" not in quote.content.decode()
+    lease.refresh_from_db()
+    assert lease.status == "active" and lease.termination_fee is None
+    short = _short(tenant_user, model)
+    refused = client_a.post(_terminate_url(short), {"effective": "2027-03-11"})
+    assert "Only long leases are terminated" in refused.content.decode()
+
+
+def test_another_tenants_lease_in_a_terminate_url_is_the_404_page(
+    client_a: Client, model: CardModel, fleet: Any
+) -> None:
+    other = UserFactory(role=Role.TENANT, tenant=TenantFactory())
+    lease = _long(other, model)
+    assert client_a.get(_terminate_url(lease)).status_code == 404
+    response = client_a.post(_terminate_url(lease), {"effective": "2027-09-01"})
+    assert response.status_code == 404 and b"Page not found" in response.content
+    lease.refresh_from_db()
+    assert lease.status == "active"
