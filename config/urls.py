@@ -31,6 +31,7 @@ urlpatterns = [
     # the web console (core/console.py); apps' pages go beside it: console/<area>/
     path("console/", include("core.console_urls")),
     path("console/leases/", include("leasing.console_urls")),
+    path("console/billing/", include("billing.console_urls")),
 ]
 
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production

@@ -69,7 +69,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("fleet", _("Fleet"), _OPERATOR),
     NavItem("sites", _("Sites"), _OPERATOR),
     NavItem("business-cases", _("Business cases"), _OPERATOR),
-    NavItem("month-end", _("Month end"), _FINANCE),
+    NavItem("month-end", _("Month end"), _FINANCE, "billing-console:month-end"),
     NavItem("revenue", _("Revenue"), _FINANCE),
 )
 
