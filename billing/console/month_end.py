@@ -5,8 +5,8 @@ POST /api/v1/invoice-runs/?async=true), `invoice_issue`, `invoice_pay`, `invoice
 `credit_note_create`. Reads go through billing.selectors.
 
 Every action answers with the page's body again: the totals and the list as they now stand, the
-outcome or the refusal in words beside the invoice it concerns. A run polled to its end sends
-the `month-end-changed` event, on which the body reloads."""
+outcome or the refusal in words beside the invoice it concerns. A run started, and a run polled
+to its end, send the `month-end-changed` event, on which the body reloads."""
 
 from __future__ import annotations
 
@@ -150,6 +150,7 @@ def _body_context(
 ) -> dict[str, Any]:
     """The totals and the list of the month (filtered by `status`), and an action's outcome."""
     totals = invoice_totals_by_status(month=month)
+    run = invoice_run_latest(month=month)
     invoices = invoices_of_month(month=month, statuses=[status] if status else None)
     return {
         "month": month,
@@ -167,6 +168,8 @@ def _body_context(
         "outcome": outcome or {},
         "export_url": f"{reverse('invoice-export')}?{urlencode({'month': _month_text(month)})}",
         "can_run": month <= clock.month_first(clock.local_today()),
+        "latest_run": run,
+        "run_running": run is not None and run.status == RunStatus.RUNNING,
     }
 
 
@@ -201,7 +204,7 @@ def month_end(request: HttpRequest, *, tenant: Any) -> HttpResponse:
     this_month = clock.month_first(clock.local_today())
     following = clock.next_month_first(month)
     context.update(
-        _run_context(invoice_run_latest(month=month), month),
+        _run_context(context["latest_run"], month),
         selection_error=error,
         previous_url=_page_url(clock.add_months(month, -1), status),
         next_url=_page_url(following, status) if following <= this_month else "",
@@ -228,7 +231,10 @@ def run_start(request: HttpRequest, *, tenant: Any) -> HttpResponse:
     except ApplicationError as error:
         context["run_error"] = _error_text(error)
         run = invoice_run_latest(month=month)
-    return render(request, "billing/console/_run.html", {**context, **_run_context(run, month)})
+        return render(request, "billing/console/_run.html", {**context, **_run_context(run, month)})
+    response = render(request, "billing/console/_run.html", _run_context(run, month))
+    response["HX-Trigger"] = CHANGED  # the body says a run is under way
+    return response
 
 
 @console_view(roles=ROLES)

@@ -215,7 +215,9 @@ def test_run_starts_the_months_run_on_a_worker_and_polls_to_done(
     assert take_queued("billing.run_invoices") == [f"({started.pk},)"]
     text = response.content.decode()
     assert "Running…" in text and f"/month-end/runs/{started.pk}/?poll=1" in text
-    assert "HX-Trigger" not in response
+    assert response["HX-Trigger"] == "month-end-changed"
+    body = fin.get(PAGE, {"month": "2027-03"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "The invoice run is making the drafts" in body and 'data-testid="empty-run"' not in body
     # the worker's part (billing.run_invoices), then the panel polled: done, the body reloads
     from billing.tasks import run_invoices
 
@@ -232,6 +234,7 @@ def test_run_refusals_are_in_words_and_record_nothing(fin: Client) -> None:
     with broker_down():
         down = _post(fin, url("run"))
     assert "The task queue is unavailable" in down.content.decode()
+    assert "HX-Trigger" not in future and "HX-Trigger" not in down
     assert not InvoiceRun.objects.exists()
     assert not AuditLog.objects.filter(action="invoice_run.start").exists()
 
