@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from billing.choices import InvoiceStatus
 from billing.models import CreditNote, Invoice, InvoiceRun
 
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
 
 

@@ -202,7 +202,7 @@ def month_end(request: HttpRequest, *, tenant: Any) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "billing/console/_month_body.html", context)
     this_month = clock.month_first(clock.local_today())
-    following = clock.next_month_first(month)
+    following = clock.next_month_first(month) if month.year < dt.MAXYEAR else month
     context.update(
         _run_context(context["latest_run"], month),
         selection_error=error,
@@ -229,9 +229,9 @@ def run_start(request: HttpRequest, *, tenant: Any) -> HttpResponse:
     try:
         run = invoicing.invoice_run_start(month=month, actor=request.user)
     except ApplicationError as error:
+        context.update(_run_context(invoice_run_latest(month=month), month))
         context["run_error"] = _error_text(error)
-        run = invoice_run_latest(month=month)
-        return render(request, "billing/console/_run.html", {**context, **_run_context(run, month)})
+        return render(request, "billing/console/_run.html", context)
     response = render(request, "billing/console/_run.html", _run_context(run, month))
     response["HX-Trigger"] = CHANGED  # the body says a run is under way
     return response

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Tenant, User
+from accounts.models import Tenant
 from billing.choices import InvoiceStatus, RunStatus
 from billing.console.month_end import default_month
 from billing.models import CreditNote, Invoice, InvoiceRun
@@ -117,6 +117,7 @@ def test_prev_and_next_links_and_no_next_past_the_running_month(fin: Client) -> 
     assert response.context["previous_url"] == PAGE + "?month=2027-02"
     assert response.context["next_url"] == PAGE + "?month=2027-04"
     assert fin.get(PAGE, {"month": "2027-04"}).context["next_url"] == ""
+    assert fin.get(PAGE, {"month": "9999-12"}).status_code == 200  # the calendar's last
 
 
 def test_a_bad_month_shows_the_default_one_and_says_so(fin: Client) -> None:
@@ -373,9 +374,8 @@ def test_an_unknown_invoice_is_the_404_page(fin: Client) -> None:
 
 
 def test_every_post_needs_the_csrf_token(drafts: tuple[Invoice, Invoice], april_2nd: None) -> None:
-    user: User = UserFactory(role=Role.FINANCE)
     client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
+    client.force_login(UserFactory(role=Role.FINANCE))
     assert client.post(url("issue", drafts[0].pk), {"month": "2027-03"}).status_code == 403
     assert client.post(url("run"), {"month": "2027-03"}).status_code == 403
     assert not Invoice.objects.exclude(status="draft").exists()
