@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.console import tenant, vouchers
+from billing.console import month_end, tenant, vouchers
 
 app_name = "billing-console"
 
@@ -16,4 +16,12 @@ urlpatterns = [
     path("vouchers/programmes/<int:pk>/grants/", vouchers.grant_new, name="voucher-grant-new"),
     path("vouchers/programmes/<int:pk>/claim/", vouchers.claim, name="voucher-claim"),
     path("vouchers/grants/<int:pk>/", vouchers.grant_detail, name="voucher-grant"),
+    path("month-end/", month_end.month_end, name="month-end"),
+    path("month-end/run/", month_end.run_start, name="month-end-run"),
+    path("month-end/runs/<int:pk>/", month_end.run_status, name="month-end-run-status"),
+    path("month-end/issue-all/", month_end.issue_all, name="month-end-issue-all"),
+    path("month-end/<int:pk>/issue/", month_end.issue, name="month-end-issue"),
+    path("month-end/<int:pk>/pay/", month_end.pay, name="month-end-pay"),
+    path("month-end/<int:pk>/void/", month_end.void, name="month-end-void"),
+    path("month-end/<int:pk>/credit/", month_end.credit, name="month-end-credit"),
 ]

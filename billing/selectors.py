@@ -1,12 +1,137 @@
-"""Reads of billing that pages share: a tenant's invoices, newest first, and one of them with
-its lines (set-based: a page is a fixed number of queries, whatever its length)."""
+"""Reads of billing that pages share, set-based (a page is a fixed number of queries, however
+many invoices it lists): a tenant's invoices and one of them with its lines; for staff, a month's
+invoices with their tenants and credited amounts, the month's totals by status and the month's
+latest invoice run."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
-from billing.models import Invoice, InvoiceLine
+from billing.choices import InvoiceStatus
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun
+
+_MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+ZERO = Decimal("0.00")
+
+
+def _credited() -> Coalesce:
+    """The sum of an invoice's credit notes (a correlated subquery: no row multiplication)."""
+    notes = (
+        CreditNote.objects.filter(invoice=OuterRef("pk"))
+        .order_by()
+        .values("invoice")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return Coalesce(Subquery(notes, output_field=_MONEY), Value(ZERO), output_field=_MONEY)
+
+
+def invoices_of_month(
+    *, month: dt.date, statuses: Iterable[str] | None = None
+) -> QuerySet[Invoice]:
+    """The month's invoices (every tenant's), their tenant selected and `credited` annotated;
+    drafts first, then by number. `statuses` narrows them."""
+    invoices = Invoice.objects.filter(month=month).select_related("tenant")
+    if statuses is not None:
+        invoices = invoices.filter(status__in=list(statuses))
+    return invoices.annotate(credited=_credited()).order_by("number", "id")
+
+
+@dataclass(frozen=True)
+class StatusTotals:
+    """Counts and sums of the month's invoices of one status (or of several: `total`)."""
+
+    status: str
+    count: int = 0
+    subtotal: Decimal = ZERO
+    tax: Decimal = ZERO
+    voucher_deduction: Decimal = ZERO
+    amount_due: Decimal = ZERO
+    credited: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """A month's totals per invoice status (every status, zeros included, in the model's order)
+    and the total of the invoices that stand (every status but void)."""
+
+    month: dt.date
+    by_status: list[StatusTotals] = field(default_factory=list)
+    total: StatusTotals = field(default_factory=lambda: StatusTotals(status="total"))
+
+    @property
+    def count(self) -> int:
+        return sum(row.count for row in self.by_status)
+
+
+_SUMMED = ("subtotal", "tax", "voucher_deduction", "amount_due")
+
+
+def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
+    """The month's invoices counted and summed by status, in one grouped query."""
+    rows = (
+        Invoice.objects.filter(month=month)
+        .order_by()
+        .values("status")
+        .annotate(
+            count=Count("id"),
+            credited=Coalesce(Sum(_credited()), Value(ZERO), output_field=_MONEY),
+            **{name: Coalesce(Sum(name), Value(ZERO), output_field=_MONEY) for name in _SUMMED},
+        )
+    )
+    found = {row["status"]: row for row in rows}
+    by_status = [
+        StatusTotals(
+            status=status,
+            **{key: value for key, value in found.get(status, {}).items() if key != "status"},
+        )
+        for status in InvoiceStatus.values
+    ]
+    standing = [row for row in by_status if row.status != InvoiceStatus.VOID]
+    total = StatusTotals(
+        status="total",
+        count=sum(row.count for row in standing),
+        subtotal=sum((row.subtotal for row in standing), ZERO),
+        tax=sum((row.tax for row in standing), ZERO),
+        voucher_deduction=sum((row.voucher_deduction for row in standing), ZERO),
+        amount_due=sum((row.amount_due for row in standing), ZERO),
+        credited=sum((row.credited for row in standing), ZERO),
+    )
+    return MonthTotals(month=month, by_status=by_status, total=total)
+
+
+def invoice_run_latest(*, month: dt.date) -> InvoiceRun | None:
+    """The month's most recent invoice run, if any."""
+    return InvoiceRun.objects.filter(month=month).order_by("-id").first()
+
+
+def invoice_find(*, pk: int) -> Invoice | None:
+    """An invoice by id (any tenant's: for staff), or None."""
+    return Invoice.objects.filter(pk=pk).first()
+
+
+def invoice_run_find(*, pk: int) -> InvoiceRun | None:
+    """An invoice run by id, or None."""
+    return InvoiceRun.objects.filter(pk=pk).first()
+
+
+# --- A tenant's own invoices -------------------------------------------------------------------
 
 
 def invoices_of_tenant(*, tenant: Tenant) -> QuerySet[Invoice]:

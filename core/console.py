@@ -72,7 +72,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("fleet", _("Fleet"), _OPERATOR, "analytics-console:fleet"),
     NavItem("sites", _("Sites"), _OPERATOR, "analytics-console:sites"),
     NavItem("business-cases", _("Business cases"), _OPERATOR, "analytics-console:business-cases"),
-    NavItem("month-end", _("Month end"), _FINANCE),
+    NavItem("month-end", _("Month end"), _FINANCE, "billing-console:month-end"),
     NavItem("revenue", _("Revenue"), _FINANCE, "analytics-console:revenue"),
 )
 

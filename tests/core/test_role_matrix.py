@@ -242,6 +242,23 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/invoices/", "POST"): "405 405 403 403 403 302",
     ("console/billing/invoices/{pk}/", "GET"): "200 404 403 403 403 302",  # B: not B's invoice
     ("console/billing/invoices/{pk}/", "POST"): "405 405 403 403 403 302",
+    # the Month end page (billing/console/month_end.py): finance and admin, every tenant's invoices
+    ("console/billing/month-end/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/month-end/", "POST"): "403 403 403 405 405 302",
+    ("console/billing/month-end/run/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/run/", "POST"): "403 403 403 200 200 302",  # the run's panel
+    ("console/billing/month-end/runs/{pk}/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/month-end/runs/{pk}/", "POST"): "403 403 403 405 405 302",
+    ("console/billing/month-end/issue-all/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/issue-all/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/month-end/{pk}/issue/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/{pk}/issue/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/month-end/{pk}/pay/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/{pk}/pay/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/month-end/{pk}/void/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/{pk}/void/", "POST"): "403 403 403 200 200 302",
+    ("console/billing/month-end/{pk}/credit/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/month-end/{pk}/credit/", "POST"): "403 403 403 200 200 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -355,6 +372,11 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/fleet/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
     "console/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "console/billing/invoices/{pk}/": lambda w: w.a.march.pk,
+    "console/billing/month-end/runs/{pk}/": lambda w: w.run.pk,
+    "console/billing/month-end/{pk}/issue/": lambda w: w.a.may.pk,
+    "console/billing/month-end/{pk}/pay/": lambda w: w.a.april.pk,
+    "console/billing/month-end/{pk}/void/": lambda w: w.a.april.pk,
+    "console/billing/month-end/{pk}/credit/": lambda w: w.a.march.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
@@ -489,6 +511,23 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
         "amount": "1.00",
         "reason": "matrix",
     },
+    # console forms (sent form-encoded, see `send`): the month the page shows, and the action's
+    ("console/billing/month-end/run/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/month-end/issue-all/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/month-end/{pk}/issue/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/month-end/{pk}/pay/", "POST"): lambda w, a: {
+        "month": "2027-04",
+        "reference": "matrix",
+    },
+    ("console/billing/month-end/{pk}/void/", "POST"): lambda w, a: {
+        "month": "2027-04",
+        "reason": "matrix",
+    },
+    ("console/billing/month-end/{pk}/credit/", "POST"): lambda w, a: {
+        "month": "2027-03",
+        "amount": "1.00",
+        "reason": "matrix",
+    },
     ("api/v1/inventory/import/", "POST"): lambda w, a: CSV_IMPORT.format(model=w.model.name),
     ("api/v1/sites/", "POST"): lambda w, a: {"code": "MX9", "name": "Matrix site"},
     ("api/v1/sites/{pk}/", "PUT"): lambda w, a: {"code": "MX8", "name": "Renamed site"},
@@ -570,7 +609,7 @@ def send(client: Client, world: World, route: Route, method: str, actor: str) ->
     kwargs: dict[str, Any] = {}
     if isinstance(body, str):
         kwargs = {"data": body.encode(), "content_type": "text/csv"}
-    elif isinstance(body, FormBody):
+    elif isinstance(body, FormBody) or (body is not None and route.path.startswith("console/")):
         kwargs = {"data": urlencode(body), "content_type": "application/x-www-form-urlencoded"}
     elif body is not None:
         kwargs = {"data": json.dumps(body), "content_type": "application/json"}
