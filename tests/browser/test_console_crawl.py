@@ -102,7 +102,8 @@ def _names() -> set[str]:
     """What the demo calls things (sites, racks, models, tenants): the same in every language."""
     names = set(Site.objects.values_list("name", flat=True))
     names |= set(Rack.objects.values_list("name", flat=True))
-    names |= set(CardModel.objects.values_list("name", flat=True))
+    for vendor, model in CardModel.objects.values_list("vendor", "name"):
+        names |= {model, f"{vendor} {model}"}
     names |= set(Tenant.objects.values_list("name", flat=True))
     return names
 
