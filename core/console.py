@@ -50,30 +50,68 @@ def is_console_path(request: HttpRequest) -> bool:
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the console's navigation. A linked entry (`url_name`) is shown to the roles
-    its page admits (its `console_view(roles=...)`: one source, so no role is shown a link to a
-    403 page); `roles` is for an entry without `url_name` (a page of a later increment, shown but
-    not linked)."""
+    """One page of the console's navigation, with what it is for (the home page lists them). It
+    is shown to the roles its page admits (its `console_view(roles=...)`): one source, so no role
+    is offered a link to a 403 page."""
 
     key: str
     label: Promise
-    roles: frozenset[str]
-    url_name: str | None = None
+    url_name: str
+    description: Promise
 
 
-_TENANT = frozenset({Role.TENANT})
-_OPERATOR = frozenset({Role.OPERATOR})
-_FINANCE = frozenset({Role.FINANCE})
 NAV: tuple[NavItem, ...] = (
-    NavItem("leases", _("Leases"), _TENANT, "leasing-console:leases"),
-    NavItem("usage", _("Usage"), _TENANT, "billing-console:usage"),
-    NavItem("invoices", _("Invoices"), _TENANT, "billing-console:invoices"),
-    NavItem("vouchers", _("Vouchers"), _TENANT | _FINANCE, "billing-console:vouchers"),
-    NavItem("fleet", _("Fleet"), _OPERATOR, "analytics-console:fleet"),
-    NavItem("sites", _("Sites"), _OPERATOR, "analytics-console:sites"),
-    NavItem("business-cases", _("Business cases"), _OPERATOR, "analytics-console:business-cases"),
-    NavItem("month-end", _("Month end"), _FINANCE, "billing-console:month-end"),
-    NavItem("revenue", _("Revenue"), _FINANCE, "analytics-console:revenue"),
+    NavItem(
+        "leases",
+        _("Leases"),
+        "leasing-console:leases",
+        _("Take a short lease from a live quote, stop it, or end a long lease early."),
+    ),
+    NavItem(
+        "usage",
+        _("Usage"),
+        "billing-console:usage",
+        _("What this month has cost so far, and the vouchers that will apply."),
+    ),
+    NavItem(
+        "invoices", _("Invoices"), "billing-console:invoices", _("Your invoices and their PDFs.")
+    ),
+    NavItem(
+        "vouchers",
+        _("Vouchers"),
+        "billing-console:vouchers",
+        _("Compute voucher programmes, grants, balances and claims."),
+    ),
+    NavItem(
+        "fleet",
+        _("Fleet"),
+        "analytics-console:fleet",
+        _("Cards, racking, rental and utilisation per site, and the 90-day trend."),
+    ),
+    NavItem(
+        "sites",
+        _("Sites"),
+        "analytics-console:sites",
+        _("Each site's rack heat map; a rack's servers and cards; cards into maintenance."),
+    ),
+    NavItem(
+        "business-cases",
+        _("Business cases"),
+        "analytics-console:business-cases",
+        _("A site's five-year cash flow per utilisation scenario, payback and break-even."),
+    ),
+    NavItem(
+        "month-end",
+        _("Month end"),
+        "billing-console:month-end",
+        _("Run, issue, record payments, void and credit the month's invoices."),
+    ),
+    NavItem(
+        "revenue",
+        _("Revenue"),
+        "analytics-console:revenue",
+        _("Revenue by month, lease kind and card model."),
+    ),
 )
 
 
@@ -91,13 +129,14 @@ def nav_for(role: str | None) -> list[NavItem]:
     """The navigation entries a role sees, in NAV's order."""
     if role is None:
         return []
-    return [item for item in NAV if role in _shown_to(item)]
+    return [item for item in NAV if role in page_roles(item.url_name)]
 
 
-def _shown_to(item: NavItem) -> frozenset[str]:
-    if item.url_name:
-        return page_roles(item.url_name)
-    return item.roles | {Role.ADMIN} if item.roles - _TENANT else item.roles  # staff pages: admin
+def current_entry(nav: list[NavItem], path: str) -> str | None:
+    """The key of the entry whose page `path` is, or lies under (the longest such address: the
+    Sites entry for a site's heat map, not Fleet)."""
+    under = [(len(url), item.key) for item in nav if path.startswith(url := reverse(item.url_name))]
+    return max(under)[1] if under else None
 
 
 def console_context(request: HttpRequest) -> dict[str, Any]:
@@ -105,8 +144,10 @@ def console_context(request: HttpRequest) -> dict[str, Any]:
     if not is_console_path(request):
         return {}
     role = user_role(getattr(request, "user", None))
+    nav = nav_for(role)
     return {
-        "console_nav": nav_for(role),
+        "console_nav": nav,
+        "console_current": current_entry(nav, request.path_info),
         "console_role_label": ROLE_LABELS.get(role, "") if role else "",
         "console_now": clock.now(),  # rendered in operator time (OperatorTimeZoneMiddleware)
         "console_time_zone": settings.OPERATOR_TIME_ZONE,
