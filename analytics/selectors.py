@@ -69,11 +69,6 @@ def business_cases() -> QuerySet[BusinessCase]:
     return BusinessCase.objects.select_related("site", "created_by").order_by("-id")
 
 
-def business_case_site(*, site_id: int) -> Site | None:
-    """The site a business case is modelled for (any site: business cases are staff's)."""
-    return Site.objects.filter(pk=site_id).first()
-
-
 def sites_with_latest_business_case() -> QuerySet[Site]:
     """Every site with its newest business case's id and time (`latest_case_id`,
     `latest_case_at`, None without one) and how many it has (`case_count`), in one query."""

@@ -14,7 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from core import clock
 from core.exceptions import NoCapacity
 from marketplace.choices import CardStatus, RackStatus
-from marketplace.models import Card, Rack
+from marketplace.models import Card, Rack, Site
 
 
 @dataclass
@@ -249,3 +249,20 @@ def site_racks(*, site_id: int) -> QuerySet[Rack]:
         )
         .order_by("name", "id")
     )
+
+
+# --- One object, for pages that show it (staff: no tenant scoping) ----------------------------
+
+
+def site_get(*, pk: int) -> Site | None:
+    return Site.objects.filter(pk=pk).first()
+
+
+def rack_get(*, pk: int) -> Rack | None:
+    """A rack with its site (one query)."""
+    return Rack.objects.select_related("site").filter(pk=pk).first()
+
+
+def card_get(*, pk: int) -> Card | None:
+    """A card with its server, rack and site (one query)."""
+    return Card.objects.select_related("server__rack__site").filter(pk=pk).first()

@@ -20,7 +20,6 @@ from django_stubs_ext import StrOrPromise
 from analytics import business_case as bc
 from analytics.models import BusinessCase
 from analytics.selectors import (
-    business_case_site,
     business_cases,
     site_hardware_capex,
     site_measured_rates,
@@ -30,6 +29,7 @@ from core.console import console_view
 from core.exceptions import ApplicationError
 from core.roles import Role
 from marketplace.models import Site
+from marketplace.selectors import site_get
 
 ROLES = [Role.OPERATOR, Role.ADMIN]
 HUNDRED = Decimal(100)
@@ -211,7 +211,7 @@ def _initial(site: Site) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _site(pk: int) -> Site:
-    site = business_case_site(site_id=pk)
+    site = site_get(pk=pk)
     if site is None:
         raise Http404
     return site

@@ -7,12 +7,12 @@ capacity report and the card swap (`cards/{pk}/maintenance/`)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,7 +27,10 @@ from leasing import services as leasing_services
 from leasing.selectors import rack_servers_with_cards, swaps_described
 from leasing.terms import minute_ceil
 from marketplace.choices import CardStatus, RackStatus
-from marketplace.models import Card, Rack, Site
+from marketplace.models import Rack
+from marketplace.selectors import card_get, rack_get, site_get
+
+T = TypeVar("T")
 
 OPERATORS = [Role.OPERATOR, Role.ADMIN]
 
@@ -127,7 +130,7 @@ def sites(request: HttpRequest, *, tenant: Any) -> HttpResponse:
 @require_GET
 def site(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
     """One tile per rack of the site, coloured by yesterday's rental rate."""
-    site = get_object_or_404(Site, pk=pk)
+    site = _found(site_get(pk=pk))
     day = _yesterday()
     tiles = [
         {"tile": tile, "status_label": RACK_STATUS_LABELS.get(tile.rack.status, tile.rack.status)}
@@ -178,8 +181,15 @@ def _rack_panel(
     return render(request, f"analytics/console/{template}", context, status=status)
 
 
+def _found(thing: T | None) -> T:
+    """The object asked for, or the console's 404 page."""
+    if thing is None:
+        raise Http404
+    return thing
+
+
 def _rack_of(pk: int) -> Rack:
-    return get_object_or_404(Rack.objects.select_related("site"), pk=pk)
+    return _found(rack_get(pk=pk))
 
 
 @console_view(roles=OPERATORS)
@@ -195,7 +205,7 @@ def maintenance(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
     """GET: the rack's panel with this card's maintenance form open. POST: `card_swap` (as
     `cards/{pk}/maintenance/`): the card goes into maintenance and each lease holding it moves
     to a free card; the panel again, saying what happened or why nothing did."""
-    card = get_object_or_404(Card.objects.select_related("server__rack__site"), pk=pk)
+    card = _found(card_get(pk=pk))
     rack = card.server.rack
     if request.method == "GET":
         return _rack_panel(request, rack, form_card=card, form=MaintenanceForm())
