@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -39,6 +40,7 @@ from core.exceptions import ApplicationError
 from core.roles import Role
 
 ROLES = [Role.FINANCE, Role.ADMIN]
+PAGE_SIZE = 50  # invoices a page: a month may hold one per tenant, thousands
 CHANGED = "month-end-changed"  # the HX-Trigger event: the page's body reloads on it
 
 STATUS_LABELS: dict[str, Promise] = {
@@ -107,8 +109,12 @@ def _error_text(error: ApplicationError) -> str:
     return " ".join([error.message, *details])
 
 
-def _page_url(month: dt.date, status: str = "") -> str:
-    query = {"month": _month_text(month), **({"status": status} if status else {})}
+def _page_url(month: dt.date, status: str = "", page: int = 1) -> str:
+    query = {
+        "month": _month_text(month),
+        **({"status": status} if status else {}),
+        **({"page": str(page)} if page > 1 else {}),
+    }
     return f"{reverse('billing-console:month-end')}?{urlencode(query)}"
 
 
@@ -146,13 +152,22 @@ def _run_context(run: InvoiceRun | None, month: dt.date) -> dict[str, Any]:
 
 
 def _body_context(
-    month: dt.date, status: str, outcome: dict[str, Any] | None = None
+    month: dt.date, status: str, page_number: Any = None, outcome: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The totals and the list of the month (filtered by `status`), and an action's outcome."""
+    """The totals and one page of the month's list (filtered by `status`), and an action's
+    outcome."""
     totals = invoice_totals_by_status(month=month)
     run = invoice_run_latest(month=month)
     invoices = invoices_of_month(month=month, statuses=[status] if status else None)
+    page = Paginator(invoices, PAGE_SIZE).get_page(page_number)
     return {
+        "page": page,
+        "previous_page_url": (
+            _page_url(month, status, page.previous_page_number()) if page.has_previous() else ""
+        ),
+        "next_page_url": (
+            _page_url(month, status, page.next_page_number()) if page.has_next() else ""
+        ),
         "month": month,
         "month_text": _month_text(month),
         "status": status,
@@ -161,9 +176,9 @@ def _body_context(
             {**vars(row), "label": STATUS_LABELS[row.status], "url": _page_url(month, row.status)}
             for row in totals.by_status
         ],
-        "rows": [_row(invoice) for invoice in invoices],
+        "rows": [_row(invoice) for invoice in page],
         "drafts": next(row.count for row in totals.by_status if row.status == "draft"),
-        "page_url": _page_url(month, status),
+        "page_url": _page_url(month, status, page.number),
         "all_url": _page_url(month),
         "outcome": outcome or {},
         "export_url": f"{reverse('invoice-export')}?{urlencode({'month': _month_text(month)})}",
@@ -177,9 +192,8 @@ def _body(request: HttpRequest, outcome: dict[str, Any]) -> HttpResponse:
     """The page's body again after an action: the totals and the list as they now stand, the
     outcome (or the refusal) beside the invoice it concerns."""
     month, status, _error = _selection(request.POST)
-    return render(
-        request, "billing/console/_month_body.html", _body_context(month, status, outcome)
-    )
+    context = _body_context(month, status, request.POST.get("page"), outcome)
+    return render(request, "billing/console/_month_body.html", context)
 
 
 def _invoice(pk: int) -> Invoice:
@@ -198,7 +212,7 @@ def month_end(request: HttpRequest, *, tenant: Any) -> HttpResponse:
     """The month's invoices by status with their totals; an htmx request (the body reloading
     after an action or a run) gets the body alone."""
     month, status, error = _selection(request.GET)
-    context = _body_context(month, status)
+    context = _body_context(month, status, request.GET.get("page"))
     if getattr(request, "htmx", False):
         return render(request, "billing/console/_month_body.html", context)
     this_month = clock.month_first(clock.local_today())

@@ -194,6 +194,30 @@ def test_the_page_is_a_constant_number_of_queries(
     assert len(response.context["rows"]) == 7
 
 
+def test_the_list_is_paginated_and_actions_keep_the_page(
+    fin: Client, domestic: Any, april_2nd: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billing.console import month_end
+
+    monkeypatch.setattr(month_end, "PAGE_SIZE", 5)
+    with at("2027-02-20 10:00"):
+        for _ in range(7):
+            long_lease(TenantFactory(), domestic, cards=1, start="2027-03-01")
+    run("2027-03")
+    first = fin.get(PAGE, {"month": "2027-03"})
+    assert len(first.context["rows"]) == 5
+    assert first.context["totals"].count == 7  # the totals are the month's, not the page's
+    second = fin.get(PAGE, {"month": "2027-03", "page": "2"})
+    assert len(second.context["rows"]) == 2
+    assert "page=2" not in first.context["previous_page_url"]
+    assert second.context["page_url"].endswith("page=2")
+    invoice = second.context["rows"][0]["invoice"]
+    after = fin.post(
+        f"{PAGE}{invoice.pk}/issue/", {"month": "2027-03", "status": "", "page": "2"}
+    )
+    assert after.context["page"].number == 2
+
+
 def test_no_invoices_offers_the_run(fin: Client) -> None:
     response = fin.get(PAGE, {"month": "2027-03"})
     text = response.content.decode()
