@@ -212,9 +212,7 @@ def test_the_list_is_paginated_and_actions_keep_the_page(
     assert "page=2" not in first.context["previous_page_url"]
     assert second.context["page_url"].endswith("page=2")
     invoice = second.context["rows"][0]["invoice"]
-    after = fin.post(
-        f"{PAGE}{invoice.pk}/issue/", {"month": "2027-03", "status": "", "page": "2"}
-    )
+    after = fin.post(f"{PAGE}{invoice.pk}/issue/", {"month": "2027-03", "status": "", "page": "2"})
     assert after.context["page"].number == 2
 
 
