@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PORTS_FILE = Path("var") / "ports.env"
-POSTGRES_BASE = 55000  # PostgreSQL on 55000-55998 (even), Redis on 57000-57998
-REDIS_BASE = 57000
+# PostgreSQL on 24000-24998 (even), Redis on 26000-26998: below Linux's ephemeral range (32768
+# and up), where a client socket of any process may hold a port for a moment and make the
+# server's bind fail although nothing listens there.
+POSTGRES_BASE = 24000
+REDIS_BASE = 26000
 SLOTS = 500
 
 
