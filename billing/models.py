@@ -281,6 +281,9 @@ class Invoice(TimeStampedModel):
     # a draft renders the tenant and seller as they are now, an issued invoice from these.
     buyer = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
     seller = models.JSONField(default=dict, db_default={}, blank=True, editable=False)
+    # The tax system's fapiao (发票) for this bill, once finance records it (20 digits).
+    fapiao_number = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    fapiao_issued_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -288,6 +291,11 @@ class Invoice(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(status=InvoiceStatus.DRAFT) | (~Q(buyer={}) & ~Q(seller={})),
                 name="billing_invoice_issued_has_parties",
+            ),
+            models.CheckConstraint(
+                condition=Q(fapiao_number__isnull=True)
+                | (Q(fapiao_number__regex=r"^[0-9]{20}$") & Q(fapiao_issued_on__isnull=False)),
+                name="billing_invoice_fapiao_number_20_digits",
             ),
             models.UniqueConstraint(
                 fields=["tenant", "month"],
@@ -355,11 +363,19 @@ class CreditNote(TimeStampedModel):
     number = models.CharField(max_length=20, unique=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     reason = models.CharField(max_length=500)
+    # The red fapiao (红字发票) of this credit note, once finance records it (20 digits).
+    fapiao_number = models.CharField(max_length=20, null=True, blank=True, unique=True)
+    fapiao_issued_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="billing_creditnote_amount_positive"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(fapiao_number__isnull=True)
+                | (Q(fapiao_number__regex=r"^[0-9]{20}$") & Q(fapiao_issued_on__isnull=False)),
+                name="billing_creditnote_fapiao_number_20_digits",
+            ),
         ]
