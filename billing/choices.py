@@ -41,3 +41,12 @@ class UsagePoster(models.TextChoices):
 CARD_MINUTES = "card_minutes"
 PLATFORM_SOURCE = "platform"
 RESERVED_SOURCES = frozenset({PLATFORM_SOURCE})
+
+
+class CreditReason(models.TextChoices):
+    """Why a credit note corrects an invoice: the red-letter (红字) reasons the tax system knows."""
+
+    ISSUED_IN_ERROR = "issued_in_error", "Issued in error (开票有误)"
+    RETURNED = "returned", "Returned (销货退回)"
+    SERVICE_STOPPED = "service_stopped", "Service stopped (服务中止)"
+    ALLOWANCE = "allowance", "Allowance (销售折让)"

@@ -15,6 +15,7 @@ from accounts.models import Tenant
 from billing.choices import (
     PLATFORM_SOURCE,
     ClaimStatus,
+    CreditReason,
     InvoiceStatus,
     LineKind,
     RunStatus,
@@ -363,6 +364,7 @@ class CreditNote(TimeStampedModel):
     number = models.CharField(max_length=20, unique=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     reason = models.CharField(max_length=500)
+    reason_code = models.CharField(max_length=16, choices=CreditReason.choices)
     # The red fapiao (红字发票) of this credit note, once finance records it (20 digits).
     fapiao_number = models.CharField(max_length=20, null=True, blank=True, unique=True)
     fapiao_issued_on = models.DateField(null=True, blank=True)
@@ -372,6 +374,10 @@ class CreditNote(TimeStampedModel):
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0), name="billing_creditnote_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason_code__in=CreditReason.values),
+                name="billing_creditnote_reason_code_known",
             ),
             models.CheckConstraint(
                 condition=Q(fapiao_number__isnull=True)

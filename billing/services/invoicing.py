@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum
 
 from accounts.models import Tenant
-from billing.choices import CARD_MINUTES, ClaimStatus, InvoiceStatus, RunStatus
+from billing.choices import CARD_MINUTES, ClaimStatus, CreditReason, InvoiceStatus, RunStatus
 from billing.models import (
     CreditNote,
     Invoice,
@@ -740,8 +740,21 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
 
 
 @transaction.atomic
-def credit_note_create(*, actor: Actor, invoice: Invoice, amount: Any, reason: str) -> CreditNote:
-    """A credit note against an issued or paid invoice, up to what is still uncredited."""
+def credit_note_create(
+    *,
+    actor: Actor,
+    invoice: Invoice,
+    amount: Any,
+    reason: str,
+    reason_code: str = CreditReason.ALLOWANCE,
+) -> CreditNote:
+    """A credit note against an issued or paid invoice, up to what is still uncredited, with its
+    red-letter `reason_code` (CreditReason)."""
+    if reason_code not in CreditReason.values:
+        raise InvalidInput(
+            "reason_code is not a red-letter reason.",
+            fields={"reason_code": [f"One of {', '.join(CreditReason.values)}."]},
+        )
     invoice = _locked_invoice(invoice)
     if invoice.status not in {InvoiceStatus.ISSUED, InvoiceStatus.PAID}:
         raise InvalidState(
@@ -762,6 +775,7 @@ def credit_note_create(*, actor: Actor, invoice: Invoice, amount: Any, reason: s
         number=_next_number("CN", clock.local_today().year),
         amount=amount,
         reason=reason,
+        reason_code=reason_code,
     )
     audit_record(actor=actor, action="credit_note.create", instance=note, after=snapshot(note))
     return note

@@ -22,6 +22,12 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, max_length=20, null=True, unique=True),
         ),
         migrations.AddField(
+            model_name='creditnote',
+            name='reason_code',
+            field=models.CharField(choices=[('issued_in_error', 'Issued in error (开票有误)'), ('returned', 'Returned (销货退回)'), ('service_stopped', 'Service stopped (服务中止)'), ('allowance', 'Allowance (销售折让)')], default='allowance', max_length=16),
+            preserve_default=False,
+        ),
+        migrations.AddField(
             model_name='invoice',
             name='fapiao_issued_on',
             field=models.DateField(blank=True, null=True),
@@ -30,6 +36,10 @@ class Migration(migrations.Migration):
             model_name='invoice',
             name='fapiao_number',
             field=models.CharField(blank=True, max_length=20, null=True, unique=True),
+        ),
+        migrations.AddConstraint(
+            model_name='creditnote',
+            constraint=models.CheckConstraint(condition=models.Q(('reason_code__in', ['issued_in_error', 'returned', 'service_stopped', 'allowance'])), name='billing_creditnote_reason_code_known'),
         ),
         migrations.AddConstraint(
             model_name='creditnote',
