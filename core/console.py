@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 
 from core import clock
+from core.exceptions import ApplicationError
 from core.permissions import user_role
 from core.roles import Role
 
@@ -152,6 +153,12 @@ def console_context(request: HttpRequest) -> dict[str, Any]:
         "console_now": clock.now(),  # rendered in operator time (OperatorTimeZoneMiddleware)
         "console_time_zone": settings.OPERATOR_TIME_ZONE,
     }
+
+
+def refusal_text(error: ApplicationError) -> str:
+    """A service's refusal in words, for a page: its message, then what it says of each field."""
+    details = [", ".join(str(m) for m in messages) for messages in error.fields.values()]
+    return " ".join([error.message, *details])
 
 
 # --- The decorator ----------------------------------------------------------------------------

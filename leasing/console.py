@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Tenant
 from core import clock
-from core.console import console_view
+from core.console import console_view, refusal_text
 from core.exceptions import ApplicationError
 from core.roles import Role
 from leasing import services
@@ -87,12 +87,6 @@ def _row(lease: Lease) -> dict[str, Any]:
     }
 
 
-def _error_text(error: ApplicationError) -> str:
-    """A service's refusal in words: its message, then what it says of each field."""
-    details = [f"{', '.join(str(m) for m in msgs)}" for msgs in error.fields.values()]
-    return " ".join([error.message, *details])
-
-
 def _own_lease(tenant: Tenant, pk: int) -> Lease:
     lease = leases_of_tenant(tenant=tenant).filter(pk=pk).first()
     if lease is None:  # another tenant's lease is no lease of theirs: the 404 page
@@ -123,7 +117,7 @@ def quote(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
         try:
             start, end = form.window()
         except ApplicationError as error:
-            context["error"] = _error_text(error)
+            context["error"] = refusal_text(error)
         else:
             data = form.cleaned_data
             context["availability"] = availability_find(
@@ -157,7 +151,7 @@ def take(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
                 end=end,
             )
         except ApplicationError as error:
-            context["error"] = _error_text(error)
+            context["error"] = refusal_text(error)
         else:
             response = render(request, "leasing/console/_taken.html", {"lease": lease})
             response["HX-Trigger"] = "leases-changed"
@@ -176,7 +170,7 @@ def stop(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
             actor=request.user, lease=lease, reason="stopped in the console"
         )
     except ApplicationError as error:
-        context["row_error"] = _error_text(error)
+        context["row_error"] = refusal_text(error)
     lease = _own_lease(tenant, pk)  # with its card model and site, as the list shows it
     context["row"] = _row(lease)
     return render(request, "leasing/console/_lease_row.html", context)
@@ -210,7 +204,7 @@ def terminate(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
             else:
                 context["quote"] = lease_termination_quote(lease=lease, effective=data["effective"])
         except ApplicationError as error:
-            context["error"] = _error_text(error)
+            context["error"] = refusal_text(error)
         else:
             if request.method == "POST":
                 done = {"lease": termination.lease, "renewal": termination.cancelled_renewal}

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from analytics.selectors import RATE_BANDS, TREND_DAYS, fleet_overview, site_heatmap
 from analytics.services import snapshots_recompute_start
 from core import clock
-from core.console import console_view
+from core.console import console_view, refusal_text
 from core.exceptions import ApplicationError
 from core.roles import Role
 from leasing import services as leasing_services
@@ -55,12 +55,6 @@ def _bands() -> list[dict[str, Any]]:
     """The heat map's legend: band n covers [20·n, 20·(n+1)) % (the last one includes 100 %)."""
     step = 100 // RATE_BANDS
     return [{"band": n, "low": n * step, "high": (n + 1) * step} for n in range(RATE_BANDS)]
-
-
-def _error_text(error: ApplicationError) -> str:
-    """A service's refusal in words: its message, then what it says of each field."""
-    details = [", ".join(str(m) for m in msgs) for msgs in error.fields.values()]
-    return " ".join([error.message, *details])
 
 
 # --- Overview and sites ---------------------------------------------------------------------------
@@ -103,7 +97,7 @@ def recompute(request: HttpRequest, *, tenant: Any) -> HttpResponse:
         run = snapshots_recompute_start(day_from=day_from, day_to=day_to, actor=request.user)
     except ApplicationError as error:
         context = _overview_context()
-        context["recompute_error"] = _error_text(error)
+        context["recompute_error"] = refusal_text(error)
         return render(request, "analytics/console/fleet.html", context, status=error.status_code)
     messages.success(
         request,
@@ -217,7 +211,7 @@ def maintenance(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
             actor=request.user, card=card, reason=form.cleaned_data["reason"]
         )
     except ApplicationError as error:
-        return _rack_panel(request, rack, outcome_card=card, refusal=_error_text(error))
+        return _rack_panel(request, rack, outcome_card=card, refusal=refusal_text(error))
     return _rack_panel(
         request, rack, outcome_card=card, swaps=swaps_described(result["swaps"]), done=True
     )

@@ -35,7 +35,7 @@ from billing.selectors import (
 )
 from billing.services import invoicing
 from core import clock
-from core.console import console_view
+from core.console import console_view, refusal_text
 from core.exceptions import ApplicationError
 from core.roles import Role
 
@@ -101,12 +101,6 @@ def default_month() -> dt.date:
 
 def _month_text(month: dt.date) -> str:
     return f"{month:%Y-%m}"
-
-
-def _error_text(error: ApplicationError) -> str:
-    """A service's refusal in words: its message, then what it says of each field."""
-    details = [", ".join(str(m) for m in messages) for messages in error.fields.values()]
-    return " ".join([error.message, *details])
 
 
 def _page_url(month: dt.date, status: str = "", page: int = 1) -> str:
@@ -244,7 +238,7 @@ def run_start(request: HttpRequest, *, tenant: Any) -> HttpResponse:
         run = invoicing.invoice_run_start(month=month, actor=request.user)
     except ApplicationError as error:
         context.update(_run_context(invoice_run_latest(month=month), month))
-        context["run_error"] = _error_text(error)
+        context["run_error"] = refusal_text(error)
         return render(request, "billing/console/_run.html", context)
     response = render(request, "billing/console/_run.html", _run_context(run, month))
     response["HX-Trigger"] = CHANGED  # the body says a run is under way
@@ -272,7 +266,7 @@ def issue(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
     try:
         invoice = invoicing.invoice_issue(actor=request.user, invoice=invoice)
     except ApplicationError as error:
-        return _body(request, {"invoice": pk, "error": _error_text(error)})
+        return _body(request, {"invoice": pk, "error": refusal_text(error)})
     message = _("Issued as %(number)s.") % {"number": invoice.number}
     return _body(request, {"invoice": pk, "message": message})
 
@@ -288,7 +282,7 @@ def issue_all(request: HttpRequest, *, tenant: Any) -> HttpResponse:
         try:
             invoicing.invoice_issue(actor=request.user, invoice=invoice)
         except ApplicationError as error:
-            refused.append(f"{invoice.tenant.name}: {_error_text(error)}")
+            refused.append(f"{invoice.tenant.name}: {refusal_text(error)}")
         else:
             issued += 1
     outcome: dict[str, Any] = {"all": True}
@@ -308,7 +302,7 @@ def _form_action(request: HttpRequest, pk: int, name: str, form: forms.Form, act
     try:
         message = act(invoice, form.cleaned_data)
     except ApplicationError as error:
-        outcome = {"invoice": pk, "action": name, "form": form, "error": _error_text(error)}
+        outcome = {"invoice": pk, "action": name, "form": form, "error": refusal_text(error)}
         return _body(request, outcome)
     return _body(request, {"invoice": pk, "message": message})
 

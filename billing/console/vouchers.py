@@ -31,7 +31,7 @@ from billing.choices import ClaimStatus
 from billing.models import VoucherGrant, VoucherProgram
 from billing.services import vouchers
 from core import clock
-from core.console import console_view
+from core.console import console_view, refusal_text
 from core.downloads import csv_response
 from core.exceptions import ApplicationError
 from core.roles import Role
@@ -216,12 +216,6 @@ def _claim_label(status: str) -> Promise | str:
     return CLAIM_STATUS_LABELS.get(status, status)
 
 
-def _error_text(error: ApplicationError) -> str:
-    """A service's refusal in words: its message, then what it says of each field."""
-    details = [", ".join(str(m) for m in msgs) for msgs in error.fields.values()]
-    return " ".join([error.message, *details])
-
-
 def _program_or_404(pk: int) -> Any:
     program = vouchers.voucher_programs_with_totals().filter(pk=pk).first()
     if program is None:
@@ -265,7 +259,7 @@ def program_new(request: HttpRequest, *, tenant: None) -> HttpResponse:
         try:
             program = vouchers.voucher_program_create(actor=request.user, **form.service_fields())
         except ApplicationError as refusal:
-            error = _error_text(refusal)
+            error = refusal_text(refusal)
         else:
             messages.success(
                 request, gettext("Programme “%(name)s” created.") % {"name": program.name}
@@ -377,7 +371,7 @@ def claim(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
                     status=form.cleaned_data["status"],
                 )
             except ApplicationError as refusal:
-                error = _error_text(refusal)
+                error = refusal_text(refusal)
             else:
                 messages.success(
                     request,
