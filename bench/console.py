@@ -16,16 +16,13 @@ with the most leases; the site is the one with the most racks; the rack, its mos
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import re
 import secrets
 import time
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.harness import BenchError, Context, latency_summary
+from bench.harness import ApiClient, BenchError, Context, latency_summary
 
 TARGET_P95_MS = 150.0
 HISTORY_DAYS = 90
@@ -66,51 +63,17 @@ _WORLD_SQL = {
 }
 
 
-@dataclass
-class Session:
-    """One signed-in browser: a keep-alive connection and its cookies."""
+class Session(ApiClient):
+    """One signed-in browser: a keep-alive connection and the session cookie."""
 
-    host: str
-    port: int
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, bytes, float]:
-        all_headers = {"Accept": "text/html", **(headers or {})}
-        if self.cookies:
-            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        for attempt in (1, 2):
-            fresh = self._conn.sock is None
-            started = time.perf_counter()
-            try:
-                self._conn.request(method, path, body=body, headers=all_headers)
-                response = self._conn.getresponse()
-                data = response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._conn.close()
-                if fresh or attempt == 2:
-                    raise
-                continue
-            elapsed = time.perf_counter() - started
-            for header in response.headers.get_all("Set-Cookie") or []:
-                jar: SimpleCookie = SimpleCookie(header)
-                self.cookies.update({key: morsel.value for key, morsel in jar.items()})
-            return response.status, data, elapsed
-        raise AssertionError("unreachable")
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port, token=None, accept="text/html")
 
     def login(self, username: str, password: str) -> None:
-        status, body, _ = self.request("GET", "/console/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-        if status != 200 or token is None:
-            raise BenchError(f"login page answered {status}")
+        page = self.get("/console/login/")
+        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+        if page.status != 200 or token is None:
+            raise BenchError(f"login page answered {page.status}")
         form = urlencode(
             {
                 "csrfmiddlewaretoken": token.group(1).decode(),
@@ -118,16 +81,12 @@ class Session:
                 "password": password,
             }
         ).encode()
-        status, body, _ = self.request(
-            "POST", "/console/login/", form,
-            {"Content-Type": "application/x-www-form-urlencoded",
-             "Referer": f"http://{self.host}:{self.port}/console/login/"},
+        answer = self.request(
+            "POST", "/console/login/", body=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )  # fmt: skip
-        if status != 302 or "sessionid" not in self.cookies:
-            raise BenchError(f"{username} could not sign in: {status} {body[:200]!r}")
-
-    def close(self) -> None:
-        self._conn.close()
+        if answer.status != 302 or "sessionid" not in self.cookies:
+            raise BenchError(f"{username} could not sign in: {answer.status} {answer.body[:200]!r}")
 
 
 def _one(ctx: Context, query: str, params: dict[str, Any]) -> int:
@@ -205,11 +164,13 @@ def run(ctx: Context) -> dict[str, Any]:
     try:
         for round_ in range(ctx.warmup // 10 + rounds):
             for role, name, path in pages:
-                status, body, elapsed = sessions[role].request("GET", path)
-                if status != 200 or b"<html" not in body[:200]:
-                    raise BenchError(f"{role} GET {path} answered {status}: {body[:200]!r}")
+                answer = sessions[role].get(path)
+                if answer.status != 200 or b"<html" not in answer.body[:200]:
+                    raise BenchError(
+                        f"{role} GET {path} answered {answer.status}: {answer.body[:200]!r}"
+                    )
                 if round_ >= ctx.warmup // 10:
-                    samples[name].append(elapsed)
+                    samples[name].append(answer.elapsed)
     finally:
         for session in sessions.values():
             session.close()

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -46,17 +47,26 @@ class Response:
 
 
 class ApiClient:
-    """One persistent (keep-alive) HTTP/1.1 connection with token authentication.
+    """One persistent (keep-alive) HTTP/1.1 connection with token authentication, or with the
+    cookies the server sets (a browser's session: `token=None`, `accept="text/html"`).
 
     `http.client` reopens the connection by itself when the server closed it (gunicorn's sync
     workers answer `Connection: close`); `connections_opened` says how often that happened.
     """
 
-    def __init__(self, host: str, port: int, token: str | None, timeout: float = 60) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str | None,
+        timeout: float = 60,
+        accept: str = "application/json",
+    ) -> None:
         self._conn = http.client.HTTPConnection(host, port, timeout=timeout)
-        self._headers = {"Accept": "application/json"}
+        self._headers = {"Accept": accept}
         if token:
             self._headers["Authorization"] = f"Token {token}"
+        self.cookies: dict[str, str] = {}
         self.connections_opened = 0
 
     def request(
@@ -69,6 +79,8 @@ class ApiClient:
     ) -> Response:
         url = f"{path}?{urlencode(params)}" if params else path
         all_headers = {**self._headers, **(headers or {})}
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         for attempt in (1, 2):
             fresh = self._conn.sock is None
             started = time.perf_counter()
@@ -85,6 +97,9 @@ class ApiClient:
             elapsed = time.perf_counter() - started
             if fresh:
                 self.connections_opened += 1
+            for header in response.headers.get_all("Set-Cookie") or []:
+                jar: SimpleCookie = SimpleCookie(header)
+                self.cookies.update({key: morsel.value for key, morsel in jar.items()})
             return Response(response.status, data, elapsed, fresh)
         raise AssertionError("unreachable")
 
