@@ -224,6 +224,12 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): "403 403 403 200 200 302",
     ("console/billing/vouchers/grants/{pk}/", "GET"): "200 404 403 200 200 302",  # B: A's grant
     ("console/billing/vouchers/grants/{pk}/", "POST"): "405 405 403 405 405 302",
+    ("console/billing/vouchers/programmes/{pk}/edit/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/programmes/{pk}/edit/", "POST"): "403 403 403 200 200 302",  # form errors
+    ("console/billing/vouchers/programmes/{pk}/close/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/vouchers/programmes/{pk}/close/", "POST"): "403 403 403 302 302 302",
+    ("console/billing/vouchers/grants/{pk}/revoke/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/vouchers/grants/{pk}/revoke/", "POST"): "403 403 403 302 302 302",
     # the Fleet pages (analytics/console/fleet.py): operators and admins
     ("console/fleet/", "GET"): "403 403 200 403 200 302",
     ("console/fleet/", "POST"): "403 403 405 403 405 302",
@@ -370,6 +376,9 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/billing/vouchers/programmes/{pk}/grants/": lambda w: w.program.pk,
     "console/billing/vouchers/programmes/{pk}/claim/": lambda w: w.program.pk,
     "console/billing/vouchers/grants/{pk}/": lambda w: w.a.grant.pk,
+    "console/billing/vouchers/grants/{pk}/revoke/": lambda w: w.a.grant.pk,
+    "console/billing/vouchers/programmes/{pk}/edit/": lambda w: w.program.pk,
+    "console/billing/vouchers/programmes/{pk}/close/": lambda w: w.program.pk,
     "console/fleet/sites/{pk}/": lambda w: w.site.pk,
     "console/fleet/racks/{pk}/": lambda w: w.rack.pk,
     "console/fleet/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
