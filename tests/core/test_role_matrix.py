@@ -225,7 +225,8 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/vouchers/grants/{pk}/", "GET"): "200 404 403 200 200 302",  # B: A's grant
     ("console/billing/vouchers/grants/{pk}/", "POST"): "405 405 403 405 405 302",
     ("console/billing/vouchers/programmes/{pk}/edit/", "GET"): "403 403 403 200 200 302",
-    ("console/billing/vouchers/programmes/{pk}/edit/", "POST"): "403 403 403 200 200 302",  # form errors
+    # no body: the form shows its errors
+    ("console/billing/vouchers/programmes/{pk}/edit/", "POST"): "403 403 403 200 200 302",
     ("console/billing/vouchers/programmes/{pk}/close/", "GET"): "403 403 403 405 405 302",
     ("console/billing/vouchers/programmes/{pk}/close/", "POST"): "403 403 403 302 302 302",
     ("console/billing/vouchers/grants/{pk}/revoke/", "GET"): "403 403 403 200 200 302",
