@@ -519,15 +519,19 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
     """Redeem the tenant's grants against an invoice being issued; returns the deduction.
 
     The grants are locked in primary-key order (so concurrent issues queue), then
-    `voucher_deductions` says what each pays.
+    `voucher_deductions` says what each pays. Only the grant rows are locked (not their
+    programme's: other tenants' invoices issue alongside); the grants are read again after the
+    lock so that a revoke or a close committed meanwhile is seen (and the database refuses a
+    redemption on either in any case).
     """
     lines = list(invoice.lines.select_related("lease").order_by("pk"))
     if not lines:
         return Decimal("0.00")
-    locked = list(_candidate_grants(invoice, lines).select_for_update().order_by("pk"))
+    candidates = _candidate_grants(invoice, lines)
+    locked = list(candidates.select_for_update(of=("self",)).order_by("pk"))
     if not locked:
         return Decimal("0.00")
-    grants = _with_terms(VoucherGrant.objects.filter(pk__in=[g.pk for g in locked]))
+    grants = _with_terms(candidates.filter(pk__in=[g.pk for g in locked]))
     total = Decimal("0.00")
     for grant, deduction in voucher_deductions(lines=lines, grants=grants):
         VoucherRedemption.objects.create(grant=grant, invoice=invoice, amount=deduction)
