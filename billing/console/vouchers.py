@@ -112,6 +112,11 @@ class ProgramForm(forms.Form):
         required=False,
         help_text=_("Empty: any term."),
     )
+    requires_payment = forms.BooleanField(
+        label=_("Claim only paid invoices"),
+        required=False,
+        help_text=_("A redemption enters the claim once its invoice is paid in full."),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

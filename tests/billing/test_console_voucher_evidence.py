@@ -248,3 +248,14 @@ def test_edit_and_revoke_pages_are_a_constant_number_of_queries(
         for url, count in zip(urls, counts, strict=True):
             with django_assert_max_num_queries(count):
                 assert client.get(url).status_code == 200
+
+
+def test_a_new_programme_may_claim_paid_invoices_only(later: None) -> None:
+    body = {
+        "issuer": "宜昌市 Yichang", "name": "Yichang vouchers", "budget": "80000",
+        "coverage_percent": "25", "per_tenant_cap": "30000", "valid_from": "2027-04-01",
+        "valid_to": "2027-12-31", "lease_kinds": ["long"], "requires_payment": "on",
+    }  # fmt: skip
+    response = login(Role.FINANCE).post(reverse("billing-console:voucher-program-new"), body)
+    assert response.status_code == 302
+    assert VoucherProgram.objects.get().requires_payment is True
