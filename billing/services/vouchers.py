@@ -741,6 +741,26 @@ def voucher_claim_advance(
             raise InvalidState(
                 f"{drafts} invoice(s) of {month:%Y-%m} are still drafts: issue them first."
             )
+        if program.requires_payment:
+            # its claim counts paid invoices only, and its total is frozen at submission: a
+            # redemption paid later would never be claimed (void an invoice that will not be)
+            unpaid = (
+                VoucherRedemption.objects.filter(
+                    grant__program=program,
+                    invoice__month=month,
+                    invoice__status=InvoiceStatus.ISSUED,
+                    voided_at__isnull=True,
+                )
+                .values("invoice")
+                .distinct()
+                .count()
+            )
+            if unpaid:
+                raise InvalidState(
+                    f"{unpaid} invoice(s) of {month:%Y-%m} with this programme's vouchers are "
+                    "not paid yet, and it claims paid invoices only: record their payments "
+                    "first."
+                )
     record, _ = VoucherClaim.objects.select_for_update().get_or_create(program=program, month=month)
     if _NEXT_CLAIM_STATUS.get(ClaimStatus(record.status)) != status:
         raise InvalidState(f"A {record.status} claim cannot become {status}.")

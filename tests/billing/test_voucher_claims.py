@@ -79,6 +79,12 @@ def test_a_requires_payment_claim_lists_a_redemption_only_once_its_invoice_is_pa
 
     before = claim_of(finance_client, programme).json()
     assert (before["requires_payment"], before["rows"], before["total"]) == (True, [], "0.00")
+    # nor is it submitted before payment: its total would be frozen without the redemption
+    url = f"/api/v1/voucher-programs/{programme['id']}/claims/"
+    with at("2027-04-02 09:00"):
+        early = finance_client.post(url, {"month": "2027-03", "status": "submitted"}, format="json")
+    assert early.status_code == 409
+    assert "not paid yet" in early.json()["error"]["message"]
     programmes = finance_client.get(f"/api/v1/voucher-programs/{programme['id']}/").json()
     assert programmes["requires_payment"] is True
 
@@ -144,6 +150,11 @@ def test_a_requires_payment_claim_lists_a_redemption_only_once_its_invoice_is_pa
     assert rows[2][rows[0].index("tenant")] == "TOTAL"
     assert rows[2][rows[0].index("amount")] == "3793.50"
     assert len(rows) == 3
+    with at("2027-04-16 09:00"):
+        submitted = finance_client.post(
+            url, {"month": "2027-03", "status": "submitted"}, format="json"
+        )
+    assert (submitted.status_code, submitted.json()["total"]) == (200, "3793.50")
 
 
 def test_a_claim_names_the_tenant_and_tax_id_frozen_on_the_invoice(
