@@ -16,6 +16,13 @@ urlpatterns = [
     path("vouchers/programmes/<int:pk>/grants/", vouchers.grant_new, name="voucher-grant-new"),
     path("vouchers/programmes/<int:pk>/claim/", vouchers.claim, name="voucher-claim"),
     path("vouchers/grants/<int:pk>/", vouchers.grant_detail, name="voucher-grant"),
+    path("vouchers/programmes/<int:pk>/edit/", vouchers.program_edit, name="voucher-program-edit"),
+    path(
+        "vouchers/programmes/<int:pk>/close/",
+        vouchers.program_close,
+        name="voucher-program-close",
+    ),
+    path("vouchers/grants/<int:pk>/revoke/", vouchers.grant_revoke, name="voucher-grant-revoke"),
     path("month-end/", month_end.month_end, name="month-end"),
     path("month-end/run/", month_end.run_start, name="month-end-run"),
     path("month-end/runs/<int:pk>/", month_end.run_status, name="month-end-run-status"),

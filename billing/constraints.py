@@ -18,3 +18,21 @@ register_constraint(
     Duplicate,
     "The tenant already has an invoice for this month.",
 )
+register_constraint(
+    "billing_vouchergrant_program_open",
+    Conflict,
+    "The programme is closed: it takes no new grants.",
+    code="program_closed",
+)
+register_constraint(
+    "billing_voucherredemption_grant_open",
+    Conflict,
+    "The grant is revoked: nothing more is redeemed from it.",
+    code="grant_revoked",
+)
+register_constraint(
+    "billing_voucherredemption_program_open",
+    Conflict,
+    "The grant's programme is closed: nothing more is redeemed from it.",
+    code="program_closed",
+)

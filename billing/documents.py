@@ -28,7 +28,7 @@ from reportlab.platypus import (
 
 from billing.models import Invoice, InvoiceLine
 from billing.parties import invoice_buyer, invoice_seller
-from billing.services.vouchers import Claim
+from billing.services.vouchers import Claim, ClaimLease
 from core import clock
 from core.downloads import csv_text
 
@@ -100,23 +100,63 @@ def _invoice_rows(invoices: Iterable[Invoice]) -> Iterator[list[Any]]:
             ]
 
 
+CLAIM_CSV_COLUMNS = [
+    "program", "month", "status", "redemption", "tenant_id", "tenant", "tax_id",
+    "invoice_number", "fapiao_number", "leases", "lease_kinds", "lease_terms", "card_models",
+    "domestic", "card_hours", "amount", "paid_on", "payment_reference",
+]  # fmt: skip
+# A redemption covering lines of several leases stays one row: the lease columns list each
+# lease in the same order, joined by this.
+CLAIM_LIST_SEPARATOR = "; "
+
+
+def claim_lease_term(lease: ClaimLease) -> str:
+    """A lease's term in operator time: `2027-03-01/2028-03-01 (12 months)` for a long lease,
+    `2027-03-10 08:00/2027-03-10 12:00` for a short one (`…` while open-ended)."""
+    tz = clock.operator_tz()
+    if lease.kind == "long":
+        end = f"{lease.end.astimezone(tz):%Y-%m-%d}" if lease.end else "…"
+        return f"{lease.start.astimezone(tz):%Y-%m-%d}/{end} ({lease.term_months} months)"
+    end = f"{lease.end.astimezone(tz):%Y-%m-%d %H:%M}" if lease.end else "…"
+    return f"{lease.start.astimezone(tz):%Y-%m-%d %H:%M}/{end}"
+
+
+def _joined(values: Iterable[Any]) -> str:
+    return CLAIM_LIST_SEPARATOR.join(str(value) for value in values)
+
+
 def claim_csv(claim: Claim) -> str:
-    header = ["program", "month", "status", "tenant_id", "tenant", "invoice_number", "amount"]
+    """A claim as the issuer's evidence: one row per redemption (see CLAIM_CSV_COLUMNS), then
+    the total."""
     month = f"{claim.month:%Y-%m}"
     rows: list[list[Any]] = [
         [
             claim.program,
             month,
             claim.status,
+            row.redemption,
             row.tenant,
             row.tenant_name,
+            row.tax_id,
             row.invoice_number,
+            row.fapiao_number or "",
+            _joined(lease.lease for lease in row.leases),
+            _joined(lease.kind for lease in row.leases),
+            _joined(claim_lease_term(lease) for lease in row.leases),
+            _joined(lease.card_model_name for lease in row.leases),
+            _joined("yes" if lease.domestic else "no" for lease in row.leases),
+            row.card_hours.normalize() if row.card_hours else "0",
             row.amount,
+            row.paid_on or "",
+            row.payment_reference,
         ]
         for row in claim.rows
     ]
-    rows.append([claim.program, month, claim.status, "", "TOTAL", "", claim.total])
-    return csv_text(header, rows)
+    total: list[Any] = [claim.program, month, claim.status, *[""] * (len(CLAIM_CSV_COLUMNS) - 3)]
+    total[CLAIM_CSV_COLUMNS.index("tenant")] = "TOTAL"
+    total[CLAIM_CSV_COLUMNS.index("amount")] = claim.total
+    rows.append(total)
+    return csv_text(CLAIM_CSV_COLUMNS, rows)
 
 
 # --- PDF ---

@@ -132,6 +132,10 @@ class VoucherProgram(TimeStampedModel):
     lease_kinds = ArrayField(models.CharField(max_length=8), default=list)
     card_models = models.ManyToManyField(CardModel, blank=True, related_name="+")
     max_term_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Claims as evidence: with `requires_payment` only redemptions of paid invoices are claimed.
+    # A closed programme takes no new grants or redemptions (a trigger refuses them).
+    requires_payment = models.BooleanField(default=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -182,6 +186,9 @@ class VoucherGrant(TimeStampedModel):
     redeemed = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
     valid_from = models.DateField()
     valid_to = models.DateField(help_text="inclusive")
+    # A revoked grant redeems nothing more; its unredeemed balance went back to the programme's
+    # budget (a trigger keeps `VoucherProgram.granted` = Σ standing grants: see 0010).
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -201,7 +208,19 @@ class VoucherGrant(TimeStampedModel):
 
     @property
     def remaining(self) -> Decimal:
-        return self.amount - self.redeemed
+        """What it may still pay: nothing once revoked."""
+        return Decimal("0.00") if self.revoked_at else self.amount - self.redeemed
+
+    @property
+    def standing(self) -> Decimal:
+        """What it holds of its programme's budget: its amount, or once revoked what it
+        redeemed (the rest was released)."""
+        return self.redeemed if self.revoked_at else self.amount
+
+    @property
+    def released(self) -> Decimal:
+        """What its revocation gave back to the programme's budget (0 while standing)."""
+        return self.amount - self.redeemed if self.revoked_at else Decimal("0.00")
 
     def __str__(self) -> str:
         return f"grant {self.pk} of {self.program_id} to {self.tenant_id}"

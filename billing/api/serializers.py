@@ -163,8 +163,9 @@ class VoucherProgramSerializer(StrictModelSerializer):
         fields = [
             "id", "issuer", "name", "budget", "granted", "coverage_rate", "model_rates",
             "per_tenant_cap", "valid_from", "valid_to", "lease_kinds", "card_models",
-            "max_term_months",
+            "max_term_months", "requires_payment", "closed_at",
         ]  # fmt: skip
+        read_only_fields = ["closed_at"]
         staff_only_fields = ["granted"]  # a total over every tenant's grants
 
     def validate_coverage_rate(self, value: Any) -> Any:
@@ -204,6 +205,9 @@ class VoucherGrantSerializer(StrictModelSerializer):
     valid_from = serializers.DateField(required=False)
     valid_to = serializers.DateField(required=False)
     tenant = IdField(queryset=Tenant.objects.all())
+    released = MoneyField(
+        read_only=True, help_text="given back to the programme's budget by its revocation"
+    )
     program_name = name_of("program")
     tenant_name = name_of("tenant")
 
@@ -211,9 +215,17 @@ class VoucherGrantSerializer(StrictModelSerializer):
         model = VoucherGrant
         fields = [
             "id", "program", "program_name", "tenant", "tenant_name", "amount", "valid_from",
-            "valid_to", "redeemed", "remaining", "created_at",
+            "valid_to", "redeemed", "remaining", "revoked_at", "released", "created_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "created_at"]
+        read_only_fields = ["id", "revoked_at", "created_at"]
+
+
+class VoucherProgramCloseSerializer(StrictSerializer):
+    """Nothing to say (an empty body or {})."""
+
+
+class VoucherGrantRevokeSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class ClaimQuerySerializer(StrictSerializer):
@@ -226,18 +238,40 @@ class ClaimAdvanceSerializer(StrictSerializer):
     status = serializers.ChoiceField(choices=[ClaimStatus.SUBMITTED, ClaimStatus.REIMBURSED])
 
 
+class ClaimLeaseSerializer(serializers.Serializer):
+    lease = serializers.IntegerField()
+    kind = serializers.CharField()
+    term_months = serializers.IntegerField(allow_null=True, help_text="long leases")
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField(allow_null=True)
+    card_model = serializers.IntegerField()
+    card_model_name = serializers.CharField()
+    domestic = serializers.BooleanField()
+    card_hours = serializers.DecimalField(max_digits=20, decimal_places=6)
+
+
 class ClaimRowSerializer(serializers.Serializer):
+    redemption = serializers.IntegerField()
     tenant = serializers.IntegerField()
     tenant_name = serializers.CharField()
+    tax_id = serializers.CharField(help_text="as the invoice names the buyer")
     invoice = serializers.IntegerField()
     invoice_number = serializers.CharField()
-    amount = MoneyField()
+    fapiao_number = serializers.CharField(allow_null=True)
+    leases = ClaimLeaseSerializer(
+        many=True, help_text="the leases of the invoice lines the redemption covers"
+    )
+    card_hours = serializers.DecimalField(max_digits=20, decimal_places=6)
+    amount = MoneyField(help_text="the covered amount: what the redemption paid")
+    paid_on = serializers.DateField(allow_null=True)
+    payment_reference = serializers.CharField(allow_blank=True)
 
 
 class ClaimSerializer(serializers.Serializer):
     program = serializers.IntegerField()
     month = MonthField()
     status = serializers.CharField()
+    requires_payment = serializers.BooleanField(help_text="only paid invoices' redemptions count")
     total = MoneyField()
     rows = ClaimRowSerializer(many=True)
 

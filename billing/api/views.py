@@ -29,7 +29,9 @@ from billing.api.serializers import (
     UsageBatchResultSerializer,
     UsageBatchSerializer,
     UsageRecordSerializer,
+    VoucherGrantRevokeSerializer,
     VoucherGrantSerializer,
+    VoucherProgramCloseSerializer,
     VoucherProgramSerializer,
 )
 from billing.choices import RunStatus
@@ -154,9 +156,28 @@ class VoucherProgramViewSet(AuditedModelViewSet):
     queryset = VoucherProgram.objects.prefetch_related("model_rates__card_model", "card_models")
     serializer_class = VoucherProgramSerializer
     permission_classes = [roles(read=ALL_ROLES, write=FINANCE)]
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     ordering = ["id"]
-    writes = Writes("program", create=vouchers.voucher_program_create)
+    writes = Writes(
+        "program", create=vouchers.voucher_program_create, update=vouchers.voucher_program_update
+    )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Edit a programme. Any time until it closes: issuer, name, budget (never below what
+        is granted), per-tenant cap (never below a tenant's grants), validity (around its
+        grants); `requires_payment` until a claim goes to the issuer; rates, lease kinds, card
+        models and term limit until it first redeems. Closed: 409 `program_closed`."""
+        return super().partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=VoucherProgramCloseSerializer, responses=VoucherProgramSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[roles(write=FINANCE)])
+    def close(self, request: Request, pk: str) -> Response:
+        """Close the programme: no new grants, nothing more redeemed at issue; its redemptions
+        and claims stay. Closed already: 409 `program_closed`."""
+        program = self.get_object()
+        VoucherProgramCloseSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        program = vouchers.voucher_program_close(actor=request.user, program=program)
+        return Response(self.get_serializer(self.get_queryset().get(pk=program.pk)).data)
 
     @extend_schema(
         parameters=[
@@ -208,6 +229,20 @@ class VoucherGrantViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
     http_method_names = ["get", "post", "head", "options"]
     ordering = ["id"]
     writes = Writes("grant", create=vouchers.voucher_grant_create)
+
+    @extend_schema(request=VoucherGrantRevokeSerializer, responses=VoucherGrantSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[roles(write=FINANCE)])
+    def revoke(self, request: Request, pk: str) -> Response:
+        """Revoke the grant: it redeems nothing more and its unredeemed balance goes back to
+        the programme's budget (`released`); its redemptions stay. Revoked already: 409
+        `grant_revoked`."""
+        grant = self.get_object()
+        body = VoucherGrantRevokeSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        grant = vouchers.voucher_grant_revoke(
+            actor=request.user, grant=grant, reason=body.validated_data["reason"]
+        )
+        return Response(self.get_serializer(grant).data)
 
 
 class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -2,11 +2,13 @@
 
 Finance (and admin): the programmes with budget, granted, redeemed and what is left; a
 programme's grants, a grant form and its claims month by month; a claim's redemptions, its CSV
-and its moves draft → submitted → reimbursed; a form for a new programme. Tenant users: their own
-grants with balances and the redemptions on their invoices; another tenant's grant, or a
-programme they hold no grant of, is the 404 page. The same services and selectors as the API's
-views (`voucher_program_create`, `voucher_grant_create`, `voucher_claim_get`,
-`voucher_claim_advance`, `claim_csv`).
+and its moves draft → submitted → reimbursed, each row with its evidence (tax id, fapiao
+number, leases, card-hours, payment); a form for a new programme, an edit form, the close action
+and a grant's revoke page. Tenant users: their own grants with balances and the redemptions on
+their invoices; another tenant's grant, or a programme they hold no grant of, is the 404 page.
+The same services and selectors as the API's views (`voucher_program_create`,
+`voucher_program_update`, `voucher_program_close`, `voucher_grant_create`,
+`voucher_grant_revoke`, `voucher_claim_get`, `voucher_claim_advance`, `claim_csv`).
 """
 
 from __future__ import annotations
@@ -110,6 +112,11 @@ class ProgramForm(forms.Form):
         required=False,
         help_text=_("Empty: any term."),
     )
+    requires_payment = forms.BooleanField(
+        label=_("Claim only paid invoices"),
+        required=False,
+        help_text=_("A redemption enters the claim once its invoice is paid in full."),
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -148,6 +155,45 @@ class GrantForm(forms.Form):
         widget=DateInput(),
         required=False,
         help_text=_("Empty: the programme's."),
+    )
+
+
+class ProgramEditForm(forms.Form):
+    """What the console edits of a programme (`voucher_program_update`): who pays, its name and
+    figures, its window and whether claims wait for payment. Its rates and eligibility are set
+    when it is created (the API edits them until it first redeems)."""
+
+    issuer = forms.CharField(label=_("Issuer"), max_length=120)
+    name = forms.CharField(label=_("Programme name"), max_length=200)
+    budget = forms.DecimalField(
+        label=_("Budget (¥)"),
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Never below what is granted."),
+    )
+    per_tenant_cap = forms.DecimalField(
+        label=_("Per-tenant cap (¥)"), min_value=0, max_digits=14, decimal_places=2
+    )
+    valid_from = forms.DateField(label=_("Valid from"), widget=DateInput())
+    valid_to = forms.DateField(label=_("Valid to (inclusive)"), widget=DateInput())
+    requires_payment = forms.BooleanField(
+        label=_("Claim only paid invoices"),
+        required=False,
+        help_text=_("A redemption enters the claim once its invoice is paid in full."),
+    )
+
+    @classmethod
+    def of(cls, program: VoucherProgram, data: Any = None) -> ProgramEditForm:
+        initial = {name: getattr(program, name) for name in cls.base_fields}
+        return cls(data, initial=initial)
+
+
+class GrantRevokeForm(forms.Form):
+    """Revoke a grant (`voucher_grant_revoke`)."""
+
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, required=False, help_text=_("Kept in the audit log.")
     )
 
 
@@ -214,6 +260,17 @@ def _grant_row(grant: VoucherGrant, today: dt.date, *, share: bool = True) -> di
 
 def _claim_label(status: str) -> Promise | str:
     return CLAIM_STATUS_LABELS.get(status, status)
+
+
+def _claim_row(row: vouchers.ClaimRow) -> dict[str, Any]:
+    """A claim row with its leases' kinds in words."""
+    return {
+        "row": row,
+        "leases": [
+            {"lease": lease, "kind": LEASE_KIND_LABELS.get(lease.kind, lease.kind)}
+            for lease in row.leases
+        ],
+    }
 
 
 def _program_or_404(pk: int) -> Any:
@@ -388,6 +445,7 @@ def claim(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
     context = {
         "program": program,
         "claim": claim,
+        "rows": [_claim_row(row) for row in claim.rows],
         "status_label": _claim_label(claim.status),
         "action": {"status": action[0], "label": action[1]} if action else None,
         "error": error,
@@ -410,5 +468,88 @@ def grant_detail(request: HttpRequest, pk: int, *, tenant: Tenant | None) -> Htt
         "row": _grant_row(grant, clock.local_today()),
         "grant": grant,
         "redemptions": list(vouchers.voucher_redemptions_of(grant=grant)),
+        "staff": tenant is None,
     }
     return render(request, "billing/console/voucher_grant.html", context)
+
+
+@console_view(roles=STAFF)
+@require_http_methods(["GET", "POST"])
+def program_edit(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
+    """Edit a programme (`voucher_program_update`, as PATCH /api/v1/voucher-programs/{id}/):
+    only what changed is sent; a refusal in words beside the form, nothing changed."""
+    program = _program_or_404(pk)
+    if program.closed_at is not None:
+        messages.error(request, gettext("The programme is closed: it is no longer edited."))
+        return redirect("billing-console:voucher-program", pk=program.pk)
+    form = ProgramEditForm.of(program, request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            vouchers.voucher_program_update(actor=request.user, program=program, **changes)
+        except ApplicationError as refusal:
+            for field, problems in refusal.fields.items():
+                if field in form.fields:
+                    form.add_error(field, [str(p) for p in problems])
+            error = refusal.message
+        else:
+            messages.success(request, gettext("Programme saved."))
+            return redirect("billing-console:voucher-program", pk=program.pk)
+    context = {"program": program, "form": form, "error": error}
+    return render(request, "billing/console/voucher_program_edit.html", context)
+
+
+@console_view(roles=STAFF)
+@require_POST
+def program_close(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
+    """Close a programme (`voucher_program_close`): no new grants, nothing more redeemed."""
+    program = _program_or_404(pk)
+    try:
+        vouchers.voucher_program_close(actor=request.user, program=program)
+    except ApplicationError as refusal:
+        messages.error(request, refusal_text(refusal))
+    else:
+        messages.success(
+            request,
+            gettext("“%(name)s” is closed: it takes no new grants and redeems nothing more.")
+            % {"name": program.name},
+        )
+    return redirect("billing-console:voucher-program", pk=program.pk)
+
+
+@console_view(roles=STAFF)
+@require_http_methods(["GET", "POST"])
+def grant_revoke(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
+    """Revoke a grant (`voucher_grant_revoke`): GET asks, showing what goes back to the
+    programme's budget; POST revokes. Its redemptions stay."""
+    grant = vouchers.voucher_grants(tenant=None).filter(pk=pk).first()
+    if grant is None:
+        raise Http404
+    back = redirect("billing-console:voucher-grant", pk=grant.pk)
+    if grant.revoked_at is not None:
+        messages.error(request, gettext("This grant is revoked already."))
+        return back
+    form = GrantRevokeForm(request.POST if request.method == "POST" else None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = vouchers.voucher_grant_revoke(
+                actor=request.user, grant=grant, reason=form.cleaned_data["reason"]
+            )
+        except ApplicationError as refusal:
+            error = refusal_text(refusal)
+        else:
+            messages.success(
+                request,
+                gettext("Grant revoked: %(amount)s went back to the programme's budget.")
+                % {"amount": f"¥{grant.released:,.2f}"},
+            )
+            return back
+    context = {
+        "grant": grant,
+        "release": grant.amount - grant.redeemed,
+        "form": form,
+        "error": error,
+    }
+    return render(request, "billing/console/voucher_grant_revoke.html", context)

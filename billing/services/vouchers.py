@@ -15,7 +15,19 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    F,
+    Max,
+    Min,
+    Prefetch,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
@@ -86,6 +98,10 @@ def voucher_grant_create(
 ) -> VoucherGrant:
     """Grant a tenant vouchers: within the programme's window, its budget and per-tenant cap."""
     program = VoucherProgram.objects.select_for_update().get(pk=program.pk)
+    if program.closed_at is not None:
+        raise InvalidState(
+            "The programme is closed: it takes no new grants.", code="program_closed"
+        )
     valid_from = valid_from or program.valid_from
     valid_to = valid_to or program.valid_to
     if valid_from < program.valid_from or valid_to > program.valid_to or valid_to < valid_from:
@@ -97,7 +113,7 @@ def voucher_grant_create(
     if amount <= 0:
         raise InvalidInput("amount must be positive.", fields={"amount": ["Not positive."]})
     tenant_total = (
-        program.grants.filter(tenant=tenant).aggregate(total=Sum("amount"))["total"] or 0
+        program.grants.filter(tenant=tenant).aggregate(total=Sum(STANDING))["total"] or 0
     ) + amount
     if tenant_total > program.per_tenant_cap:
         raise Conflict(
@@ -115,8 +131,167 @@ def voucher_grant_create(
     grant = VoucherGrant.objects.create(
         program=program, tenant=tenant, amount=amount, valid_from=valid_from, valid_to=valid_to
     )
-    VoucherProgram.objects.filter(pk=program.pk).update(granted=F("granted") + amount)
+    # `granted` follows in the database (trigger billing_vouchergrant_keep_granted)
     audit_record(actor=actor, action="voucher_grant.create", instance=grant, after=snapshot(grant))
+    return grant
+
+
+# --- Programme edit and close, grant revoke ---
+
+# What a grant holds of its programme's budget (as the database's trigger counts it): its
+# amount, or once revoked what it redeemed.
+STANDING = Case(When(revoked_at__isnull=True, then=F("amount")), default=F("redeemed"))
+
+# Editable at any time (until the programme closes): who pays, its name, its figures within
+# what is granted, its window around its grants, and whether claims wait for payment (until a
+# claim of it has gone to the issuer). The rules behind redemptions (rates, eligible leases
+# and card models, term limit) only until it has redeemed something.
+ALWAYS_EDITABLE = {"issuer", "name", "budget", "per_tenant_cap", "valid_from", "valid_to"}
+TERMS = {"coverage_rate", "model_rates", "lease_kinds", "card_models", "max_term_months"}
+
+
+def _check_figures(program: VoucherProgram, changes: dict[str, Any]) -> None:
+    """Budget never below what is granted; cap never below a tenant's grants; window around
+    the grants. Raises InvalidInput naming every field at fault."""
+    problems: dict[str, list[str]] = {}
+    budget = changes.get("budget", program.budget)
+    if budget < program.granted:
+        problems["budget"] = [f"At least {program.granted}: that much is granted."]
+    grants = program.grants.all()
+    if "per_tenant_cap" in changes:
+        top = (
+            grants.values("tenant")
+            .annotate(total=Sum(STANDING))
+            .order_by("-total")
+            .values_list("total", flat=True)
+            .first()
+        )
+        if top is not None and changes["per_tenant_cap"] < top:
+            problems["per_tenant_cap"] = [f"At least {top}: a tenant holds that much."]
+    valid_from = changes.get("valid_from", program.valid_from)
+    valid_to = changes.get("valid_to", program.valid_to)
+    window = grants.aggregate(first=Min("valid_from"), last=Max("valid_to"))
+    if valid_to < valid_from:
+        problems["valid_to"] = ["Before valid_from."]
+    if window["first"] is not None and valid_from > window["first"]:
+        problems["valid_from"] = [f"At most {window['first']}: a grant starts then."]
+    if window["last"] is not None and valid_to < window["last"]:
+        problems["valid_to"] = [f"At least {window['last']}: a grant lasts until then."]
+    if problems:
+        raise InvalidInput(
+            "The programme cannot take these figures: "
+            + " ".join(f"{field}: {msgs[0]}" for field, msgs in problems.items()),
+            fields=problems,
+        )
+
+
+@transaction.atomic
+def voucher_program_update(
+    *,
+    actor: Actor,
+    program: VoucherProgram,
+    model_rates: list[dict[str, Any]] | None = None,
+    card_models: list[CardModel] | None = None,
+    **changes: Any,
+) -> VoucherProgram:
+    """Edit a programme (PATCH): see ALWAYS_EDITABLE and TERMS for what may change when."""
+    program = VoucherProgram.objects.select_for_update().get(pk=program.pk)
+    if program.closed_at is not None:
+        raise InvalidState(
+            "The programme is closed: it is no longer edited.", code="program_closed"
+        )
+    terms = set(changes) & TERMS | {
+        name
+        for name, value in (("model_rates", model_rates), ("card_models", card_models))
+        if value is not None
+    }
+    if terms and VoucherRedemption.objects.filter(grant__program=program).exists():
+        raise InvalidState(
+            "The programme has redeemed vouchers: its rates and eligibility stay as they were.",
+            code="program_terms_in_use",
+            fields={name: ["Fixed once vouchers are redeemed."] for name in sorted(terms)},
+        )
+    if (
+        "requires_payment" in changes
+        and changes["requires_payment"] != program.requires_payment
+        and program.claims.exclude(status=ClaimStatus.DRAFT).exists()
+    ):
+        raise InvalidState(
+            "A claim of this programme went to the issuer: whether claims wait for payment "
+            "stays as it was.",
+            code="program_claimed",
+            fields={"requires_payment": ["Fixed once a claim is submitted."]},
+        )
+    _check_figures(program, changes)
+    if "lease_kinds" in changes:
+        kinds = changes["lease_kinds"] or sorted(LEASE_KINDS)
+        if not set(kinds) <= LEASE_KINDS:
+            raise InvalidInput(
+                "lease_kinds are long and/or short.", fields={"lease_kinds": ["Bad."]}
+            )
+        changes["lease_kinds"] = sorted(set(kinds))
+    before = snapshot(program)
+    for name, value in changes.items():
+        setattr(program, name, value)
+    program.save()
+    if card_models is not None:
+        program.card_models.set(card_models)
+    if model_rates is not None:
+        program.model_rates.all().delete()
+        VoucherModelRate.objects.bulk_create(
+            VoucherModelRate(program=program, card_model=row["card_model"], rate=row["rate"])
+            for row in model_rates
+        )
+    audit_record(
+        actor=actor,
+        action="voucher_program.update",
+        instance=program,
+        before=before,
+        after=snapshot(program),
+    )
+    return program
+
+
+@transaction.atomic
+def voucher_program_close(*, actor: Actor, program: VoucherProgram) -> VoucherProgram:
+    """Close a programme: no new grants, and issuing redeems none of its grants (the database
+    refuses both). Its redemptions and claims stay."""
+    program = VoucherProgram.objects.select_for_update().get(pk=program.pk)
+    if program.closed_at is not None:
+        raise InvalidState("The programme is closed already.", code="program_closed")
+    before = snapshot(program)
+    program.closed_at = clock.now()
+    program.save(update_fields=["closed_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="voucher_program.close",
+        instance=program,
+        before=before,
+        after=snapshot(program),
+    )
+    return program
+
+
+@transaction.atomic
+def voucher_grant_revoke(*, actor: Actor, grant: VoucherGrant, reason: str = "") -> VoucherGrant:
+    """Revoke a grant: it redeems nothing more, and its unredeemed balance goes back to the
+    programme's budget (the database lowers `granted`); its redemptions stay. Voiding an
+    invoice later restores that invoice's redemption to the programme's budget, not to the
+    revoked grant."""
+    grant = VoucherGrant.objects.select_for_update().select_related("program").get(pk=grant.pk)
+    if grant.revoked_at is not None:
+        raise InvalidState("The grant is revoked already.", code="grant_revoked")
+    before = snapshot(grant)
+    grant.revoked_at = clock.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="voucher_grant.revoke",
+        instance=grant,
+        before=before,
+        after=snapshot(grant),
+        reason=reason,
+    )
     return grant
 
 
@@ -194,7 +369,7 @@ def voucher_claim_months(*, program: VoucherProgram) -> list[ClaimMonth]:
     (one grouped query) and every month with a claim recorded (one more)."""
     sums = {
         row["invoice__month"]: row
-        for row in VoucherRedemption.objects.filter(grant__program=program, voided_at__isnull=True)
+        for row in _claimable(program)
         .values("invoice__month")
         .annotate(total=Sum("amount"), count=Count("id"))
         .order_by()
@@ -325,7 +500,11 @@ def _candidate_grants(invoice: Invoice, lines: list[InvoiceLine]) -> Any:
     month_end = clock.next_month_first(invoice.month)
     return VoucherGrant.objects.filter(
         tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=first_day
-    ).filter(redeemed__lt=F("amount"))
+    ).filter(
+        redeemed__lt=F("amount"),
+        revoked_at__isnull=True,  # a revoked grant, or a closed programme's, pays nothing more
+        program__closed_at__isnull=True,
+    )
 
 
 def _with_terms(grants: Any) -> list[VoucherGrant]:
@@ -340,15 +519,19 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
     """Redeem the tenant's grants against an invoice being issued; returns the deduction.
 
     The grants are locked in primary-key order (so concurrent issues queue), then
-    `voucher_deductions` says what each pays.
+    `voucher_deductions` says what each pays. Only the grant rows are locked (not their
+    programme's: other tenants' invoices issue alongside); the grants are read again after the
+    lock so that a revoke or a close committed meanwhile is seen (and the database refuses a
+    redemption on either in any case).
     """
     lines = list(invoice.lines.select_related("lease").order_by("pk"))
     if not lines:
         return Decimal("0.00")
-    locked = list(_candidate_grants(invoice, lines).select_for_update().order_by("pk"))
+    candidates = _candidate_grants(invoice, lines)
+    locked = list(candidates.select_for_update(of=("self",)).order_by("pk"))
     if not locked:
         return Decimal("0.00")
-    grants = _with_terms(VoucherGrant.objects.filter(pk__in=[g.pk for g in locked]))
+    grants = _with_terms(candidates.filter(pk__in=[g.pk for g in locked]))
     total = Decimal("0.00")
     for grant, deduction in voucher_deductions(lines=lines, grants=grants):
         VoucherRedemption.objects.create(grant=grant, invoice=invoice, amount=deduction)
@@ -383,12 +566,38 @@ def vouchers_preview(*, invoice: Invoice) -> Decimal:
 
 
 @dataclass
+class ClaimLease:
+    """A lease whose lines a redemption covered, as the issuer's evidence names it."""
+
+    lease: int
+    kind: str
+    term_months: int | None  # long leases
+    start: dt.datetime
+    end: dt.datetime | None
+    card_model: int
+    card_model_name: str
+    domestic: bool
+    card_hours: Decimal
+
+
+@dataclass
 class ClaimRow:
+    """One redemption as evidence: who (tenant and tax id as the invoice names them), which
+    bill (invoice and fapiao numbers), what for (the leases of the lines it covered, with their
+    card-hours), how much, and when and how the invoice was paid."""
+
+    redemption: int
     tenant: int
     tenant_name: str
+    tax_id: str
     invoice: int
     invoice_number: str
+    fapiao_number: str | None
+    leases: list[ClaimLease]
+    card_hours: Decimal
     amount: Decimal
+    paid_on: dt.date | None
+    payment_reference: str
 
 
 @dataclass
@@ -398,30 +607,100 @@ class Claim:
     status: str
     total: Decimal
     rows: list[ClaimRow]
+    requires_payment: bool = False
+
+
+def _claimable(program: VoucherProgram) -> QuerySet[VoucherRedemption]:
+    """The redemptions a programme's claims count: standing ones, and with `requires_payment`
+    only those of invoices paid in full."""
+    redemptions = VoucherRedemption.objects.filter(grant__program=program, voided_at__isnull=True)
+    if program.requires_payment:
+        redemptions = redemptions.filter(invoice__status=InvoiceStatus.PAID)
+    return redemptions
+
+
+def _card_hours(line: InvoiceLine) -> Decimal:
+    """A rental line's card-hours: a long lease's cards × the hours of its period, a short
+    lease's metered card-hours (its quantity)."""
+    if line.kind == LineKind.LONG_LEASE_FEE and line.lease is not None:
+        days = (line.period_end - line.period_start).days
+        return Decimal(line.lease.card_count * days * 24)
+    if line.kind == LineKind.TERMINATION_FEE:
+        return Decimal(0)
+    return line.quantity
+
+
+def _claim_leases(
+    lines: list[InvoiceLine], terms: _Terms, card_minutes_id: int | None
+) -> list[ClaimLease]:
+    """The leases of the lines a grant with `terms` covers, in lease order, card-hours summed."""
+    leases: dict[int, ClaimLease] = {}
+    for line in lines:
+        if line.lease is None or not _eligible(line, terms, card_minutes_id):
+            continue
+        lease = line.lease
+        entry = leases.get(lease.pk)
+        if entry is None:
+            entry = leases[lease.pk] = ClaimLease(
+                lease=lease.pk,
+                kind=lease.kind,
+                term_months=lease.term_months,
+                start=lease.start,
+                end=lease.end,
+                card_model=lease.card_model_id,
+                card_model_name=lease.card_model.name,
+                domestic=lease.card_model.domestic,
+                card_hours=Decimal(0),
+            )
+        entry.card_hours += _card_hours(line)
+    return [leases[pk] for pk in sorted(leases)]
 
 
 def voucher_claim_get(*, program: VoucherProgram, month: dt.date) -> Claim:
-    """The redemptions of a programme on invoices of `month` (void ones excluded). Each row
-    names the tenant as its invoice does: the buyer frozen at issue, the current name on a
-    draft (from the joined row: no query per row)."""
+    """The claim of a programme for the invoices of `month`: one row per redemption standing
+    (void invoices excluded; with `requires_payment`, unpaid ones too), with its evidence.
+
+    A redemption pays for several lines, possibly of several leases: its row lists those leases
+    (the invoice's lines the grant covers, by the programme's rules), each with its kind, term,
+    card model and card-hours. Each row names the tenant as its invoice does: the buyer frozen
+    at issue, the current one on a draft. A fixed number of queries whatever the number of rows
+    (the redemptions with their invoices and grants, the invoices' lines with their leases and
+    card models, the programme with its rates and card models, the claim's record)."""
     month = clock.month_first(month)
+    program = VoucherProgram.objects.prefetch_related("model_rates", "card_models").get(
+        pk=program.pk
+    )
+    lines = InvoiceLine.objects.select_related("lease__card_model").order_by("pk")
     redemptions = (
-        VoucherRedemption.objects.filter(
-            grant__program=program, invoice__month=month, voided_at__isnull=True
-        )
-        .select_related("invoice__tenant")
+        _claimable(program)
+        .filter(invoice__month=month)
+        .select_related("invoice__tenant", "grant")
+        .prefetch_related(Prefetch("invoice__lines", queryset=lines))
         .order_by("invoice__number", "pk")
     )
-    rows = [
-        ClaimRow(
-            tenant=r.invoice.tenant_id,
-            tenant_name=invoice_buyer(r.invoice)["name"],
-            invoice=r.invoice_id,
-            invoice_number=r.invoice.number or "",
-            amount=r.amount,
+    card_minutes_id = builtin_metric_id(CARD_MINUTES)
+    rows = []
+    for r in redemptions:
+        r.grant.program = program  # its rules, prefetched once
+        invoice = r.invoice
+        buyer = invoice_buyer(invoice)
+        leases = _claim_leases(list(invoice.lines.all()), _terms(r.grant), card_minutes_id)
+        rows.append(
+            ClaimRow(
+                redemption=r.pk,
+                tenant=invoice.tenant_id,
+                tenant_name=buyer["name"],
+                tax_id=buyer.get("tax_id") or "",
+                invoice=invoice.pk,
+                invoice_number=invoice.number or "",
+                fapiao_number=invoice.fapiao_number,
+                leases=leases,
+                card_hours=sum((lease.card_hours for lease in leases), Decimal(0)),
+                amount=r.amount,
+                paid_on=invoice.paid_on,
+                payment_reference=invoice.payment_reference,
+            )
         )
-        for r in redemptions
-    ]
     record = VoucherClaim.objects.filter(program=program, month=month).first()
     total = sum((row.amount for row in rows), Decimal("0.00"))
     return Claim(
@@ -430,6 +709,7 @@ def voucher_claim_get(*, program: VoucherProgram, month: dt.date) -> Claim:
         status=record.status if record else ClaimStatus.DRAFT,
         total=record.total if record and record.status != ClaimStatus.DRAFT else total,
         rows=rows,
+        requires_payment=program.requires_payment,
     )
 
 
@@ -461,6 +741,26 @@ def voucher_claim_advance(
             raise InvalidState(
                 f"{drafts} invoice(s) of {month:%Y-%m} are still drafts: issue them first."
             )
+        if program.requires_payment:
+            # its claim counts paid invoices only, and its total is frozen at submission: a
+            # redemption paid later would never be claimed (void an invoice that will not be)
+            unpaid = (
+                VoucherRedemption.objects.filter(
+                    grant__program=program,
+                    invoice__month=month,
+                    invoice__status=InvoiceStatus.ISSUED,
+                    voided_at__isnull=True,
+                )
+                .values("invoice")
+                .distinct()
+                .count()
+            )
+            if unpaid:
+                raise InvalidState(
+                    f"{unpaid} invoice(s) of {month:%Y-%m} with this programme's vouchers are "
+                    "not paid yet, and it claims paid invoices only: record their payments "
+                    "first."
+                )
     record, _ = VoucherClaim.objects.select_for_update().get_or_create(program=program, month=month)
     if _NEXT_CLAIM_STATUS.get(ClaimStatus(record.status)) != status:
         raise InvalidState(f"A {record.status} claim cannot become {status}.")
