@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from billing import documents, pricebook
 from billing.api import filters
+from billing.api.fapiao import CreditNoteFapiaoMixin, InvoiceFapiaoMixin
 from billing.api.filters import month_param
 from billing.api.serializers import (
     ClaimAdvanceSerializer,
@@ -253,6 +254,7 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class InvoiceViewSet(
+    InvoiceFapiaoMixin,
     TenantScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -344,7 +346,7 @@ class InvoiceViewSet(
         return csv_response(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
 
 
-class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
+class CreditNoteViewSet(CreditNoteFapiaoMixin, TenantScopedViewSetMixin, AuditedModelViewSet):
     """Credit notes against issued invoices. Finance creates; a tenant sees its own."""
 
     queryset = CreditNote.objects.select_related("invoice__tenant")
