@@ -72,7 +72,7 @@ class _BillingProfileView(APIView):
 
     @extend_schema(
         request=BillingProfileSerializer,
-        responses={**_PROFILE_RESPONSES, 409: ErrorSerializer},
+        responses=_PROFILE_RESPONSES,
     )
     def patch(self, request: Request, **kwargs: Any) -> Response:
         return self._answer(request, self.tenant(request, **kwargs), partial=True)

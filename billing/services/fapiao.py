@@ -30,7 +30,7 @@ from billing.parties import invoice_buyer, invoice_seller
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
-from core.exceptions import Duplicate, InvalidInput, InvalidState
+from core.exceptions import Duplicate, InvalidInput, InvalidState, NotFound
 
 CENT = Decimal("0.01")
 
@@ -77,7 +77,7 @@ def billing_profile_save(
     Tenant.objects.select_for_update().filter(pk=tenant.pk).first()  # one writer per tenant
     profile = BillingProfile.objects.filter(tenant=tenant).first()
     if partial and profile is None:
-        raise InvalidState(
+        raise NotFound(
             "This tenant has no billing profile yet: PUT a whole one first.",
             code="no_billing_profile",
         )

@@ -111,9 +111,12 @@ def test_a_special_profile_needs_every_field(tenant_client):
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"bank_account", "email"}
     ordinary = {"invoice_title": "宜昌智源", "tax_id": TITLE_TAX_ID}  # an ordinary one: two
-    assert tenant_client.put("/api/v1/me/billing-profile/", ordinary, format="json").json()[
-        "fapiao_type"
-    ] == "ordinary"
+    assert (
+        tenant_client.put("/api/v1/me/billing-profile/", ordinary, format="json").json()[
+            "fapiao_type"
+        ]
+        == "ordinary"
+    )
     # …and a PATCH to special without the rest is refused, the profile unchanged
     response = tenant_client.patch(
         "/api/v1/me/billing-profile/", {"fapiao_type": "special"}, format="json"
@@ -215,7 +218,9 @@ def test_the_profile_snapshot_survives_a_later_edit(finance_client, tenant_clien
     tenant_client.put("/api/v1/me/billing-profile/", SPECIAL, format="json")
     invoice_id = issued_march(finance_client)
     edited = {"invoice_title": "新名称有限公司", "tax_id": OTHER_TAX_ID}
-    assert tenant_client.put("/api/v1/me/billing-profile/", edited, format="json").status_code == 200
+    assert (
+        tenant_client.put("/api/v1/me/billing-profile/", edited, format="json").status_code == 200
+    )
     body = finance_client.get(f"/api/v1/invoices/{invoice_id}/fapiao/").json()
     assert (body["buyer"]["name"], body["buyer"]["tax_id"], body["fapiao_type"]) == (
         SPECIAL["invoice_title"], TITLE_TAX_ID, "special"
@@ -366,9 +371,10 @@ def test_the_month_export_lists_requests_without_a_number(finance_client, three_
         ("INV-2027-000001", "1245.48", "74.73"),
     ]
     assert rows[0]["total_with_tax_in_capitals"] == "柒仟肆佰肆拾壹元壹角玖分"
-    assert finance_client.get("/api/v1/invoices/fapiao-export/?month=2027-03").content.count(
-        b"\n"
-    ) == 1  # the header only: nothing was issued in March
+    assert (
+        finance_client.get("/api/v1/invoices/fapiao-export/?month=2027-03").content.count(b"\n")
+        == 1
+    )  # the header only: nothing was issued in March
     record(finance_client, f"/api/v1/invoices/{invoice_id}/fapiao/")
     with at("2027-04-06 10:00"):
         credit_note_create(

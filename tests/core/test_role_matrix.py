@@ -107,6 +107,18 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/credit-notes/", "GET"): "200 200 200 200 200 401",
     ("api/v1/credit-notes/", "POST"): "403 403 403 201 201 401",
     ("api/v1/credit-notes/{pk}/", "GET"): "200 404 200 200 200 401",
+    # Invoicing in China: billing profiles (admin has no tenant of its own: 404), fapiao
+    ("api/v1/me/billing-profile/", "GET"): "200 200 403 403 404 401",
+    ("api/v1/me/billing-profile/", "PUT"): "200 200 403 403 404 401",
+    ("api/v1/me/billing-profile/", "PATCH"): "200 200 403 403 404 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PUT"): "403 403 403 200 200 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PATCH"): "403 403 403 200 200 401",
+    ("api/v1/invoices/{pk}/fapiao/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/invoices/{pk}/fapiao/", "POST"): "403 404 403 200 200 401",
+    ("api/v1/invoices/fapiao-export/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/credit-notes/{pk}/fapiao/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/credit-notes/{pk}/fapiao/", "POST"): "403 404 403 200 200 401",
     ("api/v1/inventory/import/", "POST"): "403 403 201 403 201 401",
     ("api/v1/inventory/capacity/", "GET"): "403 403 200 200 200 401",
     ("api/v1/sites/", "GET"): "200 200 200 200 200 401",
@@ -390,6 +402,9 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/invoices/{pk}/pdf/": lambda w: w.a.march.pk,
     "api/v1/invoices/{pk}/void/": lambda w: w.a.april.pk,
     "api/v1/credit-notes/{pk}/": lambda w: w.a.credit_note.pk,
+    "api/v1/tenants/{tenant_id}/billing-profile/": lambda w: w.a.tenant.pk,
+    "api/v1/invoices/{pk}/fapiao/": lambda w: w.a.april.pk,
+    "api/v1/credit-notes/{pk}/fapiao/": lambda w: w.a.credit_note.pk,
     "api/v1/sites/{pk}/": lambda w: w.empty_site.pk,
     "api/v1/racks/{pk}/": lambda w: w.empty_rack.pk,
     "api/v1/servers/{pk}/": lambda w: w.empty_server.pk,
@@ -506,6 +521,24 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/invoices/{pk}/issue/", "POST"): lambda w, a: None,
     ("api/v1/invoices/{pk}/pay/", "POST"): lambda w, a: {"reference": "matrix"},
     ("api/v1/invoices/{pk}/void/", "POST"): lambda w, a: {"reason": "matrix"},
+    ("api/v1/me/billing-profile/", "PUT"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+    },  # fmt: skip
+    ("api/v1/me/billing-profile/", "PATCH"): lambda w, a: {"email": "ap@matrix.example"},
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PUT"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+    },  # fmt: skip
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PATCH"): lambda w, a: {"email": "a@b.example"},
+    ("api/v1/invoices/{pk}/fapiao/", "POST"): lambda w, a: {
+        "number": "27420000000000000099",
+        "issued_on": "2027-06-01",
+    },  # fmt: skip
+    ("api/v1/credit-notes/{pk}/fapiao/", "POST"): lambda w, a: {
+        "number": "27420000000000000098",
+        "issued_on": "2027-06-02",
+    },  # fmt: skip
     ("api/v1/credit-notes/", "POST"): lambda w, a: {
         "invoice": w.a.march.pk,
         "amount": "1.00",
@@ -593,6 +626,7 @@ QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
     ("console/billing/vouchers/programmes/{pk}/claim/", "GET"): lambda w: "?month=2027-03",
     ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): lambda w: "?month=2027-03",
     ("api/v1/invoices/export/", "GET"): lambda w: "?month=2027-03",
+    ("api/v1/invoices/fapiao-export/", "GET"): lambda w: "?month=2027-05",
     ("api/v1/reports/occupancy/", "GET"): lambda w: REPORT,
     ("api/v1/reports/revenue/", "GET"): lambda w: REPORT,
     ("api/schema/", "GET"): lambda w: "?format=json",
