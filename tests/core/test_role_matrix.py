@@ -524,21 +524,21 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/me/billing-profile/", "PUT"): lambda w, a: {
         "invoice_title": "Matrix Co., Ltd.",
         "tax_id": "91420500MA4F0YL01G",
-    },  # fmt: skip
+    },
     ("api/v1/me/billing-profile/", "PATCH"): lambda w, a: {"email": "ap@matrix.example"},
     ("api/v1/tenants/{tenant_id}/billing-profile/", "PUT"): lambda w, a: {
         "invoice_title": "Matrix Co., Ltd.",
         "tax_id": "91420500MA4F0YL01G",
-    },  # fmt: skip
+    },
     ("api/v1/tenants/{tenant_id}/billing-profile/", "PATCH"): lambda w, a: {"email": "a@b.example"},
     ("api/v1/invoices/{pk}/fapiao/", "POST"): lambda w, a: {
         "number": "27420000000000000099",
         "issued_on": "2027-06-01",
-    },  # fmt: skip
+    },
     ("api/v1/credit-notes/{pk}/fapiao/", "POST"): lambda w, a: {
         "number": "27420000000000000098",
         "issued_on": "2027-06-02",
-    },  # fmt: skip
+    },
     ("api/v1/credit-notes/", "POST"): lambda w, a: {
         "invoice": w.a.march.pk,
         "amount": "1.00",
