@@ -188,3 +188,8 @@ def fapiao_credit_notes(month: dt.date, *, recorded: bool) -> QuerySet[CreditNot
         .prefetch_related(Prefetch("invoice__lines", queryset=InvoiceLine.objects.order_by("id")))
         .order_by("number", "id")
     )
+
+
+def credit_note_find(*, pk: int) -> CreditNote | None:
+    """A credit note by id (any tenant's: for staff), with its invoice, or None."""
+    return CreditNote.objects.select_related("invoice").filter(pk=pk).first()

@@ -271,6 +271,15 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/month-end/{pk}/void/", "POST"): "403 403 403 200 200 302",
     ("console/billing/month-end/{pk}/credit/", "GET"): "403 403 403 405 405 302",
     ("console/billing/month-end/{pk}/credit/", "POST"): "403 403 403 200 200 302",
+    # Invoicing in China (billing/console/fapiao.py): a tenant's own profile; finance's queue
+    ("console/billing/profile/", "GET"): "200 200 403 403 403 302",
+    ("console/billing/profile/", "POST"): "302 302 403 403 403 302",  # saved: back to the page
+    ("console/billing/fapiao/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/fapiao/", "POST"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/invoices/{pk}/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/invoices/{pk}/", "POST"): "403 403 403 302 302 302",  # recorded
+    ("console/billing/fapiao/credit-notes/{pk}/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/credit-notes/{pk}/", "POST"): "403 403 403 302 302 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -389,6 +398,8 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/billing/month-end/{pk}/pay/": lambda w: w.a.april.pk,
     "console/billing/month-end/{pk}/void/": lambda w: w.a.april.pk,
     "console/billing/month-end/{pk}/credit/": lambda w: w.a.march.pk,
+    "console/billing/fapiao/invoices/{pk}/": lambda w: w.a.april.pk,
+    "console/billing/fapiao/credit-notes/{pk}/": lambda w: w.a.credit_note.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
@@ -547,6 +558,21 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     # console forms (sent form-encoded, see `send`): the month the page shows, and the action's
     ("console/billing/month-end/run/", "POST"): lambda w, a: {"month": "2027-05"},
     ("console/billing/month-end/issue-all/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/profile/", "POST"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+        "fapiao_type": "ordinary",
+    },
+    ("console/billing/fapiao/invoices/{pk}/", "POST"): lambda w, a: {
+        "month": "2027-06",
+        "number": "27420000000000000097",
+        "issued_on": "2027-06-01",
+    },
+    ("console/billing/fapiao/credit-notes/{pk}/", "POST"): lambda w, a: {
+        "month": "2027-06",
+        "number": "27420000000000000096",
+        "issued_on": "2027-06-02",
+    },
     ("console/billing/month-end/{pk}/issue/", "POST"): lambda w, a: {"month": "2027-05"},
     ("console/billing/month-end/{pk}/pay/", "POST"): lambda w, a: {
         "month": "2027-04",
