@@ -103,7 +103,7 @@ def profile(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     PUT me/billing-profile/); refusals are shown by field, nothing saved."""
     if request.method == "GET":
         current = fapiao.billing_profile_of(tenant)
-        initial = {name: getattr(current, name) for name in fapiao.PROFILE_FIELDS} if current else {}
+        initial = {name: getattr(current, name) for name in fapiao.PROFILE_FIELDS if current}
         return _profile_page(request, tenant, ProfileForm(initial=initial))
     form = ProfileForm(request.POST)
     if not form.is_valid():
@@ -182,14 +182,15 @@ def _queue_page(
     recorded = fapiao.fapiao_requests(month, recorded=True)
     this_month = clock.month_first(clock.local_today())
     following = clock.next_month_first(month)
+    month_text = f"{month:%Y-%m}"
     context = {
         "month": month,
-        "month_text": f"{month:%Y-%m}",
+        "month_text": month_text,
         "selection_error": error,
         "pending": [_request_row(r, outcome) for r in pending],
         "recorded": [_request_row(r, {}) for r in recorded],
         "blank_form": RecordForm(initial={"issued_on": clock.local_today()}),
-        "export_url": f"{reverse('invoice-fapiao-export')}?{urlencode({'month': f'{month:%Y-%m}'})}",
+        "export_url": f"{reverse('invoice-fapiao-export')}?{urlencode({'month': month_text})}",
         "previous_url": _queue_url(clock.add_months(month, -1)),
         "previous_text": f"{clock.add_months(month, -1):%Y-%m}",
         "next_url": _queue_url(following) if following <= this_month else "",
