@@ -262,7 +262,8 @@ class InvoiceViewSet(
 ):
     """Invoices: one per tenant per month. Tenants see their own; finance issues, voids, pays."""
 
-    queryset = Invoice.objects.select_related("tenant").prefetch_related(
+    # the profile: a draft's buyer is the tenant's billing profile as it is now
+    queryset = Invoice.objects.select_related("tenant", "tenant__billing_profile").prefetch_related(
         Prefetch(
             "lines",
             queryset=InvoiceLine.objects.select_related("metric", "card_model").order_by("id"),
@@ -340,7 +341,7 @@ class InvoiceViewSet(
         invoices: QuerySet[Invoice] = (
             self.get_queryset()
             .filter(month=month)
-            .select_related("tenant")
+            .select_related("tenant", "tenant__billing_profile")
             .order_by("number", "id")
         )
         return csv_response(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")

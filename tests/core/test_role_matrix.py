@@ -302,7 +302,8 @@ ADMIN_MODELS: dict[str, str] = {
     "billing.usagerecord": "governed", "billing.metric": "governed",
     "billing.voucherprogram": "governed", "billing.vouchermodelrate": "governed",
     "billing.vouchergrant": "governed", "billing.voucherredemption": "governed",
-    "billing.voucherclaim": "governed", "analytics.occupancydaily": "governed",
+    "billing.voucherclaim": "governed", "billing.billingprofile": "governed",
+    "analytics.occupancydaily": "governed",
     "analytics.sitedaily": "governed", "analytics.revenuedaily": "governed",
     "analytics.recomputerun": "governed", "analytics.businesscase": "governed",
 }  # fmt: skip
