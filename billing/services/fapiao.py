@@ -11,13 +11,15 @@ gave; from then on the invoice is corrected by credit notes, each with its own r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 import cn2an
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from stdnum.cn import uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength, ValidationError
@@ -30,7 +32,13 @@ from billing.parties import invoice_buyer, invoice_seller
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
-from core.exceptions import Duplicate, InvalidInput, InvalidState, NotFound
+from core.exceptions import (
+    Duplicate,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    error_from_integrity,
+)
 
 CENT = Decimal("0.01")
 
@@ -102,7 +110,8 @@ def billing_profile_save(
         profile = BillingProfile(tenant=tenant)
     for name in PROFILE_FIELDS:
         setattr(profile, name, (values.get(name) or "").strip())
-    profile.save()
+    with _constraints_said():
+        profile.save()
     audit_record(
         actor=actor,
         action="billing_profile.save",
@@ -309,6 +318,20 @@ def credit_note_fapiao_request(note: CreditNote) -> FapiaoRequest:
 # --- Recording the tax system's number ---
 
 
+@contextmanager
+def _constraints_said() -> Iterator[None]:
+    """A constraint violation (two requests raced past the checks) as the error it means, so
+    the console shows it in words as the API does; the transaction rolls back either way."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        error = error_from_integrity(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def _number_check(number: str, issued_on: dt.date, *, since: dt.date) -> None:
     if Invoice.objects.filter(fapiao_number=number).exists() or (
         CreditNote.objects.filter(fapiao_number=number).exists()
@@ -348,7 +371,8 @@ def invoice_fapiao_record(
     before = snapshot(invoice)
     invoice.fapiao_number = number
     invoice.fapiao_issued_on = issued_on
-    invoice.save(update_fields=["fapiao_number", "fapiao_issued_on", "updated_at"])
+    with _constraints_said():
+        invoice.save(update_fields=["fapiao_number", "fapiao_issued_on", "updated_at"])
     audit_record(
         actor=actor,
         action="invoice.fapiao",
@@ -379,7 +403,8 @@ def credit_note_fapiao_record(
     before = snapshot(note)
     note.fapiao_number = number
     note.fapiao_issued_on = issued_on
-    note.save(update_fields=["fapiao_number", "fapiao_issued_on", "updated_at"])
+    with _constraints_said():
+        note.save(update_fields=["fapiao_number", "fapiao_issued_on", "updated_at"])
     audit_record(
         actor=actor, action="credit_note.fapiao", instance=note, before=before, after=snapshot(note)
     )
