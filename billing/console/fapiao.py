@@ -138,6 +138,10 @@ class RecordForm(forms.Form):
     issued_on = forms.DateField(label=_("Fapiao date"))
 
 
+def _record_initial() -> dict[str, Any]:
+    return {"issued_on": clock.local_today()}
+
+
 def _month_of(data: Any) -> tuple[dt.date, str]:
     """The month asked for (default: this one, operator time) and an error in words."""
     form = QueueMonthForm(data)
@@ -169,7 +173,10 @@ def _request_row(requested: fapiao.FapiaoRequest, outcome: dict[str, Any]) -> di
             "billing-console:fapiao-invoice" if is_invoice else "billing-console:fapiao-credit",
             args=[requested.document_id],
         ),
-        "form": outcome["form"] if mine and "form" in outcome else None,
+        # each row's fields have ids of their own, so every label names its own input
+        "form": outcome["form"]
+        if mine and "form" in outcome
+        else RecordForm(auto_id=f"id_{key[0]}_{key[1]}_%s", initial=_record_initial()),
         "error": outcome.get("error", "") if mine else "",
     }
 
@@ -189,7 +196,6 @@ def _queue_page(
         "selection_error": error,
         "pending": [_request_row(r, outcome) for r in pending],
         "recorded": [_request_row(r, {}) for r in recorded],
-        "blank_form": RecordForm(initial={"issued_on": clock.local_today()}),
         "export_url": f"{reverse('invoice-fapiao-export')}?{urlencode({'month': month_text})}",
         "previous_url": _queue_url(clock.add_months(month, -1)),
         "previous_text": f"{clock.add_months(month, -1):%Y-%m}",
@@ -210,7 +216,7 @@ def queue(request: HttpRequest, *, tenant: Any) -> HttpResponse:
 
 def _record(request: HttpRequest, key: tuple[str, int], act: Any) -> HttpResponse:
     month, _error = _month_of(request.POST)
-    form = RecordForm(request.POST)
+    form = RecordForm(request.POST, auto_id=f"id_{key[0]}_{key[1]}_%s")
     if not form.is_valid():
         return _queue_page(request, month, outcome={"key": key, "form": form})
     try:
