@@ -212,3 +212,17 @@ def test_month_end_issue_says_the_seller_is_not_configured(
     assert response.status_code == 200
     assert "The seller is not configured" in response.content.decode()
     assert Invoice.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_the_tenants_invoice_page_shows_the_fapiao_number(
+    tenant_web: Client, tenant: Tenant, domestic: Any
+) -> None:
+    with at("2027-02-20 10:00"):
+        long_lease(tenant, domestic, cards=1, start="2027-03-01")
+    run("2027-03")
+    invoice = invoice_issue(actor=None, invoice=invoice_for(tenant, "2027-03"))
+    Invoice.objects.filter(pk=invoice.pk).update(
+        fapiao_number="6" * 20, fapiao_issued_on=dt.date(2027, 4, 2)
+    )
+    page = tenant_web.get(reverse("billing-console:invoice", args=[invoice.pk]))
+    assert f"{'6' * 20} (2027-04-02)" in page.content.decode()
