@@ -9,12 +9,12 @@ from accounts.services import tenant_create, token_issue, user_create
 from core.roles import Role
 
 DEMO_TENANTS = [
-    ("Zhiyuan AI Lab", TenantCategory.STARTUP, "91420500MA4F0ZY01X", "宜昌市 Yichang, Hubei"),
-    ("Shulan Robotics", TenantCategory.SME, "91510100MA6C1SL02K", "成都市 Chengdu, Sichuan"),
+    ("Zhiyuan AI Lab", TenantCategory.STARTUP, "91420500MA4F0YL01G", "宜昌市 Yichang, Hubei"),
+    ("Shulan Robotics", TenantCategory.SME, "91510100MA6C1RL02R", "成都市 Chengdu, Sichuan"),
     (
         "Xibu Cloud Group",
         TenantCategory.STATE_OWNED,
-        "91621000MA7A2XB03P",
+        "91621000MA7A2XB03H",
         "庆阳市 Qingyang, Gansu",
     ),
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 
 from billing.models import (
+    BillingProfile,
     CreditNote,
     DocumentCounter,
     Invoice,
@@ -123,3 +124,14 @@ class VoucherRedemptionAdmin(GovernedAdmin):
 @admin.register(VoucherClaim)
 class VoucherClaimAdmin(GovernedAdmin):
     list_display = ["id", "program", "month", "status", "total"]
+
+
+# --- Invoicing in China: billing profiles (edited by tenants and finance through the service) ---
+
+
+@admin.register(BillingProfile)
+class BillingProfileAdmin(GovernedAdmin):
+    list_display = ["id", "tenant", "invoice_title", "tax_id", "fapiao_type", "updated_at"]
+    list_filter = ["fapiao_type"]
+    search_fields = ["invoice_title", "tax_id", "tenant__name"]
+    list_select_related = ["tenant"]

@@ -50,3 +50,10 @@ class CreditReason(models.TextChoices):
     RETURNED = "returned", "Returned (销货退回)"
     SERVICE_STOPPED = "service_stopped", "Service stopped (服务中止)"
     ALLOWANCE = "allowance", "Allowance (销售折让)"
+
+
+class FapiaoType(models.TextChoices):
+    """The fapiao (发票) a tenant's billing profile asks for."""
+
+    ORDINARY = "ordinary", "Ordinary (普通发票)"
+    SPECIAL = "special", "Special VAT (增值税专用发票)"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing.console import month_end, tenant, vouchers
+from billing.console import fapiao, month_end, tenant, vouchers
 
 app_name = "billing-console"
 
@@ -31,4 +31,9 @@ urlpatterns = [
     path("month-end/<int:pk>/pay/", month_end.pay, name="month-end-pay"),
     path("month-end/<int:pk>/void/", month_end.void, name="month-end-void"),
     path("month-end/<int:pk>/credit/", month_end.credit, name="month-end-credit"),
+    # Invoicing in China (billing/console/fapiao.py)
+    path("profile/", fapiao.profile, name="billing-profile"),
+    path("fapiao/", fapiao.queue, name="fapiao"),
+    path("fapiao/invoices/<int:pk>/", fapiao.record_invoice, name="fapiao-invoice"),
+    path("fapiao/credit-notes/<int:pk>/", fapiao.record_credit_note, name="fapiao-credit"),
 ]

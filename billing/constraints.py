@@ -36,3 +36,28 @@ register_constraint(
     "The grant's programme is closed: nothing more is redeemed from it.",
     code="program_closed",
 )
+
+# Invoicing in China: the database's last word where two requests race.
+register_constraint(
+    "billing_invoice_fapiao_number_key",
+    Duplicate,
+    "This fapiao number is already recorded on another invoice.",
+    field="number",
+)
+register_constraint(
+    "billing_creditnote_fapiao_number_key",
+    Duplicate,
+    "This fapiao number is already recorded on another credit note.",
+    field="number",
+)
+register_constraint(
+    "billing_invoice_void_has_no_fapiao",
+    Conflict,
+    "The invoice has a recorded fapiao; it cannot be voided: issue a credit note instead.",
+    code="fapiao_recorded",
+)
+register_constraint(
+    "billing_billingprofile_tenant_id_key",
+    Conflict,
+    "The billing profile was saved by another request at the same time; try again.",
+)

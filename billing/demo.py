@@ -1,6 +1,7 @@
 """Demo billing: a compute-voucher programme and grants, the meters' usage since the demo's
 history began, and the invoices of the past months: the first two issued (vouchers redeemed),
-the first of them paid, and last month's drafts waiting for finance to issue.
+the first of them with its fapiao number recorded and paid, and last month's drafts waiting for
+finance to issue. The tenants' billing profiles come first, so issued invoices carry them.
 
 Everything goes through the services (usage ingestion, invoice runs, issuing), as it would have
 happened; the history's first day is leasing's demo `history_start`.
@@ -16,6 +17,7 @@ from accounts.models import Tenant
 from billing.choices import InvoiceStatus
 from billing.models import Invoice, VoucherProgram
 from billing.pricebook import ensure_builtin_metrics
+from billing.services.fapiao import billing_profile_save, invoice_fapiao_record
 from billing.services.invoicing import invoice_issue, invoice_pay, invoice_run
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
@@ -121,6 +123,16 @@ def _seed_invoices() -> None:
             invoice_run(month=month)
             drafts = Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT)
             issued = [invoice_issue(actor=None, invoice=invoice) for invoice in drafts]
+        if paid:  # the tax system's fapiao of the oldest month, recorded on the 5th
+            fapiao_on = clock.add_months(month, 1).replace(day=5)
+            with clock.played_at(_on(fapiao_on)):
+                for index, invoice in enumerate(issued, start=1):
+                    invoice_fapiao_record(
+                        actor=None,
+                        invoice=invoice,
+                        number=f"{fapiao_on:%y}42{fapiao_on:%m%d}0000000{index:05d}",
+                        issued_on=fapiao_on,
+                    )
         if paid:
             paid_on = clock.add_months(month, 1).replace(day=15)
             with clock.played_at(_on(paid_on)):
@@ -129,11 +141,35 @@ def _seed_invoices() -> None:
     invoice_run(month=clock.add_months(this_month, -1))
 
 
+# Billing profiles (发票抬头) of the demo tenants, in accounts.demo's order: the first asks for a
+# special fapiao (every field), the others for ordinary ones.
+DEMO_PROFILES = [
+    {
+        "invoice_title": "宜昌智源人工智能实验室有限公司 (演示 DEMO)",
+        "fapiao_type": "special",
+        "bank_name": "演示 DEMO 银行宜昌西陵支行",
+        "bank_account": "4200 0000 0000 0001",
+        "registered_address": "湖北省宜昌市西陵区演示路1号",
+        "registered_phone": "0717-0000001",
+        "email": "finance@zhiyuan.example",
+    },
+    {"invoice_title": "成都树蓝机器人有限公司 (演示 DEMO)", "email": "ap@shulan.example"},
+    {"invoice_title": "西部云集团有限公司 (演示 DEMO)"},
+]
+
+
+def _seed_profiles() -> None:
+    tenants = Tenant.objects.order_by("id")
+    for tenant, profile in zip(tenants, DEMO_PROFILES, strict=False):
+        billing_profile_save(actor=None, tenant=tenant, data={**profile, "tax_id": tenant.tax_id})
+
+
 def seed() -> None:
     ensure_builtin_metrics()
     if VoucherProgram.objects.exists():
         return
     first = history_start()
+    _seed_profiles()
     _seed_vouchers(first)
     _seed_usage()
     _seed_invoices()

@@ -28,6 +28,7 @@ from reportlab.platypus import (
 
 from billing.models import Invoice, InvoiceLine
 from billing.parties import invoice_buyer, invoice_seller
+from billing.services.fapiao import FapiaoRequest
 from billing.services.vouchers import Claim, ClaimLease
 from core import clock
 from core.downloads import csv_text
@@ -159,6 +160,89 @@ def claim_csv(claim: Claim) -> str:
     return csv_text(CLAIM_CSV_COLUMNS, rows)
 
 
+# --- Fapiao requests ---
+
+FAPIAO_CSV_COLUMNS = [
+    "kind",
+    "document_type",
+    "document_number",
+    "month",
+    "fapiao_type",
+    "original_fapiao_number",
+    "reason_code",
+    "seller_name",
+    "seller_tax_id",
+    "buyer_name",
+    "buyer_tax_id",
+    "buyer_address",
+    "buyer_phone",
+    "buyer_bank_name",
+    "buyer_bank_account",
+    "buyer_email",
+    "item_name",
+    "specification",
+    "tax_code",
+    "unit",
+    "quantity",
+    "unit_price",
+    "amount",
+    "tax_rate",
+    "tax",
+    "total_amount",
+    "total_tax",
+    "total_with_tax",
+    "total_with_tax_in_capitals",
+]
+
+
+def fapiao_csv(requests: Iterable[FapiaoRequest]) -> str:
+    """One row per item of each request, the request's parties and totals repeated on each."""
+    return csv_text(FAPIAO_CSV_COLUMNS, _fapiao_rows(requests))
+
+
+def _fapiao_rows(requests: Iterable[FapiaoRequest]) -> Iterator[list[Any]]:
+    for request in requests:
+        buyer, seller = request.buyer, request.seller
+        head = [
+            request.kind,
+            request.document_type,
+            request.document_number,
+            f"{request.month:%Y-%m}",
+            request.fapiao_type,
+            request.original_fapiao_number or "",
+            request.reason_code or "",
+            seller["name"],
+            seller["tax_id"],
+            buyer["name"],
+            buyer["tax_id"],
+            buyer.get("registered_address") or buyer.get("address") or "",
+            buyer.get("registered_phone") or "",
+            buyer.get("bank_name") or "",
+            buyer.get("bank_account") or "",
+            buyer.get("email") or "",
+        ]
+        tail = [
+            request.total_amount,
+            request.total_tax,
+            request.total_with_tax,
+            request.total_with_tax_in_capitals,
+        ]
+        for item in request.items:
+            yield [
+                *head,
+                item.name,
+                item.specification,
+                item.tax_code,
+                item.unit,
+                "" if item.quantity is None else item.quantity,
+                "" if item.unit_price is None else item.unit_price,
+                item.amount,
+                item.tax_rate,
+                item.tax,
+                *tail,
+            ]
+
+
 # --- PDF ---
 
 _FONT = "DocumentSans"
@@ -263,7 +347,21 @@ def _invoice_heading(invoice: Invoice, styles: _Styles) -> list[Flowable]:
             else f"账期 Billing month: {invoice.month:%Y-%m}",
             styles.body,
         ),
+        *_fapiao_number_line(invoice, styles),
         Spacer(1, 3 * mm),
+    ]
+
+
+def _fapiao_number_line(invoice: Invoice, styles: _Styles) -> list[Flowable]:
+    """The tax system's fapiao of the invoice, once finance recorded its number."""
+    if not invoice.fapiao_number or invoice.fapiao_issued_on is None:
+        return []
+    return [
+        Paragraph(
+            f"发票号码 Fapiao number: {_text(invoice.fapiao_number)} &nbsp;&nbsp; "
+            f"开票日期 Fapiao issued: {invoice.fapiao_issued_on:%Y-%m-%d}",
+            styles.body,
+        )
     ]
 
 

@@ -16,6 +16,7 @@ from billing.choices import (
     PLATFORM_SOURCE,
     ClaimStatus,
     CreditReason,
+    FapiaoType,
     InvoiceStatus,
     LineKind,
     RunStatus,
@@ -317,6 +318,11 @@ class Invoice(TimeStampedModel):
                 | (Q(fapiao_number__regex=r"^[0-9]{20}$") & Q(fapiao_issued_on__isnull=False)),
                 name="billing_invoice_fapiao_number_20_digits",
             ),
+            # a recorded fapiao is corrected by a credit note (a red fapiao), never by voiding
+            models.CheckConstraint(
+                condition=Q(fapiao_number__isnull=True) | ~Q(status=InvoiceStatus.VOID),
+                name="billing_invoice_void_has_no_fapiao",
+            ),
             models.UniqueConstraint(
                 fields=["tenant", "month"],
                 condition=~Q(status=InvoiceStatus.VOID),
@@ -404,3 +410,55 @@ class CreditNote(TimeStampedModel):
                 name="billing_creditnote_fapiao_number_20_digits",
             ),
         ]
+
+
+# --- Invoicing in China: billing profiles (发票抬头) ---
+
+# What a `special` (专票) profile must fill in, besides the title and tax id every profile has.
+SPECIAL_FAPIAO_FIELDS = (
+    "bank_name",
+    "bank_account",
+    "registered_address",
+    "registered_phone",
+    "email",
+)
+# A Unified Social Credit Code's shape (its check digit is the service's to check).
+USCC_REGEX = r"^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"
+
+
+class BillingProfile(TimeStampedModel):
+    """What a tenant's fapiao say about it. Issuing copies it onto the invoice (`Invoice.buyer`):
+    editing it later changes no issued invoice."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="billing_profile")
+    invoice_title = models.CharField("invoice title (发票抬头)", max_length=200)
+    tax_id = models.CharField("tax id (统一社会信用代码)", max_length=18)
+    fapiao_type = models.CharField(
+        max_length=8, choices=FapiaoType.choices, default=FapiaoType.ORDINARY
+    )
+    bank_name = models.CharField(max_length=100, blank=True)
+    bank_account = models.CharField(max_length=40, blank=True)
+    registered_address = models.CharField(max_length=300, blank=True)
+    registered_phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fapiao_type__in=FapiaoType.values),
+                name="billing_billingprofile_fapiao_type_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(invoice_title="") & Q(tax_id__regex=USCC_REGEX),
+                name="billing_billingprofile_title_and_tax_id",
+            ),
+            models.CheckConstraint(
+                condition=~Q(fapiao_type=FapiaoType.SPECIAL)
+                | Q(*(~Q(**{name: ""}) for name in SPECIAL_FAPIAO_FIELDS)),
+                name="billing_billingprofile_special_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_title} ({self.tax_id})"

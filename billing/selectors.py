@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Tenant
 from billing.choices import InvoiceStatus
 from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun
+from core import clock
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -150,3 +151,45 @@ def invoice_of_tenant(*, tenant: Tenant, pk: int) -> Invoice | None:
         .filter(pk=pk)
         .first()
     )
+
+
+# --- Fapiao: the month's requests (docs/domain.md §Fapiao) ---
+
+
+def fapiao_invoices(month: dt.date, *, recorded: bool) -> QuerySet[Invoice]:
+    """Issued or paid invoices issued in `month` (operator time) with (`recorded`) or without a
+    fapiao number, with their tenants and lines: two queries however many."""
+    start, end = clock.month_bounds(month)
+    return (
+        Invoice.objects.filter(
+            status__in=[InvoiceStatus.ISSUED, InvoiceStatus.PAID],
+            issued_at__gte=start,
+            issued_at__lt=end,
+            fapiao_number__isnull=not recorded,
+        )
+        .select_related("tenant")
+        .prefetch_related(Prefetch("lines", queryset=InvoiceLine.objects.order_by("id")))
+        .order_by("number", "id")
+    )
+
+
+def fapiao_credit_notes(month: dt.date, *, recorded: bool) -> QuerySet[CreditNote]:
+    """Credit notes created in `month` whose invoice has its fapiao number (a red fapiao
+    reverses a recorded one), with (`recorded`) or without their own number."""
+    start, end = clock.month_bounds(month)
+    return (
+        CreditNote.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            invoice__fapiao_number__isnull=False,
+            fapiao_number__isnull=not recorded,
+        )
+        .select_related("invoice__tenant")
+        .prefetch_related(Prefetch("invoice__lines", queryset=InvoiceLine.objects.order_by("id")))
+        .order_by("number", "id")
+    )
+
+
+def credit_note_find(*, pk: int) -> CreditNote | None:
+    """A credit note by id (any tenant's: for staff), with its invoice, or None."""
+    return CreditNote.objects.select_related("invoice").filter(pk=pk).first()

@@ -61,6 +61,28 @@ VAT_RATE = Decimal(env.str("VAT_RATE", default="0.06"))
 # `make test` and the Dockerfile install; a .ttc collection takes PDF_FONT_INDEX.
 PDF_FONT_PATH = env.str("PDF_FONT_PATH", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 PDF_FONT_INDEX = env.int("PDF_FONT_INDEX", default=0)
+# The seller on every invoice and fapiao request (docs/operations.md §Seller). A production start
+# has no seller until the deployer sets one: issuing is refused (409 seller_not_configured) while
+# SELLER_TAX_ID is not a valid Unified Social Credit Code. `make run`, the demo and the tests get
+# demo values, marked as such in the name, so no document of theirs passes for a real one.
+_DEMO_SELLER = DEV_CONVENIENCES
+SELLER_NAME = env.str(
+    "SELLER_NAME", default="演示 DEMO 算力服务有限公司 (demo seller)" if _DEMO_SELLER else ""
+)
+SELLER_TAX_ID = env.str("SELLER_TAX_ID", default="91420500MA4DEM0002" if _DEMO_SELLER else "")
+SELLER_ADDRESS = env.str(
+    "SELLER_ADDRESS", default="演示 DEMO 湖北省宜昌市 Yichang, Hubei" if _DEMO_SELLER else ""
+)
+SELLER_PHONE = env.str("SELLER_PHONE", default="0717-0000000" if _DEMO_SELLER else "")
+SELLER_BANK_NAME = env.str(
+    "SELLER_BANK_NAME", default="演示 DEMO 银行宜昌分行" if _DEMO_SELLER else ""
+)
+SELLER_BANK_ACCOUNT = env.str(
+    "SELLER_BANK_ACCOUNT", default="0000 0000 0000 0000" if _DEMO_SELLER else ""
+)
+# What every fapiao item is called, and its tax classification code (税收分类编码).
+FAPIAO_ITEM_NAME = env.str("FAPIAO_ITEM_NAME", default="*信息技术服务*算力租赁服务")
+FAPIAO_TAX_CODE = env.str("FAPIAO_TAX_CODE", default="3040203000000000000" if _DEMO_SELLER else "")
 # The test clock: never on in production. Refused at start-up unless DEBUG is on or the
 # service runs under `make run` or the tests.
 TEST_CLOCK = env.bool("TEST_CLOCK", default=False)

@@ -84,6 +84,12 @@ NAV: tuple[NavItem, ...] = (
         _("Compute voucher programmes, grants, balances and claims."),
     ),
     NavItem(
+        "billing-profile",
+        _("Billing profile"),
+        "billing-console:billing-profile",
+        _("The invoice title, tax id and bank your fapiao carry."),
+    ),
+    NavItem(
         "fleet",
         _("Fleet"),
         "analytics-console:fleet",
@@ -106,6 +112,12 @@ NAV: tuple[NavItem, ...] = (
         _("Month end"),
         "billing-console:month-end",
         _("Run, issue, record payments, void and credit the month's invoices."),
+    ),
+    NavItem(
+        "fapiao",
+        _("Fapiao"),
+        "billing-console:fapiao",
+        _("The month's fapiao requests for the tax system, and the numbers it gave."),
     ),
     NavItem(
         "revenue",

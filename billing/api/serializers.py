@@ -5,7 +5,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Tenant
-from billing.choices import ClaimStatus
+from billing.choices import ClaimStatus, FapiaoType
 from billing.models import (
     CreditNote,
     Invoice,
@@ -343,6 +343,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "id", "number", "tenant", "tenant_name", "month", "status", "currency", "subtotal",
             "tax_rate", "tax", "voucher_deduction", "amount_due", "lines", "redemptions",
             "issued_at", "paid_on", "payment_reference", "voided_at", "void_reason",
+            "fapiao_number", "fapiao_issued_on",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -375,5 +376,111 @@ class CreditNoteSerializer(StrictModelSerializer):
             "amount",
             "reason",
             "created_at",
+            "fapiao_number",
+            "fapiao_issued_on",
         ]
-        read_only_fields = ["id", "number", "created_at"]
+        read_only_fields = ["id", "number", "created_at", "fapiao_number", "fapiao_issued_on"]
+
+
+# --- Invoicing in China: billing profiles and fapiao requests ---
+
+
+class BillingProfileSerializer(StrictSerializer):
+    """A tenant's billing profile (发票抬头). PUT sends it whole, PATCH what changes; `special`
+    (专票) needs every field; `tax_id` is an 18-character Unified Social Credit Code whose check
+    digit must match."""
+
+    tenant = serializers.IntegerField(source="tenant_id", read_only=True)
+    invoice_title = serializers.CharField(max_length=200, help_text="发票抬头: the legal name")
+    tax_id = serializers.CharField(
+        max_length=24, help_text="统一社会信用代码: 18 characters, check digit validated"
+    )
+    fapiao_type = serializers.ChoiceField(
+        choices=FapiaoType.choices, required=False, default=FapiaoType.ORDINARY
+    )
+    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    registered_address = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    registered_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class FapiaoPartySerializer(serializers.Serializer):
+    name = serializers.CharField()
+    tax_id = serializers.CharField()
+    address = serializers.CharField()
+
+
+class FapiaoSellerSerializer(FapiaoPartySerializer):
+    phone = serializers.CharField(required=False, default="")
+    bank_name = serializers.CharField(required=False, default="")
+    bank_account = serializers.CharField(required=False, default="")
+
+
+class FapiaoBuyerSerializer(FapiaoPartySerializer):
+    tenant_id = serializers.IntegerField()
+    bank_name = serializers.CharField()
+    bank_account = serializers.CharField()
+    registered_address = serializers.CharField()
+    registered_phone = serializers.CharField()
+    email = serializers.CharField()
+
+
+class FapiaoItemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="the invoice line; null: a part")
+    name = serializers.CharField(help_text="FAPIAO_ITEM_NAME")
+    specification = serializers.CharField(help_text="规格型号: the line's description")
+    tax_code = serializers.CharField(help_text="税收分类编码 (FAPIAO_TAX_CODE)")
+    unit = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=21, decimal_places=6, allow_null=True)
+    unit_price = UnitPriceField(allow_null=True)
+    amount = MoneyField(help_text="before tax")
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    tax = MoneyField(help_text="the invoice's tax split over its lines by largest remainder")
+
+
+class FapiaoRequestSerializer(serializers.Serializer):
+    """What the tax system needs to issue the fapiao: blue for an invoice, red (negative
+    amounts, naming the original fapiao and the reason) for a credit note."""
+
+    kind = serializers.ChoiceField(choices=["blue", "red"])
+    document_type = serializers.ChoiceField(choices=["invoice", "credit_note"])
+    document_id = serializers.IntegerField()
+    document_number = serializers.CharField()
+    month = MonthField(help_text="the month the invoice was issued or the credit note made")
+    tenant_id = serializers.IntegerField()
+    fapiao_type = serializers.ChoiceField(choices=FapiaoType.choices)
+    seller = FapiaoSellerSerializer()
+    buyer = FapiaoBuyerSerializer()
+    items = FapiaoItemSerializer(many=True)
+    total_amount = MoneyField(help_text="before tax")
+    total_tax = MoneyField()
+    total_with_tax = MoneyField()
+    total_with_tax_in_capitals = serializers.CharField(help_text="价税合计 (大写)")
+    fapiao_number = serializers.CharField(allow_null=True)
+    fapiao_issued_on = serializers.DateField(allow_null=True)
+    original_fapiao_number = serializers.CharField(allow_null=True)
+    reason_code = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+
+
+FAPIAO_NUMBER_PATTERN = r"^[0-9]{20}$"
+
+
+class FapiaoRecordSerializer(StrictSerializer):
+    number = serializers.RegexField(
+        FAPIAO_NUMBER_PATTERN,
+        max_length=20,
+        help_text="the 20 digits the tax system gave",
+        error_messages={"invalid": "A fapiao number is 20 digits."},
+    )
+    issued_on = serializers.DateField(help_text="the fapiao's date")
+
+
+class FapiaoQuerySerializer(StrictSerializer):
+    format = serializers.ChoiceField(choices=["json", "csv"], required=False)
+
+
+class FapiaoExportQuerySerializer(StrictSerializer):
+    month = serializers.RegexField(MONTH_PATTERN)

@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing.api import views
+from billing.api import fapiao, views
 
 router = SimpleRouter()
 router.register("metrics", views.MetricViewSet, basename="metric")
@@ -11,4 +12,12 @@ router.register("invoice-runs", views.InvoiceRunViewSet, basename="invoice-run")
 router.register("invoices", views.InvoiceViewSet, basename="invoice")
 router.register("credit-notes", views.CreditNoteViewSet, basename="credit-note")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("me/billing-profile/", fapiao.MyBillingProfileView.as_view(), name="my-billing-profile"),
+    path(
+        "tenants/<int:tenant_id>/billing-profile/",
+        fapiao.TenantBillingProfileView.as_view(),
+        name="tenant-billing-profile",
+    ),
+    *router.urls,
+]

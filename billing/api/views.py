@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from billing import documents, pricebook
 from billing.api import filters
+from billing.api.fapiao import CreditNoteFapiaoMixin, InvoiceFapiaoMixin
 from billing.api.filters import month_param
 from billing.api.serializers import (
     ClaimAdvanceSerializer,
@@ -288,6 +289,7 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 class InvoiceViewSet(
+    InvoiceFapiaoMixin,
     TenantScopedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -295,7 +297,8 @@ class InvoiceViewSet(
 ):
     """Invoices: one per tenant per month. Tenants see their own; finance issues, voids, pays."""
 
-    queryset = Invoice.objects.select_related("tenant").prefetch_related(
+    # the profile: a draft's buyer is the tenant's billing profile as it is now
+    queryset = Invoice.objects.select_related("tenant", "tenant__billing_profile").prefetch_related(
         Prefetch(
             "lines",
             queryset=InvoiceLine.objects.select_related("metric", "card_model").order_by("id"),
@@ -373,13 +376,13 @@ class InvoiceViewSet(
         invoices: QuerySet[Invoice] = (
             self.get_queryset()
             .filter(month=month)
-            .select_related("tenant")
+            .select_related("tenant", "tenant__billing_profile")
             .order_by("number", "id")
         )
         return csv_response(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
 
 
-class CreditNoteViewSet(TenantScopedViewSetMixin, AuditedModelViewSet):
+class CreditNoteViewSet(CreditNoteFapiaoMixin, TenantScopedViewSetMixin, AuditedModelViewSet):
     """Credit notes against issued invoices. Finance creates; a tenant sees its own."""
 
     queryset = CreditNote.objects.select_related("invoice__tenant")

@@ -130,7 +130,8 @@ def _row(invoice: Invoice) -> dict[str, Any]:
         "status_label": STATUS_LABELS.get(status, status),
         "can_issue": status == InvoiceStatus.DRAFT,
         "can_pay": status == InvoiceStatus.ISSUED,
-        "can_void": status == InvoiceStatus.ISSUED,
+        # a recorded fapiao is corrected by a credit note, never by voiding
+        "can_void": status == InvoiceStatus.ISSUED and not invoice.fapiao_number,
         "can_credit": status in {InvoiceStatus.ISSUED, InvoiceStatus.PAID},
     }
 

@@ -39,7 +39,7 @@ from billing.models import (
     VoucherGrant,
     VoucherRedemption,
 )
-from billing.parties import invoice_parties_freeze
+from billing.parties import invoice_parties_freeze, seller_check
 from billing.pricebook import builtin_metric_id
 from billing.rules import usage_billable_sql
 from billing.services.metering import short_leases_meter
@@ -624,7 +624,9 @@ def _locked_invoice(invoice: Invoice) -> Invoice:
 
 @transaction.atomic
 def invoice_issue(*, actor: Actor, invoice: Invoice) -> Invoice:
-    """Number the draft, apply the tenant's vouchers and freeze the totals."""
+    """Number the draft, apply the tenant's vouchers and freeze the totals (and the parties:
+    refused, before anything is written, while the seller is not configured)."""
+    seller_check()
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvalidState(f"Only drafts are issued; this invoice is {invoice.status}.")
@@ -688,6 +690,12 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         )
     if invoice.credit_notes.exists():
         raise InvalidState("This invoice has credit notes; it cannot be voided.")
+    if invoice.fapiao_number:
+        raise InvalidState(
+            f"The tax system issued fapiao {invoice.fapiao_number} for this invoice; it cannot "
+            "be voided. Issue a credit note instead (its red fapiao corrects it).",
+            code="fapiao_recorded",
+        )
     claimed = (
         VoucherClaim.objects.filter(
             month=invoice.month,

@@ -28,6 +28,7 @@ from analytics.business_case import business_case_create
 from analytics.models import BusinessCase
 from analytics.services import snapshots_recompute
 from billing.models import CreditNote, Invoice, InvoiceRun, UsageRecord, VoucherGrant
+from billing.services.fapiao import billing_profile_save, invoice_fapiao_record
 from billing.services.invoicing import credit_note_create, invoice_issue, invoice_run
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
@@ -48,7 +49,11 @@ from tests.factories import (
 )
 from tests.timing import at
 
-NOW = "2027-06-02 10:00"  # operator-local; the matrix's requests run at this time
+NOW = "2027-06-02 10:00"
+WORLD_TAX_IDS = {
+    "a": "91420500MA4F0YL01G",
+    "b": "91621000MA7A2XB03H",
+}  # operator-local; the matrix's requests run at this time
 ACTORS = ("tenant_a", "tenant_b", "operator", "finance", "admin", "anonymous")
 
 
@@ -192,6 +197,19 @@ def build_world() -> World:
             invoices[(name, "2027-05")] = Invoice.objects.get(
                 tenant=partial[name]["tenant"], month=_month("2027-05")
             )
+    # Invoicing in China: each tenant's billing profile, and March's fapiao recorded (so its
+    # credit note has a red fapiao request)
+    with at("2027-05-02 09:00"):
+        for index, name in enumerate(("a", "b"), start=1):
+            billing_profile_save(
+                actor=None, tenant=partial[name]["tenant"],
+                data={"invoice_title": f"Tenant {name} Co., Ltd.", "tax_id": WORLD_TAX_IDS[name]},
+            )  # fmt: skip
+            invoice_fapiao_record(
+                actor=None, invoice=invoices[(name, "2027-03")],
+                number=f"2742000000000000000{index}", issued_on=dt.date(2027, 5, 2),
+            )  # fmt: skip
+            invoices[(name, "2027-03")].refresh_from_db()
     sides: dict[str, Side] = {}
     with at("2027-06-01 10:00"):
         for name in ("a", "b"):

@@ -110,6 +110,18 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/credit-notes/", "GET"): "200 200 200 200 200 401",
     ("api/v1/credit-notes/", "POST"): "403 403 403 201 201 401",
     ("api/v1/credit-notes/{pk}/", "GET"): "200 404 200 200 200 401",
+    # Invoicing in China: billing profiles (admin has no tenant of its own: 404), fapiao
+    ("api/v1/me/billing-profile/", "GET"): "200 200 403 403 404 401",
+    ("api/v1/me/billing-profile/", "PUT"): "200 200 403 403 404 401",
+    ("api/v1/me/billing-profile/", "PATCH"): "200 200 403 403 404 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PUT"): "403 403 403 200 200 401",
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PATCH"): "403 403 403 200 200 401",
+    ("api/v1/invoices/{pk}/fapiao/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/invoices/{pk}/fapiao/", "POST"): "403 404 403 200 200 401",
+    ("api/v1/invoices/fapiao-export/", "GET"): "403 403 403 200 200 401",
+    ("api/v1/credit-notes/{pk}/fapiao/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/credit-notes/{pk}/fapiao/", "POST"): "403 404 403 200 200 401",
     ("api/v1/inventory/import/", "POST"): "403 403 201 403 201 401",
     ("api/v1/inventory/capacity/", "GET"): "403 403 200 200 200 401",
     ("api/v1/sites/", "GET"): "200 200 200 200 200 401",
@@ -269,6 +281,15 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/month-end/{pk}/void/", "POST"): "403 403 403 200 200 302",
     ("console/billing/month-end/{pk}/credit/", "GET"): "403 403 403 405 405 302",
     ("console/billing/month-end/{pk}/credit/", "POST"): "403 403 403 200 200 302",
+    # Invoicing in China (billing/console/fapiao.py): a tenant's own profile; finance's queue
+    ("console/billing/profile/", "GET"): "200 200 403 403 403 302",
+    ("console/billing/profile/", "POST"): "302 302 403 403 403 302",  # saved: back to the page
+    ("console/billing/fapiao/", "GET"): "403 403 403 200 200 302",
+    ("console/billing/fapiao/", "POST"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/invoices/{pk}/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/invoices/{pk}/", "POST"): "403 403 403 302 302 302",  # recorded
+    ("console/billing/fapiao/credit-notes/{pk}/", "GET"): "403 403 403 405 405 302",
+    ("console/billing/fapiao/credit-notes/{pk}/", "POST"): "403 403 403 302 302 302",
 }
 
 # The admin's pages per registered model: every registered model is named here with its kind
@@ -291,7 +312,8 @@ ADMIN_MODELS: dict[str, str] = {
     "billing.usagerecord": "governed", "billing.metric": "governed",
     "billing.voucherprogram": "governed", "billing.vouchermodelrate": "governed",
     "billing.vouchergrant": "governed", "billing.voucherredemption": "governed",
-    "billing.voucherclaim": "governed", "analytics.occupancydaily": "governed",
+    "billing.voucherclaim": "governed", "billing.billingprofile": "governed",
+    "analytics.occupancydaily": "governed",
     "analytics.sitedaily": "governed", "analytics.revenuedaily": "governed",
     "analytics.recomputerun": "governed", "analytics.businesscase": "governed",
 }  # fmt: skip
@@ -390,6 +412,8 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "console/billing/month-end/{pk}/pay/": lambda w: w.a.april.pk,
     "console/billing/month-end/{pk}/void/": lambda w: w.a.april.pk,
     "console/billing/month-end/{pk}/credit/": lambda w: w.a.march.pk,
+    "console/billing/fapiao/invoices/{pk}/": lambda w: w.a.april.pk,
+    "console/billing/fapiao/credit-notes/{pk}/": lambda w: w.a.credit_note.pk,
     "api/v1/leases/{pk}/terminate/": lambda w: w.a.long.pk,
     "api/v1/metrics/{pk}/": lambda w: Metric.objects.get(code="storage_tb_hours").pk,
     "api/v1/usage-records/{pk}/": lambda w: w.a.usage.pk,
@@ -405,6 +429,9 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/invoices/{pk}/pdf/": lambda w: w.a.march.pk,
     "api/v1/invoices/{pk}/void/": lambda w: w.a.april.pk,
     "api/v1/credit-notes/{pk}/": lambda w: w.a.credit_note.pk,
+    "api/v1/tenants/{tenant_id}/billing-profile/": lambda w: w.a.tenant.pk,
+    "api/v1/invoices/{pk}/fapiao/": lambda w: w.a.april.pk,
+    "api/v1/credit-notes/{pk}/fapiao/": lambda w: w.a.credit_note.pk,
     "api/v1/sites/{pk}/": lambda w: w.empty_site.pk,
     "api/v1/racks/{pk}/": lambda w: w.empty_rack.pk,
     "api/v1/servers/{pk}/": lambda w: w.empty_server.pk,
@@ -524,6 +551,24 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/invoices/{pk}/issue/", "POST"): lambda w, a: None,
     ("api/v1/invoices/{pk}/pay/", "POST"): lambda w, a: {"reference": "matrix"},
     ("api/v1/invoices/{pk}/void/", "POST"): lambda w, a: {"reason": "matrix"},
+    ("api/v1/me/billing-profile/", "PUT"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+    },
+    ("api/v1/me/billing-profile/", "PATCH"): lambda w, a: {"email": "ap@matrix.example"},
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PUT"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+    },
+    ("api/v1/tenants/{tenant_id}/billing-profile/", "PATCH"): lambda w, a: {"email": "a@b.example"},
+    ("api/v1/invoices/{pk}/fapiao/", "POST"): lambda w, a: {
+        "number": "27420000000000000099",
+        "issued_on": "2027-06-01",
+    },
+    ("api/v1/credit-notes/{pk}/fapiao/", "POST"): lambda w, a: {
+        "number": "27420000000000000098",
+        "issued_on": "2027-06-02",
+    },
     ("api/v1/credit-notes/", "POST"): lambda w, a: {
         "invoice": w.a.march.pk,
         "amount": "1.00",
@@ -532,6 +577,21 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     # console forms (sent form-encoded, see `send`): the month the page shows, and the action's
     ("console/billing/month-end/run/", "POST"): lambda w, a: {"month": "2027-05"},
     ("console/billing/month-end/issue-all/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/profile/", "POST"): lambda w, a: {
+        "invoice_title": "Matrix Co., Ltd.",
+        "tax_id": "91420500MA4F0YL01G",
+        "fapiao_type": "ordinary",
+    },
+    ("console/billing/fapiao/invoices/{pk}/", "POST"): lambda w, a: {
+        "month": "2027-06",
+        "number": "27420000000000000097",
+        "issued_on": "2027-06-01",
+    },
+    ("console/billing/fapiao/credit-notes/{pk}/", "POST"): lambda w, a: {
+        "month": "2027-06",
+        "number": "27420000000000000096",
+        "issued_on": "2027-06-02",
+    },
     ("console/billing/month-end/{pk}/issue/", "POST"): lambda w, a: {"month": "2027-05"},
     ("console/billing/month-end/{pk}/pay/", "POST"): lambda w, a: {
         "month": "2027-04",
@@ -611,6 +671,7 @@ QUERIES: dict[tuple[str, str], Callable[[World], str]] = {
     ("console/billing/vouchers/programmes/{pk}/claim/", "GET"): lambda w: "?month=2027-03",
     ("console/billing/vouchers/programmes/{pk}/claim/", "POST"): lambda w: "?month=2027-03",
     ("api/v1/invoices/export/", "GET"): lambda w: "?month=2027-03",
+    ("api/v1/invoices/fapiao-export/", "GET"): lambda w: "?month=2027-05",
     ("api/v1/reports/occupancy/", "GET"): lambda w: REPORT,
     ("api/v1/reports/revenue/", "GET"): lambda w: REPORT,
     ("api/schema/", "GET"): lambda w: "?format=json",

@@ -32,7 +32,12 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-PRODUCTION = {"AIDC_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(50)}
+# a deployment with its seller set (without one, billing.W001 says no invoice can be issued)
+PRODUCTION = {
+    "AIDC_ENV": "production",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "SELLER_TAX_ID": "91110000600037341L",
+}
 
 
 def test_production_settings_pass_check_deploy() -> None:
@@ -46,6 +51,8 @@ def test_production_settings_pass_check_deploy() -> None:
     [
         ({"SECURE_SSL_REDIRECT": "false"}, "security.W008"),
         ({"SECRET_KEY": "short"}, "security.W009"),
+        ({"SELLER_TAX_ID": ""}, "billing.W001"),
+        ({"SELLER_TAX_ID": "91110000600037341X"}, "billing.W001"),
     ],
 )
 def test_check_deploy_fails_when_a_guard_is_turned_off(override, check_id) -> None:

@@ -110,3 +110,17 @@ def test_seeding_twice_changes_nothing(seeded) -> None:
     before = counts()
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert counts() == before
+
+
+def test_demo_tenants_have_billing_profiles_and_the_oldest_invoices_fapiao(seeded, finance_client):
+    from stdnum.cn import uscc
+
+    from billing.models import BillingProfile
+
+    profiles = list(BillingProfile.objects.order_by("tenant_id"))
+    assert [p.fapiao_type for p in profiles] == ["special", "ordinary", "ordinary"]
+    assert all(uscc.is_valid(p.tax_id) and "DEMO" in p.invoice_title for p in profiles)
+    recorded = Invoice.objects.filter(fapiao_number__isnull=False).order_by("id")
+    assert recorded.exists() and all(i.status == "paid" for i in recorded)
+    request = finance_client.get(f"/api/v1/invoices/{recorded[0].pk}/fapiao/").json()
+    assert "DEMO" in request["seller"]["name"] and "DEMO" in request["buyer"]["name"]

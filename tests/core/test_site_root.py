@@ -43,6 +43,7 @@ ROUTED = [
 ]
 PLAIN = [
     "me",
+    "me/billing-profile",
     "availability",
     "inventory/import",
     "inventory/capacity",

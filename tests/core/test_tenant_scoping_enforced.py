@@ -33,6 +33,8 @@ NO_QUERYSET = {
     "core.api.root.DocsView": "the API docs page",
     "core.api.views.TestClockView": "the test clock, no tenant data",
     "accounts.api.views.MeView": "the caller's own user and tenant",
+    "billing.api.fapiao.MyBillingProfileView": "the caller's own tenant's billing profile",
+    "billing.api.fapiao.TenantBillingProfileView": "finance only: any tenant's billing profile",
     "accounts.api.views.TokenObtainView": "a token for the password's own user",
     "accounts.api.views.LogoutView": "revokes the caller's own token",
     "accounts.api.views.LogoutAllView": "revokes the caller's own tokens",
