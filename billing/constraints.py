@@ -1,4 +1,4 @@
-from core.exceptions import Conflict, Duplicate, register_constraint
+from core.exceptions import Conflict, Duplicate, InvalidInput, register_constraint
 
 register_constraint(
     "billing_vouchergrant_redeemed_within_amount",
@@ -17,4 +17,18 @@ register_constraint(
     "billing_invoice_one_per_tenant_month",
     Duplicate,
     "The tenant already has an invoice for this month.",
+)
+register_constraint(
+    "billing_payment_within_balance",
+    InvalidInput,
+    "The payment is above the invoice's balance (another payment was recorded at the same time).",
+    field="amount",
+    code="over_balance",
+)
+register_constraint(
+    "billing_invoice_paid_within_amount_due",
+    InvalidInput,
+    "The invoice's payments would pass its amount due.",
+    field="amount",
+    code="over_balance",
 )

@@ -24,7 +24,8 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
 from billing.choices import InvoiceStatus
-from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun, Payment
+from billing.services.vouchers import vouchers_preview_many
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Decimal("0.00")
@@ -149,4 +150,44 @@ def invoice_of_tenant(*, tenant: Tenant, pk: int) -> Invoice | None:
         .prefetch_related(Prefetch("lines", queryset=lines), "redemptions__grant__program")
         .filter(pk=pk)
         .first()
+    )
+
+
+# --- Draft previews, payments and balances -----------------------------------------------------
+
+
+def invoices_preview_fill(invoices: Iterable[Invoice]) -> None:
+    """For reading only (never saved after): each draft's `voucher_deduction` and `amount_due`
+    become what issuing it now would give (`vouchers_preview_many`: the issuing rule,
+    set-based, nothing redeemed) and `preview` is True; issued, paid and void invoices keep
+    their frozen figures (`preview` False). Each also gets its `balance` (amount due −
+    credited − paid), from its `credited` annotation (`with_balances`)."""
+    invoices = list(invoices)
+    previews = vouchers_preview_many(invoices)
+    for invoice in invoices:
+        invoice.preview = invoice.pk in previews  # type: ignore[attr-defined]
+        if invoice.pk in previews:
+            invoice.voucher_deduction = previews[invoice.pk]
+            invoice.amount_due = invoice.subtotal + invoice.tax - invoice.voucher_deduction
+        credited = getattr(invoice, "credited", None)
+        if credited is None:
+            credited = invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or ZERO
+            invoice.credited = credited  # type: ignore[attr-defined]
+        invoice.balance = invoice.amount_due - credited - invoice.amount_paid  # type: ignore[attr-defined]
+
+
+def with_balances(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`credited` (Σ credit notes) annotated and the payments prefetched (oldest first): no
+    query per invoice."""
+    return invoices.annotate(credited=_credited()).prefetch_related(
+        Prefetch("payments", queryset=Payment.objects.order_by("id"))
+    )
+
+
+def credit_notes_of_month(*, month: dt.date) -> QuerySet[CreditNote]:
+    """The credit notes against the month's invoices, with their invoice and its tenant."""
+    return (
+        CreditNote.objects.filter(invoice__month=month)
+        .select_related("invoice__tenant")
+        .order_by("number")
     )
