@@ -265,7 +265,7 @@ def _rate(line: InvoiceLine, terms: _Terms) -> Fraction:
 
 
 def voucher_deductions(
-    *, lines: list[InvoiceLine], grants: list[VoucherGrant]
+    *, lines: list[InvoiceLine], grants: list[VoucherGrant], card_minutes_id: int | None = None
 ) -> list[tuple[VoucherGrant, Decimal]]:
     """What each grant pays on an invoice's lines: the one rule for issuing and previews.
 
@@ -276,7 +276,8 @@ def voucher_deductions(
     those lines in proportion; so together they never pay more than the programme's rate, and
     all programmes together never more than the lines.
     """
-    card_minutes_id = builtin_metric_id(CARD_MINUTES)
+    if card_minutes_id is None:
+        card_minutes_id = builtin_metric_id(CARD_MINUTES)
     unpaid = {line.pk: Fraction(line.amount) for line in lines}  # after earlier programmes
     left = sum(unpaid.values(), Fraction(0))  # what all grants together may still pay
     by_program: dict[int, list[VoucherGrant]] = {}
@@ -335,7 +336,10 @@ def _candidates(*, tenant_ids: set[int], first_day: dt.date, month_end: dt.date)
 
 
 def _plan(
-    invoice: Invoice, lines: list[InvoiceLine], grants: list[VoucherGrant]
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    grants: list[VoucherGrant],
+    card_minutes_id: int | None = None,
 ) -> list[tuple[VoucherGrant, Decimal]]:
     """What each grant pays on the invoice (`voucher_deductions`), of the `grants` (a superset:
     any tenant's, any window, with their terms) those that are the invoice's candidates."""
@@ -348,7 +352,9 @@ def _plan(
         and grant.valid_to >= first_day
         and grant.redeemed < grant.amount
     ]
-    return voucher_deductions(lines=sorted(lines, key=lambda line: line.pk), grants=mine)
+    return voucher_deductions(
+        lines=sorted(lines, key=lambda line: line.pk), grants=mine, card_minutes_id=card_minutes_id
+    )
 
 
 def _with_terms(grants: Any) -> list[VoucherGrant]:
@@ -432,9 +438,11 @@ def vouchers_preview_many(invoices: Iterable[Invoice]) -> dict[int, Decimal]:
         if windows
         else []
     )
+    card_minutes_id = builtin_metric_id(CARD_MINUTES)
     return {
         invoice.pk: sum(
-            (amount for _, amount in _plan(invoice, lines[invoice.pk], grants)), Decimal("0.00")
+            (amount for _, amount in _plan(invoice, lines[invoice.pk], grants, card_minutes_id)),
+            Decimal("0.00"),
         )
         if lines[invoice.pk]
         else Decimal("0.00")

@@ -269,7 +269,12 @@ def test_an_issued_invoice_json_and_its_claim_keep_the_frozen_buyer_name(
     with at("2027-04-02 09:00"):
         note = finance_client.post(
             "/api/v1/credit-notes/",
-            {"invoice": invoice_id, "amount": "1.00", "reason": "goodwill", "reason_code": "allowance"},
+            {
+                "invoice": invoice_id,
+                "amount": "1.00",
+                "reason": "goodwill",
+                "reason_code": "allowance",
+            },
             format="json",
         )
     assert note.status_code == 201, note.json()
