@@ -65,6 +65,13 @@ class StatusTotals:
     voucher_deduction: Decimal = ZERO
     amount_due: Decimal = ZERO
     credited: Decimal = ZERO
+    amount_paid: Decimal = ZERO
+    preview: bool = False  # drafts: vouchers and amount due are what issuing now would give
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still to be paid: amount due − credited − paid."""
+        return self.amount_due - self.credited - self.amount_paid
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class MonthTotals:
         return sum(row.count for row in self.by_status)
 
 
-_SUMMED = ("subtotal", "tax", "voucher_deduction", "amount_due")
+_SUMMED = ("subtotal", "tax", "voucher_deduction", "amount_due", "amount_paid")
 
 
 def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
@@ -97,10 +104,20 @@ def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
         )
     )
     found = {row["status"]: row for row in rows}
+    if InvoiceStatus.DRAFT in found:  # drafts: what issuing them now would deduct (set-based)
+        previews = vouchers_preview_many(
+            Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).only(
+                "id", "tenant_id", "month", "status"
+            )
+        )
+        deduction = sum(previews.values(), ZERO)
+        draft = found[InvoiceStatus.DRAFT]
+        draft.update(voucher_deduction=deduction, amount_due=draft["amount_due"] - deduction)
     by_status = [
         StatusTotals(
             status=status,
             **{key: value for key, value in found.get(status, {}).items() if key != "status"},
+            preview=status == InvoiceStatus.DRAFT,
         )
         for status in InvoiceStatus.values
     ]
@@ -113,6 +130,7 @@ def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
         voucher_deduction=sum((row.voucher_deduction for row in standing), ZERO),
         amount_due=sum((row.amount_due for row in standing), ZERO),
         credited=sum((row.credited for row in standing), ZERO),
+        amount_paid=sum((row.amount_paid for row in standing), ZERO),
     )
     return MonthTotals(month=month, by_status=by_status, total=total)
 
@@ -179,9 +197,9 @@ def invoices_preview_fill(invoices: Iterable[Invoice]) -> None:
 def with_balances(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """`credited` (Σ credit notes) annotated and the payments prefetched (oldest first): no
     query per invoice."""
-    return invoices.annotate(credited=_credited()).prefetch_related(
-        Prefetch("payments", queryset=Payment.objects.order_by("id"))
-    )
+    if "credited" not in invoices.query.annotations:
+        invoices = invoices.annotate(credited=_credited())
+    return invoices.prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
 
 
 def credit_notes_of_month(*, month: dt.date) -> QuerySet[CreditNote]:
