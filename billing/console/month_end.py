@@ -198,7 +198,12 @@ def _body_context(
         "status": status,
         "totals": totals,
         "status_rows": [
-            {**vars(row), "label": STATUS_LABELS[row.status], "url": _page_url(month, row.status)}
+            {
+                **vars(row),
+                "balance": row.balance,
+                "label": STATUS_LABELS[row.status],
+                "url": _page_url(month, row.status),
+            }
             for row in totals.by_status
         ],
         "rows": [_row(invoice) for invoice in page],
