@@ -725,7 +725,7 @@ def invoice_pay(
         action="invoice.pay",
         instance=invoice,
         before=before,
-        after={**snapshot(invoice), "payment": snapshot(payment)},
+        after={**(snapshot(invoice) or {}), "payment": snapshot(payment)},
     )
     return invoice
 
