@@ -43,9 +43,25 @@ END
 $$;
 CREATE TRIGGER billing_payment_record BEFORE INSERT OR UPDATE OR DELETE ON billing_payment
 FOR EACH ROW EXECUTE FUNCTION billing_payment_record();
+
+-- Only the trigger above changes an invoice's amount_paid: any other write of the row (a save
+-- of a stale instance, a bulk update) keeps it as it is.
+CREATE FUNCTION billing_invoice_keep_amount_paid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF pg_trigger_depth() < 2 THEN
+        NEW.amount_paid := OLD.amount_paid;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER billing_invoice_keep_amount_paid BEFORE UPDATE OF amount_paid ON billing_invoice
+FOR EACH ROW WHEN (NEW.amount_paid IS DISTINCT FROM OLD.amount_paid)
+EXECUTE FUNCTION billing_invoice_keep_amount_paid();
 """
 
 PAYMENT_TRIGGER_REVERSE_SQL = """
+DROP TRIGGER IF EXISTS billing_invoice_keep_amount_paid ON billing_invoice;
+DROP FUNCTION IF EXISTS billing_invoice_keep_amount_paid();
 DROP TRIGGER IF EXISTS billing_payment_record ON billing_payment;
 DROP FUNCTION IF EXISTS billing_payment_record();
 """
