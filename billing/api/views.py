@@ -310,6 +310,7 @@ class InvoiceViewSet(
 
     @extend_schema(request=InvoicePaySerializer, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
+    @idempotent  # it records a payment: a retried POST with its key never pays twice
     def pay(self, request: Request, pk: str) -> Response:
         """Record a payment `{amount, paid_on, reference}` (amount: default the balance);
         several may settle one invoice, the one bringing the balance to 0 makes it `paid`.

@@ -297,3 +297,41 @@ def test_a_credit_note_takes_a_reason_code_and_downloads_as_a_pdf(
     # the invoice's PDF shows its fapiao number too
     invoice_pdf = pdf_text(finance_client.get(f"/api/v1/invoices/{invoice_id}/pdf/").content)
     assert "12345678901234567890" in invoice_pdf
+
+
+def test_a_payment_retried_with_its_idempotency_key_is_recorded_once(finance_client, march):
+    invoice_id = issued(finance_client)
+    with at("2027-04-05 10:00"):
+        first, again = (
+            finance_client.post(
+                f"/api/v1/invoices/{invoice_id}/pay/",
+                {"amount": "100.00"},
+                format="json",
+                HTTP_IDEMPOTENCY_KEY="pay-once",
+            )
+            for _ in range(2)
+        )
+    assert first.status_code == again.status_code == 200
+    assert again["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1 and Invoice.objects.get().amount_paid == D("100.00")
+
+
+def test_the_credit_note_pdf_embeds_its_fonts(finance_client, march):
+    invoice_id = issued(finance_client)
+    with at("2027-04-05 10:00"):
+        note = finance_client.post(
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "1.00", "reason": "x", "reason_code": "allowance"},
+            format="json",
+        ).json()  # fmt: skip
+    content = finance_client.get(f"/api/v1/credit-notes/{note['id']}/pdf/").content
+    fonts = []
+    for page in PdfReader(io.BytesIO(content)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            if "/DescendantFonts" in font:
+                font = font["/DescendantFonts"][0].get_object()
+            descriptor = font["/FontDescriptor"].get_object()
+            assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), font
+            fonts.append(font["/BaseFont"])
+    assert fonts
