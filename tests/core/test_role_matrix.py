@@ -279,6 +279,7 @@ ADMIN_MODELS: dict[str, str] = {
     "leasing.leaseevent": "governed", "billing.invoice": "governed",
     "billing.invoiceline": "governed", "billing.invoicerun": "governed",
     "billing.creditnote": "governed", "billing.documentcounter": "governed",
+    "billing.payment": "governed",
     "billing.usagerecord": "governed", "billing.metric": "governed",
     "billing.voucherprogram": "governed", "billing.vouchermodelrate": "governed",
     "billing.vouchergrant": "governed", "billing.voucherredemption": "governed",
