@@ -14,6 +14,7 @@ from billing.models import (
     InvoiceLine,
     InvoiceRun,
     Metric,
+    Payment,
     UsageRecord,
     VoucherClaim,
     VoucherGrant,
@@ -38,6 +39,11 @@ class RedemptionInline(GovernedTabularInline):
     fields = ["grant", "amount", "created_at", "voided_at"]
 
 
+class PaymentInline(GovernedTabularInline):
+    model = Payment
+    fields = ["amount", "paid_on", "reference", "created_at", "created_by"]
+
+
 def issue(invoice: Any, values: dict[str, Any]) -> object:
     return invoicing.invoice_issue(actor=values["actor"], invoice=invoice)
 
@@ -52,7 +58,7 @@ class InvoiceAdmin(GovernedAdmin):
     list_filter = ["status", "month"]
     search_fields = ["number", "tenant__name"]
     list_select_related = ["tenant"]
-    inlines = [InvoiceLineInline, RedemptionInline]
+    inlines = [InvoiceLineInline, RedemptionInline, PaymentInline]
     actions = [
         service_action(description="Issue the selected draft invoices", call=issue),
         service_action(
@@ -79,6 +85,12 @@ class InvoiceRunAdmin(GovernedAdmin):
 @admin.register(CreditNote)
 class CreditNoteAdmin(GovernedAdmin):
     list_display = ["id", "number", "invoice", "amount", "created_at"]
+    list_select_related = ["invoice"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(GovernedAdmin):
+    list_display = ["id", "invoice", "amount", "paid_on", "reference", "created_at"]
     list_select_related = ["invoice"]
 
 

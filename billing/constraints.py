@@ -1,4 +1,4 @@
-from core.exceptions import Conflict, Duplicate, register_constraint
+from core.exceptions import Conflict, Duplicate, InvalidInput, register_constraint
 
 register_constraint(
     "billing_vouchergrant_redeemed_within_amount",
@@ -60,4 +60,18 @@ register_constraint(
     "billing_billingprofile_tenant_id_key",
     Conflict,
     "The billing profile was saved by another request at the same time; try again.",
+)
+register_constraint(
+    "billing_payment_within_balance",
+    InvalidInput,
+    "The payment is above the invoice's balance (another payment was recorded at the same time).",
+    field="amount",
+    code="over_balance",
+)
+register_constraint(
+    "billing_invoice_paid_within_amount_due",
+    InvalidInput,
+    "The invoice's payments would pass its amount due.",
+    field="amount",
+    code="over_balance",
 )

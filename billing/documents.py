@@ -26,7 +26,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from billing.models import Invoice, InvoiceLine
+from billing.choices import CreditReason
+from billing.models import CreditNote, Invoice, InvoiceLine
 from billing.parties import invoice_buyer, invoice_seller
 from billing.services.fapiao import FapiaoRequest
 from billing.services.vouchers import Claim, ClaimLease
@@ -46,6 +47,9 @@ INVOICE_CSV_COLUMNS = [
     "tax",
     "voucher_deduction",
     "amount_due",
+    "preview",
+    "amount_paid",
+    "balance",
     "line_kind",
     "lease",
     "metric",
@@ -81,6 +85,10 @@ def _invoice_rows(invoices: Iterable[Invoice]) -> Iterator[list[Any]]:
             invoice.tax,
             invoice.voucher_deduction,
             invoice.amount_due,
+            # a draft's deduction and amount due are what issuing it now would give
+            "true" if getattr(invoice, "preview", False) else "false",
+            invoice.amount_paid,
+            getattr(invoice, "balance", ""),
         ]
         lines = list(invoice.lines.all())
         if not lines:
@@ -340,6 +348,7 @@ def _invoice_heading(invoice: Invoice, styles: _Styles) -> list[Flowable]:
     return [
         Paragraph(f"发票 Invoice {_text(invoice.number or '')} {status}", styles.title),
         Spacer(1, 4 * mm),
+        *_fapiao_line(invoice.fapiao_number, invoice.fapiao_issued_on, styles),
         Paragraph(
             f"账期 Billing month: {invoice.month:%Y-%m} &nbsp;&nbsp; "
             f"开具日期 Issued: {clock.local_date(invoice.issued_at):%Y-%m-%d}"
@@ -398,14 +407,20 @@ def _invoice_parties(invoice: Invoice, styles: _Styles, font: str) -> Table:
 
 
 def _invoice_totals(invoice: Invoice) -> list[tuple[str, Decimal]]:
-    """The totals under the lines: subtotal, VAT, total, voucher deduction, amount due."""
+    """The totals under the lines: subtotal, VAT, total, voucher deduction, amount due. On a
+    draft read with its preview (billing.selectors.invoices_preview_fill) the deduction and
+    amount due are marked as what issuing it now would give."""
     vat_percent = (invoice.tax_rate * 100).normalize()
+    preview = " (预览 preview: applied at issue)" if getattr(invoice, "preview", False) else ""
     return [
         ("小计 Subtotal", invoice.subtotal),
         (f"增值税 VAT {vat_percent:f}%", invoice.tax),
         ("合计 Total", invoice.subtotal + invoice.tax),
-        ("算力券抵扣 Compute-voucher deduction (third-party payment)", -invoice.voucher_deduction),
-        ("应付金额 Amount due", invoice.amount_due),
+        (
+            f"算力券抵扣 Compute-voucher deduction (third-party payment){preview}",
+            -invoice.voucher_deduction,
+        ),
+        (f"应付金额 Amount due{preview}", invoice.amount_due),
     ]
 
 
@@ -479,3 +494,87 @@ def _invoice_notes(invoice: Invoice, styles: _Styles) -> list[Flowable]:
     if clock.test_clock_is_set():
         notes.append(Paragraph("Generated under a test clock.", small))
     return notes
+
+
+def _fapiao_line(number: str | None, issued_on: dt.date | None, styles: _Styles) -> list[Flowable]:
+    """The tax system's fapiao number (and date), once finance has recorded it."""
+    if not number:
+        return []
+    issued = f" &nbsp;&nbsp; 开票日期 Issued: {issued_on:%Y-%m-%d}" if issued_on else ""
+    return [Paragraph(f"发票号码 Fapiao number: {_text(number)}{issued}", styles.body)]
+
+
+# --- Credit note PDF ---
+
+
+def credit_note_pdf(note: CreditNote) -> bytes:
+    """A credit note (红字) as a PDF, by the same document module as invoices: the parties of
+    the invoice it corrects as frozen at that invoice's issue, the invoice's number and fapiao
+    number, the red-letter reason, and the amount credited."""
+    invoice = note.invoice
+    buffer = io.BytesIO()
+    font = _font()
+    styles = _Styles.of(font)
+    story: list[Flowable] = [
+        Paragraph(f"红字 Credit note {_text(note.number)}", styles.title),
+        Spacer(1, 4 * mm),
+        *_fapiao_line(note.fapiao_number, note.fapiao_issued_on, styles),
+        Paragraph(f"日期 Date: {clock.local_date(note.created_at):%Y-%m-%d}", styles.body),
+        Paragraph(
+            f"原发票 Invoice: {_text(invoice.number or '')} &nbsp;&nbsp; "
+            f"账期 Billing month: {invoice.month:%Y-%m}",
+            styles.body,
+        ),
+        *(
+            [Paragraph(f"原发票号码 Original fapiao: {_text(invoice.fapiao_number)}", styles.body)]
+            if invoice.fapiao_number
+            else []
+        ),
+        Spacer(1, 3 * mm),
+        _invoice_parties(invoice, styles, font),
+        Spacer(1, 5 * mm),
+        _credit_table(note, styles, font),
+        Spacer(1, 5 * mm),
+        Paragraph(f"Currency 币种: {invoice.currency}.", styles.small),
+    ]
+    if clock.test_clock_is_set():
+        story.append(Paragraph("Generated under a test clock.", styles.small))
+    SimpleDocTemplate(
+        buffer,
+        initialFontName=font,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Credit note {note.number}",
+    ).build(story)
+    return buffer.getvalue()
+
+
+def _credit_table(note: CreditNote, styles: _Styles, font: str) -> Table:
+    """The reason (code and words) and the amount credited, negative as a red-letter note."""
+    small = styles.small
+    reason = CreditReason(note.reason_code).label
+    currency = note.invoice.currency
+    rows: list[list[Any]] = [
+        [Paragraph("红字原因 Reason", small), Paragraph(_text(f"{reason} — {note.reason}"), small)],
+        [
+            Paragraph("原发票应付金额 Invoice amount due", small),
+            _money(note.invoice.amount_due, currency),
+        ],
+        [Paragraph("冲红金额 Amount credited", small), _money(-note.amount, currency)],
+    ]
+    table = Table(rows, colWidths=[70 * mm, 115 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), font),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("ALIGN", (1, 1), (1, -1), "RIGHT"),
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table

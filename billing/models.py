@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
@@ -296,6 +297,12 @@ class Invoice(TimeStampedModel):
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=100, blank=True)
+    # Σ of its payments (billing.Payment), kept by a database trigger as each is recorded: the
+    # check below then refuses any payment that would take it past the amount due.
+    amount_paid = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), db_default=Decimal("0.00"),
+        editable=False,
+    )  # fmt: skip
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True)
     # What the documents show about the parties, frozen at issue (billing/parties.py):
@@ -331,6 +338,11 @@ class Invoice(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(status=InvoiceStatus.DRAFT) | Q(number__isnull=False),
                 name="billing_invoice_issued_has_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid=0)
+                | (Q(amount_paid__gt=0) & Q(amount_paid__lte=F("amount_due"))),
+                name="billing_invoice_paid_within_amount_due",
             ),
         ]
 
@@ -410,6 +422,33 @@ class CreditNote(TimeStampedModel):
                 name="billing_creditnote_fapiao_number_20_digits",
             ),
         ]
+
+
+class Payment(models.Model):
+    """Money received against an issued invoice; several may settle one. Never edited nor
+    deleted (a database trigger refuses both); recording one adds it to `Invoice.amount_paid`
+    (the same trigger), refused when the invoice's paid amount would pass its amount due less
+    its credit notes."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    paid_on = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="billing_payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on invoice {self.invoice_id} ({self.paid_on})"
 
 
 # --- Invoicing in China: billing profiles (发票抬头) ---

@@ -24,7 +24,8 @@ from django.db.models.functions import Coalesce
 
 from accounts.models import Tenant
 from billing.choices import InvoiceStatus
-from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun
+from billing.models import CreditNote, Invoice, InvoiceLine, InvoiceRun, Payment
+from billing.services.vouchers import vouchers_preview_many
 from core import clock
 
 _MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
@@ -65,6 +66,13 @@ class StatusTotals:
     voucher_deduction: Decimal = ZERO
     amount_due: Decimal = ZERO
     credited: Decimal = ZERO
+    amount_paid: Decimal = ZERO
+    preview: bool = False  # drafts: vouchers and amount due are what issuing now would give
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still to be paid: amount due − credited − paid."""
+        return self.amount_due - self.credited - self.amount_paid
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class MonthTotals:
         return sum(row.count for row in self.by_status)
 
 
-_SUMMED = ("subtotal", "tax", "voucher_deduction", "amount_due")
+_SUMMED = ("subtotal", "tax", "voucher_deduction", "amount_due", "amount_paid")
 
 
 def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
@@ -97,10 +105,20 @@ def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
         )
     )
     found = {row["status"]: row for row in rows}
+    if InvoiceStatus.DRAFT in found:  # drafts: what issuing them now would deduct (set-based)
+        previews = vouchers_preview_many(
+            Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).only(
+                "id", "tenant_id", "month", "status"
+            )
+        )
+        deduction = sum(previews.values(), ZERO)
+        draft = found[InvoiceStatus.DRAFT]
+        draft.update(voucher_deduction=deduction, amount_due=draft["amount_due"] - deduction)
     by_status = [
         StatusTotals(
             status=status,
             **{key: value for key, value in found.get(status, {}).items() if key != "status"},
+            preview=status == InvoiceStatus.DRAFT,
         )
         for status in InvoiceStatus.values
     ]
@@ -113,6 +131,7 @@ def invoice_totals_by_status(*, month: dt.date) -> MonthTotals:
         voucher_deduction=sum((row.voucher_deduction for row in standing), ZERO),
         amount_due=sum((row.amount_due for row in standing), ZERO),
         credited=sum((row.credited for row in standing), ZERO),
+        amount_paid=sum((row.amount_paid for row in standing), ZERO),
     )
     return MonthTotals(month=month, by_status=by_status, total=total)
 
@@ -193,3 +212,43 @@ def fapiao_credit_notes(month: dt.date, *, recorded: bool) -> QuerySet[CreditNot
 def credit_note_find(*, pk: int) -> CreditNote | None:
     """A credit note by id (any tenant's: for staff), with its invoice, or None."""
     return CreditNote.objects.select_related("invoice").filter(pk=pk).first()
+
+
+# --- Draft previews, payments and balances -----------------------------------------------------
+
+
+def invoices_preview_fill(invoices: Iterable[Invoice]) -> None:
+    """For reading only (never saved after): each draft's `voucher_deduction` and `amount_due`
+    become what issuing it now would give (`vouchers_preview_many`: the issuing rule,
+    set-based, nothing redeemed) and `preview` is True; issued, paid and void invoices keep
+    their frozen figures (`preview` False). Each also gets its `balance` (amount due −
+    credited − paid), from its `credited` annotation (`with_balances`)."""
+    invoices = list(invoices)
+    previews = vouchers_preview_many(invoices)
+    for invoice in invoices:
+        invoice.preview = invoice.pk in previews  # type: ignore[attr-defined]
+        if invoice.pk in previews:
+            invoice.voucher_deduction = previews[invoice.pk]
+            invoice.amount_due = invoice.subtotal + invoice.tax - invoice.voucher_deduction
+        credited = getattr(invoice, "credited", None)
+        if credited is None:
+            credited = invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or ZERO
+            invoice.credited = credited  # type: ignore[attr-defined]
+        invoice.balance = invoice.amount_due - credited - invoice.amount_paid  # type: ignore[attr-defined]
+
+
+def with_balances(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """`credited` (Σ credit notes) annotated and the payments prefetched (oldest first): no
+    query per invoice."""
+    if "credited" not in invoices.query.annotations:
+        invoices = invoices.annotate(credited=_credited())
+    return invoices.prefetch_related(Prefetch("payments", queryset=Payment.objects.order_by("id")))
+
+
+def credit_notes_of_month(*, month: dt.date) -> QuerySet[CreditNote]:
+    """The credit notes against the month's invoices, with their invoice and its tenant."""
+    return (
+        CreditNote.objects.filter(invoice__month=month)
+        .select_related("invoice__tenant")
+        .order_by("number")
+    )

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
 from accounts.models import Tenant
-from billing.choices import ClaimStatus, FapiaoType
+from billing.choices import ClaimStatus, CreditReason, FapiaoType
 from billing.models import (
     CreditNote,
     Invoice,
     InvoiceLine,
     InvoiceRun,
     Metric,
+    Payment,
     UsageRecord,
     VoucherGrant,
     VoucherProgram,
@@ -326,6 +328,15 @@ class InvoiceRedemptionSerializer(serializers.ModelSerializer):
         fields = ["grant", "amount", "voided_at"]
 
 
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = ["id", "amount", "paid_on", "reference", "created_at"]
+        read_only_fields = fields
+
+
 class InvoiceSerializer(serializers.ModelSerializer):
     month = MonthField(read_only=True)
     subtotal = MoneyField(read_only=True)
@@ -336,20 +347,37 @@ class InvoiceSerializer(serializers.ModelSerializer):
     lines = InvoiceLineSerializer(many=True, read_only=True)
     redemptions = InvoiceRedemptionSerializer(many=True, read_only=True)
     tenant_name = BuyerNameField(help_text="frozen at issue; a draft shows the current name")
+    # Payments and balance (the view fills `preview`, `credited` and `balance`:
+    # billing.selectors.invoices_preview_fill).
+    preview = serializers.BooleanField(
+        read_only=True,
+        help_text="true on a draft: voucher_deduction and amount_due are what issuing it now "
+        "would give (nothing is redeemed before issue)",
+    )
+    amount_paid = MoneyField(read_only=True)
+    credited = MoneyField(read_only=True, help_text="Σ of its credit notes")
+    balance = MoneyField(
+        read_only=True, help_text="amount_due − credited − amount_paid (below 0: owed back)"
+    )
+    payments = PaymentSerializer(many=True, read_only=True)
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "tenant", "tenant_name", "month", "status", "currency", "subtotal",
-            "tax_rate", "tax", "voucher_deduction", "amount_due", "lines", "redemptions",
-            "issued_at", "paid_on", "payment_reference", "voided_at", "void_reason",
+            "tax_rate", "tax", "voucher_deduction", "amount_due", "preview", "lines",
+            "redemptions", "issued_at", "paid_on", "payment_reference", "voided_at",
+            "void_reason", "amount_paid", "credited", "balance", "payments",
             "fapiao_number", "fapiao_issued_on",
         ]  # fmt: skip
         read_only_fields = fields
 
 
 class InvoicePaySerializer(StrictSerializer):
-    paid_on = serializers.DateField(required=False)
+    amount = MoneyField(
+        required=False, min_value=Decimal("0.01"), help_text="default: the whole balance"
+    )
+    paid_on = serializers.DateField(required=False, help_text="default: today")
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
@@ -363,6 +391,9 @@ class CreditNoteSerializer(StrictModelSerializer):
     invoice_number = name_of("invoice", "number")
     tenant = serializers.IntegerField(source="invoice.tenant_id", read_only=True)
     tenant_name = BuyerNameField(source="invoice", help_text="as the issued invoice names it")
+    reason_code = serializers.ChoiceField(
+        choices=CreditReason.choices, help_text="the red-letter (红字) reason"
+    )
 
     class Meta:
         model = CreditNote
@@ -375,6 +406,7 @@ class CreditNoteSerializer(StrictModelSerializer):
             "tenant_name",
             "amount",
             "reason",
+            "reason_code",
             "created_at",
             "fapiao_number",
             "fapiao_issued_on",

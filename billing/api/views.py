@@ -46,6 +46,7 @@ from billing.models import (
     VoucherGrant,
     VoucherProgram,
 )
+from billing.selectors import invoices_preview_fill, with_balances
 from billing.services import invoicing, usage, vouchers
 from core.downloads import (
     CSV_DOWNLOAD,
@@ -317,10 +318,27 @@ class InvoiceViewSet(
             queryset = queryset.prefetch_related(None).prefetch_related(
                 Prefetch("lines", queryset=lines.order_by("id")), "redemptions"
             )
-        return queryset
+        return with_balances(queryset)
+
+    # Drafts read as what issuing them now would give (`preview`), every invoice with its
+    # balance: filled per page (a fixed number of queries), per object, per export.
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            invoices_preview_fill(page)
+        return page
+
+    def get_object(self) -> Invoice:
+        invoice = super().get_object()
+        if self.action in {"retrieve", "pdf"}:
+            invoices_preview_fill([invoice])
+        return invoice
 
     def _respond(self, invoice: Invoice) -> Response:
-        return Response(InvoiceSerializer(self.get_queryset().get(pk=invoice.pk)).data)
+        invoice = self.get_queryset().get(pk=invoice.pk)
+        invoices_preview_fill([invoice])
+        return Response(InvoiceSerializer(invoice).data)
 
     @extend_schema(request=None, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
@@ -330,12 +348,17 @@ class InvoiceViewSet(
 
     @extend_schema(request=InvoicePaySerializer, responses=InvoiceSerializer)
     @action(detail=True, methods=["post"])
+    @idempotent  # it records a payment: a retried POST with its key never pays twice
     def pay(self, request: Request, pk: str) -> Response:
+        """Record a payment `{amount, paid_on, reference}` (amount: default the balance);
+        several may settle one invoice, the one bringing the balance to 0 makes it `paid`.
+        Above the balance: 400 `over_balance`."""
         body = InvoicePaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         invoice = invoicing.invoice_pay(
             actor=request.user,
             invoice=self.get_object(),
+            amount=body.validated_data.get("amount"),
             paid_on=body.validated_data.get("paid_on"),
             reference=body.validated_data.get("reference", ""),
         )
@@ -379,7 +402,9 @@ class InvoiceViewSet(
             .select_related("tenant", "tenant__billing_profile")
             .order_by("number", "id")
         )
-        return csv_response(documents.invoices_csv(invoices), f"invoices-{month:%Y-%m}.csv")
+        listed = list(invoices)
+        invoices_preview_fill(listed)  # drafts: what issuing them now would give
+        return csv_response(documents.invoices_csv(listed), f"invoices-{month:%Y-%m}.csv")
 
 
 class CreditNoteViewSet(CreditNoteFapiaoMixin, TenantScopedViewSetMixin, AuditedModelViewSet):
@@ -393,3 +418,11 @@ class CreditNoteViewSet(CreditNoteFapiaoMixin, TenantScopedViewSetMixin, Audited
     http_method_names = ["get", "post", "head", "options"]
     ordering = ["id"]
     writes = Writes("credit_note", create=invoicing.credit_note_create)
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiResponse(description="PDF")})
+    @action(detail=True, methods=["get"], renderer_classes=PDF_DOWNLOAD)
+    def pdf(self, request: Request, pk: str) -> HttpResponse:
+        """The credit note as a PDF: the invoice's parties as frozen at its issue, the
+        red-letter reason, the amount credited."""
+        note = self.get_object()
+        return pdf_response(documents.credit_note_pdf(note), f"{note.number}.pdf")

@@ -1,8 +1,10 @@
 """The console's Month end page for finance (and admin): a month's invoices by status with
 their totals, and the month-end actions on them, through the same services as the API's views
 (billing/api/views.py): the invoice run started on a worker (`invoice_run_start`, as
-POST /api/v1/invoice-runs/?async=true), `invoice_issue`, `invoice_pay`, `invoice_void` and
-`credit_note_create`. Reads go through billing.selectors.
+POST /api/v1/invoice-runs/?async=true), `invoice_issue`, `invoice_pay` (partial payments),
+`invoice_void` and `credit_note_create` (with its red-letter reason). Reads go through
+billing.selectors: drafts show their voucher preview (what issuing now would give), every invoice
+its payments and balance.
 
 Every action answers with the page's body again: the totals and the list as they now stand, the
 outcome or the refusal in words beside the invoice it concerns. A run started, and a run polled
@@ -24,14 +26,17 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from billing.choices import InvoiceStatus, RunStatus
+from billing.choices import CreditReason, InvoiceStatus, RunStatus
 from billing.models import Invoice, InvoiceRun
 from billing.selectors import (
+    credit_notes_of_month,
     invoice_find,
     invoice_run_find,
     invoice_run_latest,
     invoice_totals_by_status,
     invoices_of_month,
+    invoices_preview_fill,
+    with_balances,
 )
 from billing.services import invoicing
 from core import clock
@@ -69,9 +74,16 @@ class MonthForm(forms.Form):
 
 
 class PayForm(forms.Form):
-    """A payment received (InvoicePaySerializer's fields): the day (today if empty) and the
-    bank's reference."""
+    """A payment received (InvoicePaySerializer's fields): the amount (the whole balance if
+    empty), the day (today if empty) and the bank's reference."""
 
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+    )
     paid_on = forms.DateField(label=_("Paid on"), required=False)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
 
@@ -80,9 +92,20 @@ class VoidForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
 
+CREDIT_REASON_LABELS: dict[str, Promise] = {
+    CreditReason.ISSUED_IN_ERROR: _("Issued in error"),
+    CreditReason.RETURNED: _("Returned"),
+    CreditReason.SERVICE_STOPPED: _("Service stopped"),
+    CreditReason.ALLOWANCE: _("Allowance"),
+}
+
+
 class CreditForm(forms.Form):
     amount = forms.DecimalField(
         label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
+    reason_code = forms.ChoiceField(
+        label=_("Red-letter reason"), choices=list(CREDIT_REASON_LABELS.items())
     )
     reason = forms.CharField(label=_("Reason"), max_length=500)
 
@@ -129,7 +152,7 @@ def _row(invoice: Invoice) -> dict[str, Any]:
         "invoice": invoice,
         "status_label": STATUS_LABELS.get(status, status),
         "can_issue": status == InvoiceStatus.DRAFT,
-        "can_pay": status == InvoiceStatus.ISSUED,
+        "can_pay": status == InvoiceStatus.ISSUED and getattr(invoice, "balance", 0) > 0,
         # a recorded fapiao is corrected by a credit note, never by voiding
         "can_void": status == InvoiceStatus.ISSUED and not invoice.fapiao_number,
         "can_credit": status in {InvoiceStatus.ISSUED, InvoiceStatus.PAID},
@@ -153,8 +176,10 @@ def _body_context(
     outcome."""
     totals = invoice_totals_by_status(month=month)
     run = invoice_run_latest(month=month)
-    invoices = invoices_of_month(month=month, statuses=[status] if status else None)
+    invoices = with_balances(invoices_of_month(month=month, statuses=[status] if status else None))
     page = Paginator(invoices, PAGE_SIZE).get_page(page_number)
+    page.object_list = list(page.object_list)
+    invoices_preview_fill(page.object_list)  # drafts: what issuing them now would give
     return {
         "page": page,
         "previous_page_url": (
@@ -168,14 +193,24 @@ def _body_context(
         "status": status,
         "totals": totals,
         "status_rows": [
-            {**vars(row), "label": STATUS_LABELS[row.status], "url": _page_url(month, row.status)}
+            {
+                **vars(row),
+                "balance": row.balance,
+                "label": STATUS_LABELS[row.status],
+                "url": _page_url(month, row.status),
+            }
             for row in totals.by_status
         ],
         "rows": [_row(invoice) for invoice in page],
+        "credit_notes": [
+            {"note": note, "reason_label": CREDIT_REASON_LABELS.get(note.reason_code, "")}
+            for note in credit_notes_of_month(month=month)
+        ],
         "drafts": next(row.count for row in totals.by_status if row.status == "draft"),
         "page_url": _page_url(month, status, page.number),
         "all_url": _page_url(month),
         "outcome": outcome or {},
+        "credit_reasons": list(CREDIT_REASON_LABELS.items()),
         "export_url": f"{reverse('invoice-export')}?{urlencode({'month': _month_text(month)})}",
         "can_run": month <= clock.month_first(clock.local_today()),
         "latest_run": run,
@@ -314,12 +349,15 @@ def pay(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
     """Record the invoice's payment (`invoice_pay`)."""
 
     def act(invoice: Invoice, data: dict[str, Any]) -> str:
-        invoicing.invoice_pay(
+        paid = invoicing.invoice_pay(
             actor=request.user,
             invoice=invoice,
+            amount=data.get("amount"),
             paid_on=data.get("paid_on"),
             reference=data.get("reference", ""),
         )
+        if paid.status == InvoiceStatus.PAID:
+            return str(_("Payment recorded; the invoice is paid."))
         return str(_("Payment recorded."))
 
     return _form_action(request, pk, "pay", PayForm(request.POST), act)
@@ -344,7 +382,11 @@ def credit(request: HttpRequest, pk: int, *, tenant: Any) -> HttpResponse:
 
     def act(invoice: Invoice, data: dict[str, Any]) -> str:
         note = invoicing.credit_note_create(
-            actor=request.user, invoice=invoice, amount=data["amount"], reason=data["reason"]
+            actor=request.user,
+            invoice=invoice,
+            amount=data["amount"],
+            reason=data["reason"],
+            reason_code=data["reason_code"],
         )
         return str(_("Credit note %(number)s created.") % {"number": note.number})
 

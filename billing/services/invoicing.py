@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Sum
 
+from accounts.actors import acting_user
 from accounts.models import Tenant
 from billing.choices import CARD_MINUTES, ClaimStatus, CreditReason, InvoiceStatus, RunStatus
 from billing.models import (
@@ -35,6 +36,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceRun,
+    Payment,
     VoucherClaim,
     VoucherGrant,
     VoucherRedemption,
@@ -655,10 +657,34 @@ def invoice_issue(*, actor: Actor, invoice: Invoice) -> Invoice:
     return invoice
 
 
+# --- Payments ---
+
+
+def _credited(invoice: Invoice) -> Decimal:
+    return invoice.credit_notes.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+
+
+def invoice_balance(invoice: Invoice, *, credited: Decimal | None = None) -> Decimal:
+    """What is still to be paid: amount due − credited − paid (below zero: owed back)."""
+    if credited is None:
+        credited = _credited(invoice)
+    return invoice.amount_due - credited - invoice.amount_paid
+
+
 @transaction.atomic
 def invoice_pay(
-    *, actor: Actor, invoice: Invoice, paid_on: dt.date | None, reference: str
+    *,
+    actor: Actor,
+    invoice: Invoice,
+    paid_on: dt.date | None,
+    reference: str,
+    amount: Any = None,
 ) -> Invoice:
+    """Record a payment of an issued invoice: `amount` (default: the whole balance) on
+    `paid_on` (default: today). Several may settle one invoice; the one that brings the
+    balance to zero makes it `paid`, its date and reference the invoice's `paid_on` and
+    `payment_reference`. A payment above the balance is refused; the invoice's row is locked,
+    and the database refuses payments beyond the balance however they race."""
     invoice = _locked_invoice(invoice)
     if invoice.status != InvoiceStatus.ISSUED:
         raise InvalidState(f"Only issued invoices are paid; this one is {invoice.status}.")
@@ -668,15 +694,51 @@ def invoice_pay(
         raise InvalidInput(
             "paid_on is before the invoice was issued.", fields={"paid_on": ["Before issue."]}
         )
+    credited = _credited(invoice)
+    balance = invoice_balance(invoice, credited=credited)
+    amount = balance if amount is None else round_money(amount)
+    if balance <= 0:
+        raise InvalidInput(
+            "Nothing is left to pay on this invoice.",
+            code="over_balance",
+            fields={"amount": ["The balance is 0.00."]},
+        )
+    if amount <= 0:
+        raise InvalidInput("amount must be positive.", fields={"amount": ["Not positive."]})
+    if amount > balance:
+        raise InvalidInput(
+            f"A payment of {amount} is above the invoice's balance of {balance}.",
+            code="over_balance",
+            fields={"amount": [f"At most {balance}."]},
+        )
     before = snapshot(invoice)
-    invoice.status = InvoiceStatus.PAID
-    invoice.paid_on = paid_on or clock.local_today()
-    invoice.payment_reference = reference
-    invoice.save()
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=amount,
+        paid_on=paid_on or clock.local_today(),
+        reference=reference,
+        created_by=acting_user(actor),
+    )
+    invoice.refresh_from_db(fields=["amount_paid"])  # the trigger added the payment
+    if invoice_balance(invoice, credited=credited) <= 0:
+        _settle(invoice, payment)
     audit_record(
-        actor=actor, action="invoice.pay", instance=invoice, before=before, after=snapshot(invoice)
+        actor=actor,
+        action="invoice.pay",
+        instance=invoice,
+        before=before,
+        after={**(snapshot(invoice) or {}), "payment": snapshot(payment)},
     )
     return invoice
+
+
+def _settle(invoice: Invoice, payment: Payment | None) -> None:
+    """The balance reached zero: the invoice is paid, on the settling payment's day."""
+    invoice.status = InvoiceStatus.PAID
+    if payment is not None:
+        invoice.paid_on = payment.paid_on
+        invoice.payment_reference = payment.reference
+    invoice.save(update_fields=["status", "paid_on", "payment_reference", "updated_at"])
 
 
 @transaction.atomic
@@ -695,6 +757,10 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
             f"The tax system issued fapiao {invoice.fapiao_number} for this invoice; it cannot "
             "be voided. Issue a credit note instead (its red fapiao corrects it).",
             code="fapiao_recorded",
+        )
+    if invoice.amount_paid > 0:
+        raise InvalidState(
+            "This invoice has payments; it cannot be voided. Correct it with a credit note."
         )
     claimed = (
         VoucherClaim.objects.filter(
@@ -785,5 +851,12 @@ def credit_note_create(
         reason=reason,
         reason_code=reason_code,
     )
+    if (
+        invoice.status == InvoiceStatus.ISSUED
+        and invoice.amount_paid > 0
+        and invoice.amount_due - credited - amount - invoice.amount_paid <= 0
+    ):
+        # what was paid and what is credited now cover it: settled by its last payment
+        _settle(invoice, invoice.payments.order_by("-id").first())
     audit_record(actor=actor, action="credit_note.create", instance=note, after=snapshot(note))
     return note

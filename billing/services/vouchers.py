@@ -9,6 +9,7 @@ over-redeem.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -439,7 +440,7 @@ def _rate(line: InvoiceLine, terms: _Terms) -> Fraction:
 
 
 def voucher_deductions(
-    *, lines: list[InvoiceLine], grants: list[VoucherGrant]
+    *, lines: list[InvoiceLine], grants: list[VoucherGrant], card_minutes_id: int | None = None
 ) -> list[tuple[VoucherGrant, Decimal]]:
     """What each grant pays on an invoice's lines: the one rule for issuing and previews.
 
@@ -450,7 +451,8 @@ def voucher_deductions(
     those lines in proportion; so together they never pay more than the programme's rate, and
     all programmes together never more than the lines.
     """
-    card_minutes_id = builtin_metric_id(CARD_MINUTES)
+    if card_minutes_id is None:
+        card_minutes_id = builtin_metric_id(CARD_MINUTES)
     unpaid = {line.pk: Fraction(line.amount) for line in lines}  # after earlier programmes
     left = sum(unpaid.values(), Fraction(0))  # what all grants together may still pay
     by_program: dict[int, list[VoucherGrant]] = {}
@@ -494,16 +496,43 @@ def _cents_down(value: Fraction) -> Decimal:
     return Decimal(value.numerator * 100 // value.denominator) / 100
 
 
-def _candidate_grants(invoice: Invoice, lines: list[InvoiceLine]) -> Any:
-    # a prior-period line may lie in a grant's window that ended before this month
+def _candidate_window(invoice: Invoice, lines: list[InvoiceLine]) -> tuple[dt.date, dt.date]:
+    """[first day, month end): the days a grant must touch to pay on the invoice's lines (a
+    prior-period line may lie in a grant's window that ended before this month)."""
     first_day = min(min(line.period_start for line in lines), invoice.month)
-    month_end = clock.next_month_first(invoice.month)
+    return first_day, clock.next_month_first(invoice.month)
+
+
+def _candidates(*, tenant_ids: set[int], first_day: dt.date, month_end: dt.date) -> Any:
+    """The grants with a balance of these tenants whose window touches [first_day, month_end)."""
     return VoucherGrant.objects.filter(
-        tenant_id=invoice.tenant_id, valid_from__lt=month_end, valid_to__gte=first_day
+        tenant_id__in=tenant_ids, valid_from__lt=month_end, valid_to__gte=first_day
     ).filter(
         redeemed__lt=F("amount"),
         revoked_at__isnull=True,  # a revoked grant, or a closed programme's, pays nothing more
         program__closed_at__isnull=True,
+    )
+
+
+def _plan(
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    grants: list[VoucherGrant],
+    card_minutes_id: int | None = None,
+) -> list[tuple[VoucherGrant, Decimal]]:
+    """What each grant pays on the invoice (`voucher_deductions`), of the `grants` (a superset:
+    any tenant's, any window, with their terms) those that are the invoice's candidates."""
+    first_day, month_end = _candidate_window(invoice, lines)
+    mine = [
+        grant
+        for grant in grants
+        if grant.tenant_id == invoice.tenant_id
+        and grant.valid_from < month_end
+        and grant.valid_to >= first_day
+        and grant.redeemed < grant.amount
+    ]
+    return voucher_deductions(
+        lines=sorted(lines, key=lambda line: line.pk), grants=mine, card_minutes_id=card_minutes_id
     )
 
 
@@ -515,25 +544,40 @@ def _with_terms(grants: Any) -> list[VoucherGrant]:
     )
 
 
-def vouchers_apply(*, invoice: Invoice) -> Decimal:
-    """Redeem the tenant's grants against an invoice being issued; returns the deduction.
-
-    The grants are locked in primary-key order (so concurrent issues queue), then
-    `voucher_deductions` says what each pays. Only the grant rows are locked (not their
-    programme's: other tenants' invoices issue alongside); the grants are read again after the
-    lock so that a revoke or a close committed meanwhile is seen (and the database refuses a
-    redemption on either in any case).
-    """
-    lines = list(invoice.lines.select_related("lease").order_by("pk"))
+def voucher_plan(
+    *, invoice: Invoice, lines: list[InvoiceLine] | None = None, lock: bool = False
+) -> list[tuple[VoucherGrant, Decimal]]:
+    """What each grant pays if the invoice is issued now: the one rule issuing applies and
+    previews show (`voucher_deductions` over the tenant's candidate grants, `_plan`). Issuing
+    passes `lock=True`: the candidate grants are locked in primary-key order first (so
+    concurrent issues queue). Only the grant rows are locked (not their programme's: other
+    tenants' invoices issue alongside); the grants are read again after the lock so that a
+    revoke or a close committed meanwhile is seen (and the database refuses a redemption on
+    either in any case). `lines`: the invoice's lines with their lease, when the caller has them
+    already. Nothing is redeemed here."""
+    if lines is None:
+        lines = list(invoice.lines.select_related("lease").order_by("pk"))
     if not lines:
-        return Decimal("0.00")
-    candidates = _candidate_grants(invoice, lines)
-    locked = list(candidates.select_for_update(of=("self",)).order_by("pk"))
-    if not locked:
-        return Decimal("0.00")
-    grants = _with_terms(candidates.filter(pk__in=[g.pk for g in locked]))
+        return []
+    first_day, month_end = _candidate_window(invoice, lines)
+    candidates = _candidates(
+        tenant_ids={invoice.tenant_id}, first_day=first_day, month_end=month_end
+    )
+    if lock:
+        locked = list(
+            candidates.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True)
+        )
+        if not locked:
+            return []
+        candidates = candidates.filter(pk__in=locked)
+    return _plan(invoice, lines, _with_terms(candidates))
+
+
+def vouchers_apply(*, invoice: Invoice) -> Decimal:
+    """Redeem the tenant's grants against an invoice being issued (`voucher_plan`, locked);
+    returns the deduction."""
     total = Decimal("0.00")
-    for grant, deduction in voucher_deductions(lines=lines, grants=grants):
+    for grant, deduction in voucher_plan(invoice=invoice, lock=True):
         VoucherRedemption.objects.create(grant=grant, invoice=invoice, amount=deduction)
         VoucherGrant.objects.filter(pk=grant.pk).update(redeemed=F("redeemed") + deduction)
         total += deduction
@@ -543,23 +587,51 @@ def vouchers_apply(*, invoice: Invoice) -> Decimal:
 def vouchers_preview_by_grant(
     *, invoice: Invoice, lines: list[InvoiceLine] | None = None
 ) -> list[tuple[VoucherGrant, Decimal]]:
-    """What each grant would pay if the invoice were issued now (same rule as
-    `vouchers_apply`, nothing redeemed, nothing locked); grants with their programme. `lines`:
-    the invoice's lines with their lease, when the caller has them already."""
-    if lines is None:
-        lines = list(invoice.lines.select_related("lease").order_by("pk"))
-    lines = sorted(lines, key=lambda line: line.pk)
-    if not lines:
-        return []
-    grants = _with_terms(_candidate_grants(invoice, lines))
-    return voucher_deductions(lines=lines, grants=grants)
+    """What each grant would pay if the invoice were issued now (`voucher_plan`: nothing
+    redeemed, nothing locked); grants with their programme."""
+    return voucher_plan(invoice=invoice, lines=lines)
 
 
 def vouchers_preview(*, invoice: Invoice) -> Decimal:
-    """What issuing the invoice now would deduct (same rule as `vouchers_apply`, nothing
-    redeemed, nothing locked)."""
+    """What issuing the invoice now would deduct (`voucher_plan`, nothing redeemed)."""
     deductions = vouchers_preview_by_grant(invoice=invoice)
     return sum((deduction for _, deduction in deductions), Decimal("0.00"))
+
+
+def vouchers_preview_many(invoices: Iterable[Invoice]) -> dict[int, Decimal]:
+    """Per draft of `invoices`, what issuing it now would deduct: the same `_plan` as
+    `voucher_plan`, set-based (the drafts' lines from one query, their candidate grants from
+    one more and the grants' terms from two more, however many drafts)."""
+    drafts = [invoice for invoice in invoices if invoice.status == InvoiceStatus.DRAFT]
+    if not drafts:
+        return {}
+    lines: dict[int, list[InvoiceLine]] = {invoice.pk: [] for invoice in drafts}
+    for line in InvoiceLine.objects.filter(invoice_id__in=lines).select_related("lease"):
+        lines[line.invoice_id].append(line)
+    windows = [
+        _candidate_window(invoice, lines[invoice.pk]) for invoice in drafts if lines[invoice.pk]
+    ]
+    grants = (
+        _with_terms(
+            _candidates(
+                tenant_ids={invoice.tenant_id for invoice in drafts},
+                first_day=min(first for first, _ in windows),
+                month_end=max(end for _, end in windows),
+            )
+        )
+        if windows
+        else []
+    )
+    card_minutes_id = builtin_metric_id(CARD_MINUTES)
+    return {
+        invoice.pk: sum(
+            (amount for _, amount in _plan(invoice, lines[invoice.pk], grants, card_minutes_id)),
+            Decimal("0.00"),
+        )
+        if lines[invoice.pk]
+        else Decimal("0.00")
+        for invoice in drafts
+    }
 
 
 # --- Claims ---

@@ -120,3 +120,57 @@ def test_a_batch_retried_in_parallel_never_duplicates(operator, domestic):
     assert sum(r["duplicates"] for r in results) == 7 * 200
     assert UsageRecord.objects.filter(source="ceph").count() == 200
     assert VoucherGrant.objects.count() == 0
+
+
+# --- Payments racing for the last balance ---
+
+
+def _issued_march(domestic):
+    """An issued March invoice of 4 domestic cards: 14,040.00 + 6 % VAT = 14,882.40 due."""
+    tenant = TenantFactory()
+    with at("2027-02-20 10:00"):
+        lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic, card_count=4,
+                     start=dt.date(2027, 3, 1), term_months=12)  # fmt: skip
+    with at("2027-04-01 09:00"):
+        run("2027-03")
+        return invoice_issue(actor=None, invoice=Invoice.objects.get(tenant=tenant))
+
+
+def test_payments_racing_for_the_last_balance_never_overpay(domestic):
+    from billing.services.invoicing import invoice_pay
+    from core.exceptions import InvalidInput
+
+    invoice = _issued_march(domestic)
+    # 6 payments of 10,000.00 at once: only one fits in 14,882.40
+    with at("2027-04-05 09:00"):
+        results = run_concurrently(
+            6,
+            lambda i: invoice_pay(
+                actor=None, invoice=invoice, amount=D("10000.00"), paid_on=None, reference=f"R{i}"
+            ),
+        )
+    assert sum(isinstance(r, Invoice) for r in results) == 1, results
+    assert all(isinstance(r, Invoice | InvalidInput) for r in results), results
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == D("10000.00") == sum(p.amount for p in invoice.payments.all())
+    assert invoice.status == "issued"
+
+
+def test_the_database_alone_refuses_racing_inserts_beyond_the_balance(domestic):
+    from django.db import IntegrityError
+
+    from billing.models import Payment
+
+    invoice = _issued_march(domestic)
+    # past the service (no row lock taken first): the trigger's update of the invoice row
+    # queues the inserts, and the second sees the first's amount
+    results = run_concurrently(
+        4,
+        lambda i: Payment.objects.create(
+            invoice_id=invoice.pk, amount=D("5000.00"), paid_on=dt.date(2027, 4, 5)
+        ),
+    )
+    assert sum(isinstance(r, Payment) for r in results) == 2, results  # 2 × 5,000 ≤ 14,882.40
+    assert sum(isinstance(r, IntegrityError) for r in results) == 2, results
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == D("10000.00") == sum(p.amount for p in invoice.payments.all())

@@ -181,7 +181,9 @@ def test_the_page_is_a_constant_number_of_queries(
     with at("2027-02-20 10:00"):
         long_lease(tenant, domestic, cards=1, start="2027-03-01")
     run("2027-03")
-    with django_assert_max_num_queries(10) as one:
+    # 10, then the drafts' voucher previews (totals: drafts and lines; page: lines; grants of
+    # each when there are any), the payments and the month's credit notes
+    with django_assert_max_num_queries(16) as one:
         assert fin.get(PAGE, {"month": "2027-03"}).status_code == 200
     with at("2027-02-20 10:00"):
         for _ in range(6):
@@ -315,7 +317,7 @@ def test_pay_records_the_payment(fin: Client, drafts: tuple[Invoice, Invoice]) -
         dt.date(2027, 4, 2),
         "ICBC-778",
     )
-    assert "Payment recorded." in response.content.decode()
+    assert "Payment recorded; the invoice is paid." in response.content.decode()
     assert _totals(response)["paid"] == (1, D("7441.20"))
 
 
@@ -368,7 +370,13 @@ def test_voiding_a_paid_invoice_is_refused_and_changes_nothing(
 
 def test_credit_creates_a_credit_note(fin: Client, drafts: tuple[Invoice, Invoice]) -> None:
     issued = invoice_issue(actor=None, invoice=drafts[0])
-    response = _post(fin, url("credit", issued.pk), amount="100.00", reason="downtime")
+    response = _post(
+        fin,
+        url("credit", issued.pk),
+        amount="100.00",
+        reason="downtime",
+        reason_code="service_stopped",
+    )
     note = CreditNote.objects.get()
     assert (note.invoice_id, note.amount, note.reason) == (issued.pk, D("100.00"), "downtime")
     text = response.content.decode()
@@ -380,11 +388,15 @@ def test_crediting_more_than_is_left_or_a_draft_is_refused(
     fin: Client, drafts: tuple[Invoice, Invoice]
 ) -> None:
     issued = invoice_issue(actor=None, invoice=drafts[0])
-    response = _post(fin, url("credit", issued.pk), amount="9000.00", reason="too much")
+    response = _post(
+        fin, url("credit", issued.pk), amount="9000.00", reason="too much", reason_code="allowance"
+    )
     assert "Only 7441.20 of this invoice is still uncredited." in response.content.decode()
-    draft = _post(fin, url("credit", drafts[1].pk), amount="1.00", reason="x")
+    draft = _post(
+        fin, url("credit", drafts[1].pk), amount="1.00", reason="x", reason_code="returned"
+    )
     assert "Credit notes are for issued or paid invoices" in draft.content.decode()
-    negative = _post(fin, url("credit", issued.pk), amount="-5", reason="x")
+    negative = _post(fin, url("credit", issued.pk), amount="-5", reason="x", reason_code="returned")
     assert "Ensure this value is greater than or equal to 0.01." in negative.content.decode()
     assert not CreditNote.objects.exists()
 
@@ -402,3 +414,79 @@ def test_every_post_needs_the_csrf_token(drafts: tuple[Invoice, Invoice], april_
     assert client.post(url("run"), {"month": "2027-03"}).status_code == 403
     assert not Invoice.objects.exclude(status="draft").exists()
     assert not InvoiceRun.objects.filter(month=MARCH, status="running").exists()
+
+
+# --- Previews, partial payments, credit notes ---------------------------------------------------
+# Zhiyuan's March: 2 cards × 3,510.00 = 7,020.00 + 6 % VAT 421.20 = 7,441.20 due.
+# Yichang's March: 1 card: 3,510.00 + 210.60 = 3,720.60 due.
+
+
+def test_drafts_show_the_voucher_preview_and_the_totals_count_it(
+    fin: Client, tenants: tuple[Tenant, Tenant], april_2nd: None
+) -> None:
+    from billing.services.vouchers import voucher_grant_create, voucher_program_create
+
+    programme = voucher_program_create(
+        actor=None, issuer="Wuhan", name="city", budget=D("100000.00"), coverage_rate=D("0.3000"),
+        per_tenant_cap=D("100000.00"), valid_from=dt.date(2027, 1, 1),
+        valid_to=dt.date(2027, 12, 31), lease_kinds=["long"],
+    )  # fmt: skip
+    voucher_grant_create(actor=None, program=programme, tenant=tenants[0], amount=D("5000.00"))
+    run("2027-03")
+    response = fin.get(PAGE, {"month": "2027-03"})
+    rows = {row["invoice"].tenant.name: row["invoice"] for row in response.context["rows"]}
+    zhiyuan = rows["Zhiyuan AI Lab"]
+    # 30 % of 7,020.00 = 2,106.00 off: 7,441.20 − 2,106.00 = 5,335.20, until issued
+    assert (zhiyuan.preview, zhiyuan.voucher_deduction, zhiyuan.amount_due) == (
+        True, D("2106.00"), D("5335.20")
+    )  # fmt: skip
+    draft_totals = response.context["totals"].by_status[0]
+    # 7,441.20 + 3,720.60 − 2,106.00 = 9,055.80
+    assert (draft_totals.voucher_deduction, draft_totals.amount_due) == (D("2106.00"), D("9055.80"))
+    assert 'data-testid="preview"' in response.content.decode()
+    issued = invoice_issue(actor=None, invoice=zhiyuan)
+    assert (issued.voucher_deduction, issued.amount_due) == (D("2106.00"), D("5335.20"))
+
+
+def test_a_partial_then_the_final_payment_in_the_console(
+    fin: Client, drafts: tuple[Invoice, Invoice]
+) -> None:
+    issued = invoice_issue(actor=None, invoice=drafts[0])
+    page = fin.get(PAGE, {"month": "2027-03"}).content.decode()
+    assert 'name="amount"' in page and 'value="7441.20"' in page  # the balance by default
+    first = _post(fin, url("pay", issued.pk), amount="3000.00", paid_on="2027-04-02",
+                  reference="ICBC-1")  # fmt: skip
+    assert "Payment recorded." in first.content.decode()
+    issued.refresh_from_db()
+    assert (issued.status, issued.amount_paid, issued.paid_on) == ("issued", D("3000.00"), None)
+    issued_totals = first.context["totals"].by_status[1]
+    assert (issued_totals.amount_paid, issued_totals.balance) == (D("3000.00"), D("4441.20"))
+    row = next(r for r in first.context["rows"] if r["invoice"].pk == issued.pk)
+    assert row["invoice"].balance == D("4441.20") and row["can_pay"]
+    assert 'data-testid="payments"' in first.content.decode()
+    over = _post(fin, url("pay", issued.pk), amount="4441.21")
+    assert "balance of 4441.20" in over.content.decode()  # in words, beside the invoice
+    final = _post(fin, url("pay", issued.pk), amount="", reference="ICBC-2")  # the balance
+    assert "the invoice is paid" in final.content.decode()
+    issued.refresh_from_db()
+    assert (issued.status, issued.amount_paid, issued.paid_on, issued.payment_reference) == (
+        "paid", D("7441.20"), dt.date(2027, 4, 2), "ICBC-2"
+    )  # fmt: skip
+    assert issued.payments.count() == 2
+    assert final.context["totals"].total.balance == D("3720.60")  # Yichang's draft left
+
+
+def test_credit_notes_take_a_red_letter_reason_and_are_listed_with_their_pdf(
+    fin: Client, drafts: tuple[Invoice, Invoice]
+) -> None:
+    issued = invoice_issue(actor=None, invoice=drafts[0])
+    bad = _post(fin, url("credit", issued.pk), amount="10.00", reason="x", reason_code="goodwill")
+    assert "Select a valid choice." in bad.content.decode()
+    assert not CreditNote.objects.exists()
+    page = fin.get(PAGE, {"month": "2027-03"}).content.decode()
+    assert 'data-testid="credit-reason-code"' in page and 'data-testid="no-credit-notes"' in page
+    made = _post(fin, url("credit", issued.pk), amount="10.00", reason="x", reason_code="returned")
+    note = CreditNote.objects.get()
+    assert note.reason_code == "returned"
+    text = made.content.decode()
+    assert f'href="/api/v1/credit-notes/{note.pk}/pdf/"' in text and "Returned" in text

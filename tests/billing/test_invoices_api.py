@@ -117,32 +117,37 @@ def test_credit_notes_up_to_what_is_uncredited(finance_client, tenant_client, ma
         run_month(finance_client)
         invoice_id = Invoice.objects.get().pk
         draft_note = finance_client.post(
-            "/api/v1/credit-notes/", {"invoice": invoice_id, "amount": "10.00", "reason": "x"},
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "10.00", "reason": "x", "reason_code": "allowance"},
             format="json",
         )  # fmt: skip
         assert draft_note.status_code == 409
         finance_client.post(f"/api/v1/invoices/{invoice_id}/issue/")
         first = finance_client.post(
             "/api/v1/credit-notes/",
-            {"invoice": invoice_id, "amount": "14000.00", "reason": "SLA breach"}, format="json",
+            {"invoice": invoice_id, "amount": "14000.00", "reason": "SLA breach",
+             "reason_code": "allowance"}, format="json",
         )  # fmt: skip
         assert first.status_code == 201, first.json()
         assert first.json()["number"] == "CN-2027-000001"
         too_much = finance_client.post(
-            "/api/v1/credit-notes/", {"invoice": invoice_id, "amount": "882.41", "reason": "x"},
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "882.41", "reason": "x", "reason_code": "allowance"},
             format="json",
         )  # fmt: skip
         assert too_much.status_code == 400
         assert "amount" in too_much.json()["error"]["fields"]
         rest = finance_client.post(
-            "/api/v1/credit-notes/", {"invoice": invoice_id, "amount": "882.40", "reason": "x"},
+            "/api/v1/credit-notes/",
+            {"invoice": invoice_id, "amount": "882.40", "reason": "x", "reason_code": "allowance"},
             format="json",
         )  # fmt: skip
         assert rest.json()["number"] == "CN-2027-000002"
     assert CreditNote.objects.count() == 2
     assert tenant_client.get("/api/v1/credit-notes/").json()["count"] == 2
     assert tenant_client.post(
-        "/api/v1/credit-notes/", {"invoice": invoice_id, "amount": "1", "reason": "x"},
+        "/api/v1/credit-notes/",
+        {"invoice": invoice_id, "amount": "1", "reason": "x", "reason_code": "allowance"},
         format="json",
     ).status_code == 403  # fmt: skip
 

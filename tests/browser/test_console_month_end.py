@@ -135,7 +135,7 @@ def test_a_refusal_is_shown_in_words_and_nothing_changes(
     row = _row(console, "Zhiyuan AI Lab")
     row.get_by_test_id("credit-action").locator("summary").click()
     row.get_by_test_id("credit-action").get_by_label("Amount").fill("99999")
-    row.get_by_test_id("credit-action").get_by_label("Reason").fill("too much")
+    row.get_by_test_id("credit-action").get_by_label("Reason", exact=True).fill("too much")
     row.get_by_test_id("credit-submit").click()
     expect(page.get_by_test_id("refusal")).to_contain_text(
         "Only 7441.20 of this invoice is still uncredited."
@@ -153,4 +153,86 @@ def test_the_page_in_chinese(console: Console, people: People, march_leases: Non
     assert "按状态汇总" in page.get_by_test_id("month-totals").inner_text()
     assert "合计（不含作废）" in page.get_by_test_id("month-totals").inner_text()
     assert "运行本月出账" in page.get_by_test_id("no-invoices").inner_text()
+    credit_notes = page.get_by_test_id("month-credit-notes").inner_text()
+    assert "贷项通知单" in credit_notes and "本月发票尚无贷项通知单" in credit_notes
+    assert "余额" in page.get_by_test_id("month-totals").inner_text()
+    console.check()
+
+
+def test_a_draft_previews_its_vouchers_then_partial_payments_and_a_credit_note(
+    console: Console, people: People, march_leases: None
+) -> None:
+    """Zhiyuan's March: 2 cards × 3,510.00 = 7,020.00 + 6 % VAT = 7,441.20; a city programme
+    covers 30 %: 2,106.00 off, 5,335.20 due (a preview on the draft, the same once issued)."""
+    from billing.services.vouchers import voucher_grant_create, voucher_program_create
+
+    programme = voucher_program_create(
+        actor=None, issuer="Wuhan", name="Wuhan compute vouchers", budget=Decimal("100000.00"),
+        coverage_rate=Decimal("0.3000"), per_tenant_cap=Decimal("100000.00"),
+        valid_from=dt.date(2027, 1, 1), valid_to=dt.date(2027, 12, 31), lease_kinds=["long"],
+    )  # fmt: skip
+    voucher_grant_create(
+        actor=None, program=programme, tenant=people.tenant, amount=Decimal("5000.00")
+    )
+    run("2027-03")
+    page = console.page
+    page.on("dialog", lambda dialog: dialog.accept())
+    console.login(people.finance.username)
+    console.goto("/console/billing/month-end/?month=2027-03")
+    row = _row(console, "Zhiyuan AI Lab")
+    expect(row.get_by_test_id("invoice-vouchers")).to_contain_text("¥2,106.00")
+    expect(row.get_by_test_id("preview")).to_have_text("preview")
+    expect(row.get_by_test_id("invoice-amount-due")).to_contain_text("¥5,335.20")
+    console.check()
+
+    row.get_by_test_id("issue").click()
+    expect(page.get_by_test_id("outcome")).to_contain_text("Issued as INV-2027-")
+    row = _row(console, "Zhiyuan AI Lab")
+    expect(row.get_by_test_id("invoice-amount-due")).to_contain_text("¥5,335.20")
+    assert row.get_by_test_id("preview").count() == 0
+
+    # a first payment of 2,000.00: 3,335.20 left
+    row.get_by_test_id("pay-action").locator("summary").click()
+    amount = row.get_by_test_id("pay-action").get_by_label("Amount")
+    expect(amount).to_have_value("5335.20")  # the balance by default
+    amount.fill("2000.00")
+    row.get_by_test_id("pay-action").get_by_label("Reference").fill("ICBC-1")
+    row.get_by_test_id("pay-submit").click()
+    expect(page.get_by_test_id("outcome")).to_have_text("Payment recorded.")
+    row = _row(console, "Zhiyuan AI Lab")
+    expect(row.get_by_test_id("invoice-balance")).to_contain_text("¥3,335.20")
+    expect(row.get_by_test_id("invoice-status")).to_contain_text("Issued")
+    row.get_by_test_id("payments").locator("summary").click()
+    expect(row.get_by_test_id("payment")).to_have_count(1)
+    assert "ICBC-1" in row.get_by_test_id("payments").inner_text()
+    issued = page.get_by_test_id("totals-issued")
+    expect(issued.get_by_test_id("amount-paid")).to_have_text("¥2,000.00")
+    expect(issued.get_by_test_id("balance")).to_have_text("¥3,335.20")
+    console.check()
+
+    # a credit note with its red-letter reason, listed with its PDF
+    row.get_by_test_id("credit-action").locator("summary").click()
+    credit = row.get_by_test_id("credit-action")
+    credit.get_by_label("Amount").fill("335.20")
+    credit.get_by_label("Red-letter reason").select_option("service_stopped")
+    credit.get_by_label("Reason", exact=True).fill("Two days down")
+    row.get_by_test_id("credit-submit").click()
+    expect(page.get_by_test_id("outcome")).to_contain_text("Credit note CN-2027-000001 created.")
+    notes = page.get_by_test_id("credit-note-row")
+    expect(notes).to_have_count(1)
+    expect(notes.get_by_test_id("credit-note-reason-code")).to_have_text("Service stopped")
+    href = notes.get_by_test_id("credit-note-pdf").get_attribute("href")
+    pdf = page.request.get(console.base_url + str(href))
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    console.check()
+
+    # the rest (3,335.20 − 335.20 = 3,000.00) by default settles it
+    row = _row(console, "Zhiyuan AI Lab")
+    row.get_by_test_id("pay-action").locator("summary").click()
+    expect(row.get_by_test_id("pay-action").get_by_label("Amount")).to_have_value("3000.00")
+    row.get_by_test_id("pay-submit").click()
+    expect(page.get_by_test_id("outcome")).to_have_text("Payment recorded; the invoice is paid.")
+    row = _row(console, "Zhiyuan AI Lab")
+    expect(row.get_by_test_id("invoice-status")).to_contain_text("Paid")
+    expect(row.get_by_test_id("invoice-balance")).to_contain_text("¥0.00")
     console.check()

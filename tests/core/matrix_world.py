@@ -29,7 +29,12 @@ from analytics.models import BusinessCase
 from analytics.services import snapshots_recompute
 from billing.models import CreditNote, Invoice, InvoiceRun, UsageRecord, VoucherGrant
 from billing.services.fapiao import billing_profile_save, invoice_fapiao_record
-from billing.services.invoicing import credit_note_create, invoice_issue, invoice_run
+from billing.services.invoicing import (
+    credit_note_create,
+    invoice_issue,
+    invoice_pay,
+    invoice_run,
+)
 from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
@@ -65,7 +70,7 @@ class Side:
     user: User
     long: Lease  # active 2027-03-01 for 12 months
     usage: UsageRecord
-    march: Invoice  # issued, with a credit note
+    march: Invoice  # issued, with a credit note and a partial payment
     april: Invoice  # issued
     may: Invoice  # draft
     credit_note: CreditNote
@@ -215,6 +220,8 @@ def build_world() -> World:
         for name in ("a", "b"):
             march = invoices[(name, "2027-03")]
             note = credit_note_create(actor=None, invoice=march, amount="10.00", reason="goodwill")
+            # a partial payment: march stays issued (the admin's payment routes need a row)
+            invoice_pay(actor=None, invoice=march, amount="100.00", paid_on=None, reference="m")
             sides[name] = Side(
                 march=march, april=invoices[(name, "2027-04")], may=invoices[(name, "2027-05")],
                 credit_note=note, **partial[name],

@@ -168,7 +168,8 @@ def test_responses_match_the_schema(
         c(_ok(finance_client.get(f"/api/v1/invoices/{invoice.pk}/")))  # a draft
         c(_ok(finance_client.post(f"/api/v1/invoices/{invoice.pk}/issue/", {}, **post)), "post")
         note = c(_ok(finance_client.post("/api/v1/credit-notes/", {
-            "invoice": invoice.pk, "amount": "10.00", "reason": "goodwill"}, **post), 201),
+            "invoice": invoice.pk, "amount": "10.00", "reason": "goodwill",
+            "reason_code": "allowance"}, **post), 201),
             "post")  # fmt: skip
         c(_ok(finance_client.post(f"/api/v1/invoices/{invoice.pk}/pay/", {}, **post)), "post")
         recompute = c(
