@@ -245,6 +245,21 @@ def test_every_console_string_is_translated(po: Path) -> None:
     assert "#, fuzzy" not in po.read_text()
 
 
+def test_no_string_is_translated_two_ways() -> None:
+    """The project's catalogue wins over an app's (LOCALE_PATHS come first): a msgid that two
+    catalogues translate differently shows the project's words on the app's page."""
+    seen: dict[str, tuple[str, Path]] = {}
+    clashes = []
+    for po in CATALOGUES:
+        for msgid, msgstr in _catalogue(po.with_suffix(".mo")).items():
+            if not msgid or not isinstance(msgid, str):
+                continue
+            if msgid in seen and seen[msgid][0] != msgstr:
+                clashes.append((msgid, seen[msgid], (msgstr, po)))
+            seen.setdefault(msgid, (msgstr, po))
+    assert clashes == []
+
+
 def test_the_project_catalogue_is_loaded() -> None:
     assert _catalogue(MO)["Log in"] == "登录"
 
