@@ -83,6 +83,10 @@ class FaultStack:
             REDIS_KEY_PREFIX="aidc",
             CELERY_QUEUE=QUEUE,
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            # a production deployment names its seller (issuing refuses without one)
+            SELLER_NAME="Fault Test Compute Co., Ltd.",
+            SELLER_TAX_ID="91420500MA4DEM0002",
+            SELLER_ADDRESS="Yichang, Hubei",
             PYTHONPATH=str(ROOT),
             PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         )
