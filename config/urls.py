@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("leasing.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("events.api.urls")),
     path("", include("marketplace.api.urls")),
     path("", include("analytics.api.urls")),
 ]

@@ -22,8 +22,8 @@ def events_visible(*, tenant: Tenant | None) -> QuerySet[Event]:
 def endpoints_of(*, tenant: Tenant | None) -> QuerySet[WebhookEndpoint]:
     """A tenant's endpoints, or the staff endpoints (no tenant) for `tenant=None`."""
     endpoints = WebhookEndpoint.objects.select_related("tenant").order_by("id")
-    return endpoints.filter(tenant__isnull=True) if tenant is None else endpoints.filter(
-        tenant=tenant
+    return (
+        endpoints.filter(tenant__isnull=True) if tenant is None else endpoints.filter(tenant=tenant)
     )
 
 

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from rest_framework.fields import DateTimeField
 from standardwebhooks.webhooks import Webhook
 
@@ -116,14 +117,21 @@ def deliveries_dispatch(delivery_ids: Iterable[int]) -> None:
 _DATETIME = DateTimeField()
 
 
+def _in_operator_time(instant: dt.datetime) -> str:
+    """As the API renders datetimes (its middleware activates the operator's zone), in a worker
+    too."""
+    with timezone.override(clock.operator_tz()):
+        return str(_DATETIME.to_representation(instant))
+
+
 def event_payload(event: Event) -> dict[str, Any]:
     """The event as the API and the webhook body show it."""
     return {
         "id": str(event.id),
         "type": event.type,
-        "created": _DATETIME.to_representation(event.created),
+        "created": _in_operator_time(event.created),
         "tenant": event.tenant_id,
-        "tenant_name": event.tenant.name if event.tenant_id else None,
+        "tenant_name": event.tenant.name if event.tenant is not None else None,
         "data": event.data,
     }
 
@@ -178,15 +186,16 @@ def endpoint_create(
         created_by=acting_user(actor),
     )
     audit_record(
-        actor=actor, action="webhook_endpoint.create", instance=endpoint, after=_audit_view(endpoint)
+        actor=actor,
+        action="webhook_endpoint.create",
+        instance=endpoint,
+        after=_audit_view(endpoint),
     )
     return endpoint
 
 
 @transaction.atomic
-def endpoint_update(
-    *, actor: Actor, endpoint: WebhookEndpoint, **changes: Any
-) -> WebhookEndpoint:
+def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
     """Change an endpoint's url, event_types, active or description. Turning it on again
     clears the record of its failures (and why it was disabled)."""
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)

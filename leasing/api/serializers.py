@@ -4,9 +4,11 @@ from collections.abc import Collection
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Tenant
+from core import clock
 from core.serializers import (
     ActorField,
     IdField,
@@ -134,7 +136,8 @@ class LeaseSerializer(serializers.ModelSerializer):
 
 def lease_payloads(lease_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     """Each of `lease_ids` exactly as the API's lease list shows it (two queries for any
-    number): the `data` of the lease events (leasing.services records them)."""
+    number): the `data` of the lease events (leasing.services records them). Times in the
+    operator's zone, as the API renders them, whether a request or a worker asks."""
     if not lease_ids:
         return {}
     columns = [col.column for col in values_plan(LeaseSerializer) if col.column not in _COMPUTED]
@@ -142,7 +145,8 @@ def lease_payloads(lease_ids: Collection[int]) -> dict[int, dict[str, Any]]:
     held = held_cards([row["id"] for row in rows])
     for row in rows:
         row["cards"], row["servers"] = held.get(row["id"], ([], []))
-    return {item["id"]: item for item in represent_rows(LeaseSerializer, rows)}
+    with timezone.override(clock.operator_tz()):
+        return {item["id"]: item for item in represent_rows(LeaseSerializer, rows)}
 
 
 _COMPUTED = ("cards", "servers")
