@@ -35,6 +35,7 @@ urlpatterns = [
     path("console/leases/", include("leasing.console_urls")),
     path("console/", include("analytics.console_urls")),  # business-cases/, revenue/, fleet
     path("console/billing/", include("billing.console_urls")),
+    path("console/", include("events.console_urls")),  # webhooks/, events/
 ]
 
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production

@@ -84,6 +84,12 @@ NAV: tuple[NavItem, ...] = (
         _("Compute voucher programmes, grants, balances and claims."),
     ),
     NavItem(
+        "webhooks",
+        _("Webhooks"),
+        "events-console:webhooks",
+        _("Endpoints that receive your events, signed; their deliveries and retries."),
+    ),
+    NavItem(
         "fleet",
         _("Fleet"),
         "analytics-console:fleet",
@@ -112,6 +118,12 @@ NAV: tuple[NavItem, ...] = (
         _("Revenue"),
         "analytics-console:revenue",
         _("Revenue by month, lease kind and card model."),
+    ),
+    NavItem(
+        "events",
+        _("Events"),
+        "events-console:events",
+        _("Every event recorded: leases and billing, newest first, by type."),
     ),
 )
 

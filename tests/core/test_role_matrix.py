@@ -207,6 +207,24 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/leases/take/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
     ("console/leases/{pk}/stop/", "GET"): "405 405 403 403 403 302",
     ("console/leases/{pk}/stop/", "POST"): "200 404 403 403 403 302",  # B: not B's lease
+    # the Webhooks page (events/console.py): tenant users, each their own endpoints
+    ("console/webhooks/", "GET"): "200 200 403 403 403 302",
+    ("console/webhooks/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
+    ("console/webhooks/{pk}/", "GET"): "200 404 403 403 403 302",
+    ("console/webhooks/{pk}/", "POST"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/rotate/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/rotate/", "POST"): "200 404 403 403 403 302",  # unconfirmed: asks
+    ("console/webhooks/{pk}/toggle/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/toggle/", "POST"): "302 404 403 403 403 302",  # back to the page
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "GET"): (
+        "405 405 403 403 403 302"
+    ),
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "POST"): (
+        "302 404 403 403 403 302"
+    ),
+    # the Events page: staff
+    ("console/events/", "GET"): "403 403 200 200 200 302",
+    ("console/events/", "POST"): "403 403 405 405 405 302",
     # the Business cases pages (analytics/console/business_cases.py): operators and admin
     ("console/business-cases/", "GET"): "403 403 200 403 200 302",
     ("console/business-cases/", "POST"): "403 403 405 403 405 302",
@@ -383,6 +401,13 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "console/webhooks/{pk}/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/rotate/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/toggle/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/deliveries/{delivery_id}/retry/": lambda w: (
+        w.extra["endpoint"].pk,
+        w.extra["delivery"].pk,
+    ),
     "console/business-cases/{pk}/": lambda w: w.business_case.pk,
     "console/business-cases/sites/{pk}/": lambda w: w.site.pk,
     "console/billing/vouchers/programmes/{pk}/": lambda w: w.program.pk,
