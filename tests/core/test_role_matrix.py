@@ -216,12 +216,8 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/webhooks/{pk}/rotate/", "POST"): "200 404 403 403 403 302",  # unconfirmed: asks
     ("console/webhooks/{pk}/toggle/", "GET"): "405 405 403 403 403 302",
     ("console/webhooks/{pk}/toggle/", "POST"): "302 404 403 403 403 302",  # back to the page
-    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "GET"): (
-        "405 405 403 403 403 302"
-    ),
-    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "POST"): (
-        "302 404 403 403 403 302"
-    ),
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "POST"): "302 404 403 403 403 302",
     # the Events page: staff
     ("console/events/", "GET"): "403 403 200 200 200 302",
     ("console/events/", "POST"): "403 403 405 405 405 302",
