@@ -271,6 +271,8 @@ SPECTACULAR_SETTINGS = {
         "LeaseKindEnum": "leasing.choices.LeaseKind",
         "InvoiceLineKindEnum": "billing.choices.LineKind",
         "LeaseStatusEnum": "leasing.choices.LeaseStatus",
+        "EventTypeEnum": "events.choices.EventType",
+        "DeliveryStatusEnum": "events.choices.DeliveryStatus",
     },
 }
 

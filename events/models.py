@@ -1,4 +1,5 @@
-"""The outbox of events, webhook endpoints and their deliveries (docs/events.md)."""
+"""The outbox of events, webhook endpoints and their deliveries (docs/api.md §Events and
+webhooks)."""
 
 from __future__ import annotations
 

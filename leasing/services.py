@@ -80,11 +80,11 @@ def _event(
     )
 
 
-def _emit(kind: EventType, lease_ids: list[int]) -> None:
-    """Record `kind` for each lease in the caller's transaction (the outbox: a rolled-back
+def _emit(event_type: EventType, lease_ids: list[int]) -> None:
+    """Record `event_type` for each lease in the caller's transaction (the outbox: a rolled-back
     change emits nothing), its `data` the lease as the API shows it after the change."""
     payloads = lease_payloads(lease_ids)
-    events_record((kind, payloads[pk]["tenant"], payloads[pk]) for pk in lease_ids)
+    events_record((event_type, payloads[pk]["tenant"], payloads[pk]) for pk in lease_ids)
 
 
 def _audit(actor: Actor, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
