@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,13 +54,22 @@ class Receiver:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextlib.contextmanager
+def serving() -> Iterator[Receiver]:
+    """A receiver listening on 127.0.0.1 (an ephemeral port) until the block ends."""
     r = Receiver()
     r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    try:
+        yield r
+    finally:
+        r.server.shutdown()
+        r.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving() as r:
+        yield r
 
 
 @pytest.fixture
