@@ -169,6 +169,24 @@ def retry(request: HttpRequest, pk: int, delivery_id: int, *, tenant: Tenant) ->
     return redirect("events-console:endpoint", pk=endpoint.pk)
 
 
+OBJECT_LABELS: dict[str, Promise] = {
+    "lease": _("Lease"),
+    "invoice": _("Invoice"),
+    "credit_note": _("Credit note"),
+    "grant": _("Voucher grant"),
+    "spend_limit": _("Budget"),
+}
+
+
+def _object_label(data: Any, event_type: str) -> str:
+    """What an event is about, for a reader: "Lease 12", an invoice's number."""
+    kind = OBJECT_LABELS.get(event_type.split(".", 1)[0], "")
+    if not isinstance(data, dict):
+        return str(kind)
+    name = data.get("number") or data.get("id") or ""
+    return f"{kind} {name}".strip()
+
+
 @console_view(roles=STAFF)
 @require_GET
 def events(request: HttpRequest, *, tenant: None) -> HttpResponse:
@@ -183,6 +201,7 @@ def events(request: HttpRequest, *, tenant: None) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "rows": [{"event": e, "object": _object_label(e.data, e.type)} for e in page.object_list],
         "previous_url": f"?{query}page={page.previous_page_number()}"
         if page.has_previous()
         else "",
