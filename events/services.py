@@ -355,7 +355,6 @@ def delivery_attempt(*, delivery_id: int) -> str:
 def _record(delivery_id: int, outcome: Outcome) -> str:
     now = clock.now()
     delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
     number = delivery.attempts + 1
     DeliveryAttempt.objects.create(
         delivery=delivery,
@@ -377,9 +376,10 @@ def _record(delivery_id: int, outcome: Outcome) -> str:
         delivery.delivered_at = now
         delivery.next_attempt_at = None
         result = "delivered"
-        if endpoint.failing_since is not None:
-            endpoint.failing_since = None
-            endpoint.save(update_fields=["failing_since", "updated_at"])
+        # no lock on the endpoint when it was not failing (busy endpoints' workers do not queue)
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, failing_since__isnull=False).update(
+            failing_since=None, updated_at=now
+        )
     else:
         delays = settings.WEBHOOK_RETRY_DELAYS
         if number <= len(delays):
@@ -389,6 +389,7 @@ def _record(delivery_id: int, outcome: Outcome) -> str:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
             result = "failed"
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
         _endpoint_failed(endpoint, now)
     delivery.save()
     return result
