@@ -69,7 +69,7 @@ class RotateForm(forms.Form):
 class EventFilterForm(forms.Form):
     type = forms.ChoiceField(
         label=_("Type"),
-        choices=[("", _("All types")), *((v, v) for v in EventType.values)],
+        choices=[("", _("All types")), *EventType.choices],
         required=False,
     )
 

@@ -39,8 +39,8 @@ def test_a_tenant_adds_an_endpoint_and_follows_its_deliveries(
 
     page.fill("#id_url", receiver.url)
     page.fill("#id_description", "Scheduler")
-    page.get_by_label("lease.created").check()
-    page.get_by_label("lease.ended").check()
+    page.get_by_label("Lease created").check()
+    page.get_by_label("Lease ended").check()
     console.submit("[data-testid=create-endpoint]")
     secret = page.get_by_test_id("secret").input_value()
     endpoint = WebhookEndpoint.objects.get()
