@@ -33,12 +33,15 @@ def no_grace(settings: Any) -> None:
 
 
 @pytest.fixture
-def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """The after-commit hand-over with the broker away: nothing reaches a worker that way."""
-    handed: list[list[int]] = []
-    monkeypatch.setattr(
-        services, "enqueue_nudge", lambda name, *args: handed.append(args) and False
-    )
+    handed: list[tuple[Any, ...]] = []
+
+    def nudge(name: str, *args: Any) -> bool:
+        handed.append(args)
+        return False
+
+    monkeypatch.setattr(services, "enqueue_nudge", nudge)
     return handed
 
 
