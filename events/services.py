@@ -82,10 +82,10 @@ def event_record(*, type: str, tenant: TenantRef, data: Mapping[str, Any]) -> Ev
     return events_record([(type, tenant, data)])[0]
 
 
-@transaction.atomic(savepoint=False)
 def events_record(records: Iterable[tuple[str, TenantRef, Mapping[str, Any]]]) -> list[Event]:
     """Record several events at once (set-based transitions): two inserts whatever their
-    number."""
+    number. Only inside the change's transaction: outside one, an event could outlive (or
+    miss) its change, so that is a programming error."""
     now = clock.now()
     events = []
     for kind, tenant, data in records:
@@ -94,6 +94,8 @@ def events_record(records: Iterable[tuple[str, TenantRef, Mapping[str, Any]]]) -
         events.append(Event(type=kind, created=now, tenant_id=_tenant_id(tenant), data=dict(data)))
     if not events:
         return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("record events inside the transaction of the change they describe")
     Event.objects.bulk_create(events)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -104,6 +106,16 @@ def events_record(records: Iterable[tuple[str, TenantRef, Mapping[str, Any]]]) -
     if deliveries:
         transaction.on_commit(partial(deliveries_dispatch, deliveries))
     return events
+
+
+def as_api_shows(serializer: Any) -> dict[str, Any]:
+    """A serializer's `data` as the API renders it (times in the operator's zone, whether a
+    request or a worker asks), as plain JSON: the `data` of an event. E.g.
+    `event_record(type=EventType.INVOICE_ISSUED, tenant=invoice.tenant_id,
+    data=as_api_shows(InvoiceSerializer(invoice)))` inside `invoice_issue`'s transaction."""
+    with timezone.override(clock.operator_tz()):
+        rendered = serializer.data
+        return dict(json.loads(json.dumps(rendered, cls=DjangoJSONEncoder)))
 
 
 def deliveries_dispatch(delivery_ids: Iterable[int]) -> None:

@@ -166,3 +166,13 @@ def test_turning_an_endpoint_back_on_clears_its_failures(w, settings) -> None:
     bad = w["c"]["a"].patch(url, {"url": "http://h.example/a"}, format="json")
     assert bad.status_code == 400
     assert WebhookEndpoint.objects.get().url == "https://h.example/a"
+
+
+def test_as_api_shows_renders_a_serializer_as_the_api_does(w) -> None:
+    from events.api.serializers import EventSerializer
+    from events.services import as_api_shows
+
+    lease(w, "a")
+    event = Event.objects.select_related("tenant").get()
+    shown = w["c"]["a"].get(f"/api/v1/events/{event.pk}/").json()
+    assert as_api_shows(EventSerializer(event)) == shown

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pytest
@@ -236,8 +235,11 @@ def test_the_guard_runs_again_at_delivery(world, receiver: Receiver, settings: A
     assert "https" in Delivery.objects.get().last_error
 
 
-def test_events_record_refuses_an_unknown_type(world) -> None:
+def test_events_are_recorded_only_inside_a_transaction_and_of_known_types(world) -> None:
     with pytest.raises(ValueError, match="unknown event type"):
         services.event_record(type="lease.exploded", tenant=world["a"], data={})
-    assert EventType.LEASE_CREATED in EventType.values
-    json.dumps(EventType.values)
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        services.event_record(type=EventType.LEASE_CREATED, tenant=world["a"], data={})
+    with transaction.atomic():
+        services.event_record(type=EventType.LEASE_CREATED, tenant=world["a"], data={"id": 1})
+    assert Event.objects.get().data == {"id": 1}
