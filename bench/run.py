@@ -59,6 +59,7 @@ BENCHMARKS: tuple[str, ...] = (
     "console",
     "load",
     "load_heavy",
+    "webhooks",
 )
 
 BENCH_DB = "aidc_bench"

@@ -41,6 +41,11 @@ app.conf.beat_schedule = {
         "task": "analytics.recover_runs",
         "schedule": 60.0,
     },
+    # webhook retries, and deliveries the after-commit hand-over lost (events/)
+    "sweep-webhook-deliveries": {
+        "task": "events.sweep_deliveries",
+        "schedule": 5.0,
+    },
     "purge-idempotency-keys": {
         "task": "core.purge_idempotency_keys",
         "schedule": crontab(minute=17, hour=4),
@@ -51,7 +56,7 @@ app.conf.beat_schedule = {
     },
 }
 
-RECOVERY_TASKS = ("billing.recover_runs", "analytics.recover_runs")
+RECOVERY_TASKS = ("billing.recover_runs", "analytics.recover_runs", "events.sweep_deliveries")
 
 
 @worker_ready.connect

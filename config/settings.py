@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "marketplace",
+    "events",  # the outbox and webhooks: leasing and billing record their events through it
     "leasing",
     "billing",
     "analytics",
@@ -292,6 +293,8 @@ SPECTACULAR_SETTINGS = {
         "LeaseKindEnum": "leasing.choices.LeaseKind",
         "InvoiceLineKindEnum": "billing.choices.LineKind",
         "LeaseStatusEnum": "leasing.choices.LeaseStatus",
+        "EventTypeEnum": "events.choices.EventType",
+        "DeliveryStatusEnum": "events.choices.DeliveryStatus",
     },
 }
 
@@ -327,9 +330,21 @@ CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = {"retry_policy": _QUICK_RETRY}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_TIME_LIMIT = 3600
+# Webhook deliveries have a queue of their own: a slow receiver never delays invoice runs.
+# The Procfile's worker consumes both queues.
+CELERY_TASK_ROUTES = {"events.*": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Webhooks (events/) -------------------------------------------------------------------------
+# Receivers on private, loopback or plain-http addresses: only under `make run` and the tests.
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=DEV_CONVENIENCES)
+WEBHOOK_TIMEOUT_SECONDS = 5
+# After the first attempt fails: ~5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then failed.
+WEBHOOK_RETRY_DELAYS = [5, 60, 300, 1800, 7200, 18000, 36000]
+WEBHOOK_DISABLE_AFTER_SECONDS = 3 * 24 * 3600  # an endpoint failing every attempt this long
+WEBHOOK_SWEEP_GRACE_SECONDS = 5  # first attempts left to the after-commit hand-over this long
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

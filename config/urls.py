@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api.urls")),
     path("", include("leasing.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("events.api.urls")),
     path("", include("marketplace.api.urls")),
     path("", include("analytics.api.urls")),
 ]
@@ -34,6 +35,7 @@ urlpatterns = [
     path("console/leases/", include("leasing.console_urls")),
     path("console/", include("analytics.console_urls")),  # business-cases/, revenue/, fleet
     path("console/billing/", include("billing.console_urls")),
+    path("console/", include("events.console_urls")),  # webhooks/, events/
 ]
 
 if settings.BENCH_ENDPOINTS:  # the benchmarks' unauthenticated baselines: never in production

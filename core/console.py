@@ -90,6 +90,12 @@ NAV: tuple[NavItem, ...] = (
         _("The invoice title, tax id and bank your fapiao carry."),
     ),
     NavItem(
+        "webhooks",
+        _("Webhooks"),
+        "events-console:webhooks",
+        _("Endpoints that receive your events, signed; their deliveries and retries."),
+    ),
+    NavItem(
         "fleet",
         _("Fleet"),
         "analytics-console:fleet",
@@ -124,6 +130,12 @@ NAV: tuple[NavItem, ...] = (
         _("Revenue"),
         "analytics-console:revenue",
         _("Revenue by month, lease kind and card model."),
+    ),
+    NavItem(
+        "events",
+        _("Events"),
+        "events-console:events",
+        _("Every event recorded: leases and billing, newest first, by type."),
     ),
 )
 

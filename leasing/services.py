@@ -28,6 +28,9 @@ from core.money import fraction_to_money
 from core.permissions import user_role
 from core.queue import enqueue_nudge
 from core.roles import Role
+from events.choices import EventType
+from events.services import events_record
+from leasing.api.serializers import lease_payloads
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from leasing.terms import (
@@ -75,6 +78,13 @@ def _event(
         reason=reason,
         data=data or {},
     )
+
+
+def _emit(event_type: EventType, lease_ids: list[int]) -> None:
+    """Record `event_type` for each lease in the caller's transaction (the outbox: a rolled-back
+    change emits nothing), its `data` the lease as the API shows it after the change."""
+    payloads = lease_payloads(lease_ids)
+    events_record((event_type, payloads[pk]["tenant"], payloads[pk]) for pk in lease_ids)
 
 
 def _audit(actor: Actor, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
@@ -171,6 +181,7 @@ def lease_create(
         data={"cards": placement.card_ids, "servers": placement.server_ids},
     )
     _audit(actor, "lease.create", lease, None)
+    _emit(EventType.LEASE_CREATED, [lease.pk])
     return lease
 
 
@@ -265,6 +276,7 @@ def lease_stop(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
         reason=reason or "stopped",
     )
     _audit(actor, "lease.stop", lease, before)
+    _emit(EventType.LEASE_ENDED, [lease.pk])
     transaction.on_commit(lambda: _after_stop(lease.pk))
     return lease
 
@@ -383,6 +395,7 @@ def lease_terminate(
         data=data,
     )
     _audit(actor, "lease.terminate", lease, before)
+    _emit(EventType.LEASE_TERMINATED, [lease.pk])
     return Termination(lease=lease, cancelled_renewal=renewal)
 
 
@@ -427,6 +440,7 @@ def _cancel(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
         data=data,
     )
     _audit(actor, "lease.cancel", lease, before)
+    _emit(EventType.LEASE_CANCELLED, [lease.pk])
     return lease
 
 
@@ -517,6 +531,7 @@ def lease_renew(*, actor: Actor, lease: Lease, term_months: int | None = None) -
         data={"renewal": renewal.pk},
     )
     _audit(actor, "lease.renew", renewal, None)
+    _emit(EventType.LEASE_RENEWED, [renewal.pk])  # the renewal; `renewed_from` names the lease
     return renewal
 
 
@@ -564,6 +579,8 @@ def leases_advance(*, now: dt.datetime | None = None) -> dict[str, int]:
         for pk in ended
     ]
     LeaseEvent.objects.bulk_create(events)
+    _emit(EventType.LEASE_ACTIVATED, sorted(set(started) - set(ended)))
+    _emit(EventType.LEASE_ENDED, sorted(ended))
     return {"activated": len(set(started) - set(ended)), "ended": len(ended)}
 
 
@@ -630,6 +647,7 @@ def card_swap(*, actor: Actor, card: Card, reason: str = "") -> dict[str, Any]:
             data={"card_out": card.pk, "card_in": replacement},
         )
         swaps.append({"lease": allocation.lease_id, "card_out": card.pk, "card_in": replacement})
+    _emit(EventType.LEASE_CARD_SWAPPED, sorted({swap["lease"] for swap in swaps}))
     card.status = CardStatus.MAINTENANCE
     card.save(update_fields=["status", "updated_at"])
     audit_record(

@@ -40,6 +40,8 @@ from billing.services.vouchers import voucher_grant_create, voucher_program_crea
 from core import clock
 from core.models import IdempotencyKey
 from core.roles import Role
+from events.models import Delivery, Event, WebhookEndpoint
+from events.services import endpoint_create
 from leasing.models import Lease
 from leasing.services import lease_create
 from marketplace.models import Card, CardModel, Rack, Server, Site
@@ -78,7 +80,7 @@ class Side:
     short: Lease | None = None  # active at NOW
     reserved: Lease | None = None  # short, from the day after NOW
 
-    def ids(self) -> dict[str, set[int]]:
+    def ids(self) -> dict[str, set[Any]]:
         """This tenant's rows by resource, for the lists' leak checks."""
         leases = {self.long.pk} | {x.pk for x in (self.short, self.reserved) if x is not None}
         return {
@@ -90,6 +92,13 @@ class Side:
                 Invoice.objects.filter(tenant=self.tenant).values_list("pk", flat=True)
             ),
             "credit-notes": {self.credit_note.pk},
+            "events": {
+                str(pk)
+                for pk in Event.objects.filter(tenant=self.tenant).values_list("pk", flat=True)
+            },
+            "webhook-endpoints": set(
+                WebhookEndpoint.objects.filter(tenant=self.tenant).values_list("pk", flat=True)
+            ),
             "voucher-grants": {self.grant.pk},
             "tenants": {self.tenant.pk},
             "cards": set(
@@ -230,6 +239,12 @@ def build_world() -> World:
         recompute = snapshots_recompute(
             day_from=dt.date(2027, 5, 1), day_to=dt.date(2027, 5, 2), trigger="api"
         )
+    endpoints = {
+        name: endpoint_create(
+            actor=None, tenant=sides[name].tenant, url=f"https://h.example/{name}"
+        )
+        for name in ("a", "b")
+    }
     with at(NOW):
         a = sides["a"]
         a.short = lease_create(actor=None, tenant=a.tenant, kind="short", card_model=model,
@@ -240,12 +255,20 @@ def build_world() -> World:
             start=start, end=start + dt.timedelta(hours=4),
         )  # fmt: skip
     assert a.short.status == "active" and a.reserved.status == "reserved"
+    # A's webhook endpoint got the two leases' events; the first delivery failed for good
+    delivery = Delivery.objects.filter(endpoint=endpoints["a"]).order_by("id").first()
+    assert delivery is not None
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=8)
+    event = Event.objects.filter(tenant=a.tenant).order_by("created").first()
     _admin_rows()
     return World(
         a=sides["a"], b=sides["b"], users=users, model=model, spare_model=spare_model, site=site,
         empty_site=empty_site, rack=rack, empty_rack=empty_rack, empty_server=empty_server,
         free_card=free_card, program=program, run=run, business_case=case,
-        extra={"recompute": recompute},
+        extra={
+            "recompute": recompute, "endpoint": endpoints["a"], "delivery": delivery,
+            "event": event,
+        },
     )  # fmt: skip
 
 

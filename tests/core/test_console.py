@@ -108,12 +108,14 @@ def test_console_view_refuses_unknown_roles() -> None:
 
 def test_the_nav_by_role() -> None:
     keys = {role: [item.key for item in nav_for(role)] for role in Role.values}
-    assert keys[Role.TENANT] == ["leases", "usage", "invoices", "vouchers", "billing-profile"]
-    assert keys[Role.OPERATOR] == ["fleet", "sites", "business-cases"]
-    assert keys[Role.FINANCE] == ["vouchers", "month-end", "fapiao", "revenue"]
+    assert keys[Role.TENANT] == [
+        "leases", "usage", "invoices", "vouchers", "billing-profile", "webhooks"
+    ]  # fmt: skip
+    assert keys[Role.OPERATOR] == ["fleet", "sites", "business-cases", "events"]
+    assert keys[Role.FINANCE] == ["vouchers", "month-end", "fapiao", "revenue", "events"]
     # admin has no tenant: every page but the tenant-only ones
     assert keys[Role.ADMIN] == [
-        "vouchers", "fleet", "sites", "business-cases", "month-end", "fapiao", "revenue"
+        "vouchers", "fleet", "sites", "business-cases", "month-end", "fapiao", "revenue", "events"
     ]  # fmt: skip
     assert nav_for(None) == []
 

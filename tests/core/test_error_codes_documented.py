@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "analytics", "billing", "config", "core", "leasing", "marketplace")
+APPS = ("accounts", "analytics", "billing", "config", "core", "events", "leasing", "marketplace")
 CODE_LIKE = re.compile(r"^[a-z][a-z0-9_]*$")
 FIRST_ARGUMENT_IS_A_CODE = {"error_body", "_Reject"}
 

@@ -28,7 +28,7 @@ from django.apps import apps
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, models, transaction
-from django.urls import resolve
+from django.urls import Resolver404, resolve
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -50,6 +50,7 @@ from billing.services.usage import usage_records_ingest
 from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
 from core.roles import Role
+from events.services import endpoint_create
 from leasing.choices import LeaseKind
 from leasing.services import lease_create, lease_stop
 from tests.factories import (
@@ -126,7 +127,14 @@ ID_FIELDS = {
 
 
 def _path_model(path: str) -> type[models.Model] | None:
-    match = resolve(path.replace("{id}", "1"))
+    for sample in ("1", "00000000-0000-4000-8000-000000000001"):  # integer ids, or events' uuids
+        try:
+            match = resolve(path.replace("{id}", sample))
+        except Resolver404:
+            continue
+        break
+    else:
+        return None
     view = getattr(match.func, "cls", None)
     queryset = getattr(view, "queryset", None)
     return queryset.model if queryset is not None else None
@@ -238,6 +246,7 @@ def _seed() -> dict[str, Any]:
         amount=Decimal("10.00"), reason="goodwill",
     )  # fmt: skip
     invoice_run(month=clock.add_months(this_month, -1))
+    endpoint_create(actor=None, tenant=ours, url="https://hooks.example.com/fuzz")
 
     for model in {apps.get_model(label) for label in ID_FIELDS.values()} | {
         _path_model(operation.path)

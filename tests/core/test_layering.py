@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = {"accounts", "marketplace", "leasing", "billing", "analytics", "bench"}
+APPS = {"accounts", "marketplace", "events", "leasing", "billing", "analytics", "bench"}
 
 
 def imported_modules(tree: ast.AST) -> list[str]:

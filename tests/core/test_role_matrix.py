@@ -80,6 +80,18 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/leases/{pk}/renew/", "POST"): "201 404 201 403 201 401",
     ("api/v1/leases/{pk}/stop/", "POST"): "200 404 200 403 200 401",
     ("api/v1/leases/{pk}/terminate/", "POST"): "200 404 200 403 200 401",
+    # events and webhooks (events/): a tenant its own, staff all; B creates its own endpoint
+    ("api/v1/events/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/events/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/", "GET"): "200 200 200 200 200 401",
+    ("api/v1/webhook-endpoints/", "POST"): "201 201 201 201 201 401",
+    ("api/v1/webhook-endpoints/{pk}/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/{pk}/", "PATCH"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/{pk}/rotate-secret/", "POST"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/{pk}/deliveries/", "GET"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/{pk}/deliveries/{delivery_id}/retry/", "POST"): (
+        "200 404 200 200 200 401"
+    ),
     ("api/v1/metrics/", "GET"): "200 200 200 200 200 401",
     ("api/v1/metrics/{pk}/", "GET"): "200 200 200 200 200 401",
     ("api/v1/metrics/{pk}/", "PATCH"): "403 403 403 200 200 401",
@@ -211,6 +223,20 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/leases/take/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
     ("console/leases/{pk}/stop/", "GET"): "405 405 403 403 403 302",
     ("console/leases/{pk}/stop/", "POST"): "200 404 403 403 403 302",  # B: not B's lease
+    # the Webhooks page (events/console.py): tenant users, each their own endpoints
+    ("console/webhooks/", "GET"): "200 200 403 403 403 302",
+    ("console/webhooks/", "POST"): "200 200 403 403 403 302",  # an empty form: its errors
+    ("console/webhooks/{pk}/", "GET"): "200 404 403 403 403 302",
+    ("console/webhooks/{pk}/", "POST"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/rotate/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/rotate/", "POST"): "200 404 403 403 403 302",  # unconfirmed: asks
+    ("console/webhooks/{pk}/toggle/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/toggle/", "POST"): "302 404 403 403 403 302",  # back to the page
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "GET"): "405 405 403 403 403 302",
+    ("console/webhooks/{pk}/deliveries/{delivery_id}/retry/", "POST"): "302 404 403 403 403 302",
+    # the Events page: staff
+    ("console/events/", "GET"): "403 403 200 200 200 302",
+    ("console/events/", "POST"): "403 403 405 405 405 302",
     # the Business cases pages (analytics/console/business_cases.py): operators and admin
     ("console/business-cases/", "GET"): "403 403 200 403 200 302",
     ("console/business-cases/", "POST"): "403 403 405 403 405 302",
@@ -308,6 +334,8 @@ ADMIN_MODELS: dict[str, str] = {
     "marketplace.server": "editable", "marketplace.cardmodel": "editable",
     "marketplace.card": "editable", "leasing.lease": "governed", "leasing.allocation": "governed",
     "leasing.leaseevent": "governed", "billing.invoice": "governed",
+    "events.event": "governed", "events.webhookendpoint": "governed",
+    "events.delivery": "governed", "events.deliveryattempt": "governed",
     "billing.invoiceline": "governed", "billing.invoicerun": "governed",
     "billing.creditnote": "governed", "billing.documentcounter": "governed",
     "billing.payment": "governed",
@@ -390,11 +418,26 @@ PARAMS: dict[str, Callable[[World], Any]] = {
     "api/v1/tenants/{pk}/": lambda w: w.a.tenant.pk,
     "api/v1/cards/{pk}/maintenance/": lambda w: w.a.long.allocations.first().card_id,
     "api/v1/leases/{pk}/": lambda w: w.a.long.pk,
+    "api/v1/events/{pk}/": lambda w: w.extra["event"].pk,
+    "api/v1/webhook-endpoints/{pk}/": lambda w: w.extra["endpoint"].pk,
+    "api/v1/webhook-endpoints/{pk}/rotate-secret/": lambda w: w.extra["endpoint"].pk,
+    "api/v1/webhook-endpoints/{pk}/deliveries/": lambda w: w.extra["endpoint"].pk,
+    "api/v1/webhook-endpoints/{pk}/deliveries/{delivery_id}/retry/": lambda w: (
+        w.extra["endpoint"].pk,
+        w.extra["delivery"].pk,
+    ),
     "api/v1/leases/{pk}/cancel/": lambda w: w.a.reserved.pk,
     "api/v1/leases/{pk}/events/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/renew/": lambda w: w.a.long.pk,
     "api/v1/leases/{pk}/stop/": lambda w: w.a.short.pk,
     "console/leases/{pk}/stop/": lambda w: w.a.short.pk,
+    "console/webhooks/{pk}/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/rotate/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/toggle/": lambda w: w.extra["endpoint"].pk,
+    "console/webhooks/{pk}/deliveries/{delivery_id}/retry/": lambda w: (
+        w.extra["endpoint"].pk,
+        w.extra["delivery"].pk,
+    ),
     "console/business-cases/{pk}/": lambda w: w.business_case.pk,
     "console/business-cases/sites/{pk}/": lambda w: w.site.pk,
     "console/billing/vouchers/programmes/{pk}/": lambda w: w.program.pk,
@@ -456,7 +499,13 @@ def fill(route: Route, world: World) -> str:
     if not route.params:
         return "/" + route.path
     if route.path in PARAMS:
-        value = str(PARAMS[route.path](world))
+        found = PARAMS[route.path](world)
+        path = route.path
+        if isinstance(found, tuple):  # one value per parameter, in order
+            for param, part in zip(route.params, found, strict=True):
+                path = path.replace("{" + param + "}", str(part))
+            return "/" + path
+        value = str(found)
         if route.path == "admin/r/{content_type_id}/{object_id}/":
             return "/admin/r/" + value + "/"
         return "/" + route.path.replace("{" + route.params[0] + "}", value)
@@ -531,6 +580,8 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     ("api/v1/tenants/{pk}/", "PATCH"): lambda w, a: {"billing_address": "3 Matrix Road"},
     ("api/v1/cards/{pk}/maintenance/", "POST"): lambda w, a: {"reason": "fan"},
     ("api/v1/leases/", "POST"): _lease_body,
+    ("api/v1/webhook-endpoints/", "POST"): lambda w, a: {"url": "https://h.example/m"},
+    ("api/v1/webhook-endpoints/{pk}/", "PATCH"): lambda w, a: {"description": "matrix"},
     ("api/v1/leases/{pk}/cancel/", "POST"): lambda w, a: {"reason": "matrix"},
     ("api/v1/leases/{pk}/renew/", "POST"): lambda w, a: {},
     ("api/v1/leases/{pk}/stop/", "POST"): lambda w, a: {"reason": "matrix"},
@@ -804,6 +855,8 @@ TENANT_LISTS = {
     "api/v1/voucher-grants/": "voucher-grants",
     "api/v1/tenants/": "tenants",
     "api/v1/cards/": "cards",
+    "api/v1/events/": "events",
+    "api/v1/webhook-endpoints/": "webhook-endpoints",
 }
 
 

@@ -10,7 +10,9 @@ from accounts.actors import acting_user
 from core.actors import acting_user_pk
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ["core", "accounts", "marketplace", "leasing", "billing", "analytics", "bench"]
+APP_PACKAGES = [
+    "core", "accounts", "marketplace", "events", "leasing", "billing", "analytics", "bench",
+]  # fmt: skip
 
 
 def _parameters(name: str) -> list[tuple[str, str]]:

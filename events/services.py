@@ -1,0 +1,432 @@
+"""Writes for events and webhooks: the outbox, endpoints, and the delivery of one attempt.
+
+Recording: any service calls `event_record(type=..., tenant=..., data=...)` inside its own
+transaction (or `events_record([...])` for many at once). The event row and one pending
+delivery per matching endpoint are inserted in that transaction, so a rolled-back change emits
+nothing; after commit each delivery is handed to the `webhooks` queue, and the beat sweep
+(`events.sweep_deliveries`) picks up whatever that hand-over lost (a dead broker, a worker killed
+before it posted). Delivery is at least once: receivers dedupe by `webhook-id`.
+
+Delivering: `delivery_attempt` claims the row in a short transaction, POSTs with no transaction
+open (never hold a connection's transaction across the network), and records the outcome in
+another short transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework.fields import DateTimeField
+from standardwebhooks.webhooks import Webhook
+
+from accounts.actors import acting_user
+from accounts.models import Tenant
+from core import clock
+from core.actors import Actor
+from core.audit import audit_record
+from core.exceptions import InvalidInput, InvalidState
+from core.queue import enqueue_nudge
+from events.choices import DeliveryStatus, EventType
+from events.guard import UnsafeUrl, url_check
+from events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "events.deliver"
+SECRET_PREFIX = "whsec_"
+CLAIM_SECONDS = 60  # longer than one POST (its timeouts): a claim outliving it means a dead worker
+
+# --- Recording (the outbox) ---
+
+TenantRef = Tenant | int | None
+
+# One pending delivery per (event, endpoint) that wants it: the tenant's active endpoints and
+# every active staff endpoint, whose types are empty (all) or include the event's.
+_FAN_OUT_SQL = """
+INSERT INTO events_delivery (event_id, endpoint_id, status, attempts, created, next_attempt_at,
+                             last_error)
+SELECT e.id, w.id, %(pending)s, 0, %(now)s, %(now)s, ''
+FROM events_event e
+JOIN events_webhookendpoint w
+  ON w.active
+ AND (w.tenant_id IS NULL OR w.tenant_id = e.tenant_id)
+ AND (cardinality(w.event_types) = 0 OR e.type = ANY(w.event_types))
+WHERE e.id = ANY(%(events)s)
+RETURNING id
+"""
+
+
+def _tenant_id(tenant: TenantRef) -> int | None:
+    return tenant.pk if isinstance(tenant, Tenant) else tenant
+
+
+def event_record(*, type: str, tenant: TenantRef, data: Mapping[str, Any]) -> Event:
+    """Record one event in the caller's transaction (call it where the change is made, inside
+    that change's `transaction.atomic`). `data` is the object as the API shows it; `tenant`
+    (a Tenant, its id, or None for staff-only events) decides who sees and receives it."""
+    return events_record([(type, tenant, data)])[0]
+
+
+def events_record(records: Iterable[tuple[str, TenantRef, Mapping[str, Any]]]) -> list[Event]:
+    """Record several events at once (set-based transitions): two inserts whatever their
+    number. Only inside the change's transaction: outside one, an event could outlive (or
+    miss) its change, so that is a programming error."""
+    now = clock.now()
+    events = []
+    for kind, tenant, data in records:
+        if kind not in EventType.values:
+            raise ValueError(f"unknown event type {kind!r}")
+        events.append(Event(type=kind, created=now, tenant_id=_tenant_id(tenant), data=dict(data)))
+    if not events:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("record events inside the transaction of the change they describe")
+    Event.objects.bulk_create(events)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _FAN_OUT_SQL,
+            {"pending": DeliveryStatus.PENDING, "now": now, "events": [e.pk for e in events]},
+        )
+        deliveries = [row[0] for row in cursor.fetchall()]
+    if deliveries:
+        transaction.on_commit(partial(deliveries_dispatch, deliveries))
+    return events
+
+
+def as_api_shows(serializer: Any) -> dict[str, Any]:
+    """A serializer's `data` as the API renders it (times in the operator's zone, whether a
+    request or a worker asks), as plain JSON: the `data` of an event. E.g.
+    `event_record(type=EventType.INVOICE_ISSUED, tenant=invoice.tenant_id,
+    data=as_api_shows(InvoiceSerializer(invoice)))` inside `invoice_issue`'s transaction."""
+    with timezone.override(clock.operator_tz()):
+        rendered = serializer.data
+        return dict(json.loads(json.dumps(rendered, cls=DjangoJSONEncoder)))
+
+
+def deliveries_dispatch(delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to the `webhooks` queue (after commit). Best effort: when the broker
+    does not take one, the rest are left to the sweep too."""
+    for delivery_id in delivery_ids:
+        if not enqueue_nudge(DELIVER_TASK, delivery_id):
+            break
+
+
+_DATETIME = DateTimeField()
+
+
+def _in_operator_time(instant: dt.datetime) -> str:
+    """As the API renders datetimes (its middleware activates the operator's zone), in a worker
+    too."""
+    with timezone.override(clock.operator_tz()):
+        return str(_DATETIME.to_representation(instant))
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The event as the API and the webhook body show it."""
+    return {
+        "id": str(event.id),
+        "type": event.type,
+        "created": _in_operator_time(event.created),
+        "tenant": event.tenant_id,
+        "tenant_name": event.tenant.name if event.tenant is not None else None,
+        "data": event.data,
+    }
+
+
+# --- Endpoints ---
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _types_check(event_types: Iterable[str]) -> list[str]:
+    types = list(dict.fromkeys(event_types))
+    unknown = [t for t in types if t not in EventType.values]
+    if unknown:
+        message = f"Unknown event type(s): {', '.join(unknown)}."
+        raise InvalidInput(message, fields={"event_types": [message]})
+    return types
+
+
+def _audit_view(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What the audit log keeps of an endpoint: never its secret."""
+    return {
+        "tenant": endpoint.tenant_id,
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "active": endpoint.active,
+        "description": endpoint.description,
+    }
+
+
+@transaction.atomic
+def endpoint_create(
+    *,
+    actor: Actor,
+    tenant: Tenant | None,
+    url: str,
+    event_types: Iterable[str] = (),
+    active: bool = True,
+    description: str = "",
+) -> WebhookEndpoint:
+    """A webhook endpoint of `tenant` (None: a staff endpoint, receiving every tenant's events),
+    with a fresh signing secret (the caller shows it once)."""
+    url_check(url)
+    endpoint = WebhookEndpoint.objects.create(
+        tenant=tenant,
+        url=url,
+        event_types=_types_check(event_types),
+        active=active,
+        description=description,
+        secret=_new_secret(),
+        created_by=acting_user(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="webhook_endpoint.create",
+        instance=endpoint,
+        after=_audit_view(endpoint),
+    )
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_update(*, actor: Actor, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+    """Change an endpoint's url, event_types, active or description. Turning it on again
+    clears the record of its failures (and why it was disabled)."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    before = _audit_view(endpoint)
+    fields = []
+    if "url" in changes:
+        url_check(changes["url"])
+        endpoint.url = changes["url"]
+        fields.append("url")
+    if "event_types" in changes:
+        endpoint.event_types = _types_check(changes["event_types"])
+        fields.append("event_types")
+    if "description" in changes:
+        endpoint.description = changes["description"]
+        fields.append("description")
+    if "active" in changes:
+        if changes["active"] and not endpoint.active:
+            endpoint.failing_since = None
+            endpoint.disabled_reason = ""
+            fields += ["failing_since", "disabled_reason"]
+        endpoint.active = changes["active"]
+        fields.append("active")
+    if fields:
+        endpoint.save(update_fields=[*fields, "updated_at"])
+        audit_record(
+            actor=actor,
+            action="webhook_endpoint.update",
+            instance=endpoint,
+            before=before,
+            after=_audit_view(endpoint),
+        )
+    return endpoint
+
+
+@transaction.atomic
+def endpoint_rotate_secret(*, actor: Actor, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret, in force for the next attempt (the caller shows it once)."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    endpoint.secret = _new_secret()
+    endpoint.save(update_fields=["secret", "updated_at"])
+    audit_record(actor=actor, action="webhook_endpoint.rotate_secret", instance=endpoint)
+    return endpoint
+
+
+@transaction.atomic
+def delivery_retry(*, actor: Actor, delivery: Delivery) -> Delivery:
+    """Try a failed delivery once more, now (409 unless it failed, or when its endpoint is
+    off)."""
+    delivery = Delivery.objects.select_for_update().select_related("endpoint").get(pk=delivery.pk)
+    if delivery.status != DeliveryStatus.FAILED:
+        raise InvalidState(f"Only failed deliveries are retried; this one is {delivery.status}.")
+    if not delivery.endpoint.active:
+        raise InvalidState("The endpoint is disabled: turn it on before retrying its deliveries.")
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = clock.now()
+    delivery.claimed_until = None
+    delivery.save(update_fields=["status", "next_attempt_at", "claimed_until"])
+    audit_record(actor=actor, action="webhook_delivery.retry", instance=delivery)
+    transaction.on_commit(partial(deliveries_dispatch, [delivery.pk]))
+    return delivery
+
+
+# --- Delivering ---
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None
+    duration_ms: int
+    error: str = ""
+
+
+_session = requests.Session()  # one per worker process: keep-alive to busy receivers
+
+
+def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
+    """Sign and POST the event; no database access here."""
+    started = time.monotonic()
+
+    def took() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    try:
+        url_check(endpoint.url)  # again, after DNS: the name may point elsewhere by now
+    except UnsafeUrl as exc:
+        return Outcome(ok=False, status_code=None, duration_ms=took(), error=exc.message)
+    body = json.dumps(event_payload(event), cls=DjangoJSONEncoder, separators=(",", ":"))
+    msg_id = str(event.id)
+    stamp = dt.datetime.now(dt.UTC)  # the real time: receivers check it against their clocks
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "aidc-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(stamp.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(msg_id, stamp, body),
+    }
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    try:
+        response = _session.post(
+            endpoint.url,
+            data=body.encode(),
+            headers=headers,
+            timeout=(timeout, timeout),
+            allow_redirects=False,  # a redirect could lead past the guard: it is a failure
+        )
+        response.close()
+    except requests.RequestException as exc:
+        return Outcome(ok=False, status_code=None, duration_ms=took(), error=_short(exc))
+    ok = 200 <= response.status_code < 300
+    error = "" if ok else f"HTTP {response.status_code}"
+    return Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text[:300]
+
+
+def _claim(delivery_id: int) -> Delivery | None:
+    """Take the delivery for one attempt if it is due and nobody holds it (one statement)."""
+    now = clock.now()
+    taken = (
+        Delivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
+    )
+    if not taken:
+        return None
+    return Delivery.objects.select_related("event__tenant", "endpoint").get(pk=delivery_id)
+
+
+def delivery_attempt(*, delivery_id: int) -> str:
+    """One attempt of one delivery: claim, POST (no transaction open), record. Returns what
+    happened: `delivered`, `retrying`, `failed` or `skipped` (not due, or another worker has
+    it)."""
+    if connection.in_atomic_block:
+        raise RuntimeError("a webhook delivery never runs inside a database transaction")
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return "skipped"
+    if not delivery.endpoint.active:
+        Delivery.objects.filter(pk=delivery_id).update(
+            status=DeliveryStatus.FAILED,
+            claimed_until=None,
+            next_attempt_at=None,
+            last_error="The endpoint is disabled.",
+        )
+        return "failed"
+    outcome = _post(delivery.endpoint, delivery.event)
+    return _record(delivery_id, outcome)
+
+
+@transaction.atomic
+def _record(delivery_id: int, outcome: Outcome) -> str:
+    now = clock.now()
+    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+    number = delivery.attempts + 1
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        at=now,
+        status_code=outcome.status_code,
+        duration_ms=outcome.duration_ms,
+        ok=outcome.ok,
+        error=outcome.error,
+    )
+    delivery.attempts = number
+    delivery.last_attempt_at = now
+    delivery.last_status_code = outcome.status_code
+    delivery.last_duration_ms = outcome.duration_ms
+    delivery.last_error = outcome.error
+    delivery.claimed_until = None
+    if outcome.ok:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+        result = "delivered"
+        # no lock on the endpoint when it was not failing (busy endpoints' workers do not queue)
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, failing_since__isnull=False).update(
+            failing_since=None, updated_at=now
+        )
+    else:
+        delays = settings.WEBHOOK_RETRY_DELAYS
+        if number <= len(delays):
+            delivery.next_attempt_at = now + dt.timedelta(seconds=delays[number - 1])
+            result = "retrying"
+        else:
+            delivery.status = DeliveryStatus.FAILED
+            delivery.next_attempt_at = None
+            result = "failed"
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
+        _endpoint_failed(endpoint, now)
+    delivery.save()
+    return result
+
+
+def _endpoint_failed(endpoint: WebhookEndpoint, now: dt.datetime) -> None:
+    """Note a failed attempt; an endpoint failing every attempt for the disable period (3 days)
+    is turned off, saying why."""
+    if endpoint.failing_since is None:
+        endpoint.failing_since = now
+        endpoint.save(update_fields=["failing_since", "updated_at"])
+        return
+    period = dt.timedelta(seconds=settings.WEBHOOK_DISABLE_AFTER_SECONDS)
+    if endpoint.active and now - endpoint.failing_since >= period:
+        endpoint.active = False
+        since = clock.local_date(endpoint.failing_since).isoformat()
+        endpoint.disabled_reason = (
+            f"Disabled on {clock.local_date(now).isoformat()}: every delivery attempt failed "
+            f"since {since}."
+        )
+        endpoint.save(update_fields=["active", "disabled_reason", "updated_at"])
+        audit_record(
+            actor=None,
+            action="webhook_endpoint.disable",
+            instance=endpoint,
+            after=_audit_view(endpoint),
+            reason=endpoint.disabled_reason,
+        )

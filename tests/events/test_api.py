@@ -1,0 +1,178 @@
+"""events/ and webhook-endpoints/: scoping, secrets shown once, refusals that write nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.models import AuditLog
+from core.roles import Role
+from events.choices import DeliveryStatus
+from events.models import Delivery, Event, WebhookEndpoint
+from leasing.choices import LeaseKind
+from leasing.services import lease_create, lease_stop
+from tests.factories import (
+    CardModelFactory,
+    RackFactory,
+    TenantFactory,
+    UserFactory,
+    api_key,
+    make_server_with_cards,
+)
+
+
+@pytest.fixture
+def w(db: None) -> dict[str, Any]:
+    model = CardModelFactory(hourly_rate="7.5000", monthly_rate="3900.0000")
+    make_server_with_cards(RackFactory(), model)
+    a, b = TenantFactory(), TenantFactory()
+    users = {
+        "a": UserFactory(role=Role.TENANT, tenant=a),
+        "b": UserFactory(role=Role.TENANT, tenant=b),
+        "op": UserFactory(role=Role.OPERATOR),
+    }
+    clients = {}
+    for name, user in users.items():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user)}")
+        clients[name] = client
+    return {"model": model, "a": a, "b": b, "users": users, "c": clients}
+
+
+def lease(w: dict[str, Any], who: str = "a", count: int = 1) -> Any:
+    return lease_create(
+        actor=w["users"][who], tenant=w[who], kind=LeaseKind.SHORT, card_model=w["model"],
+        card_count=count,
+    )  # fmt: skip
+
+
+def test_the_secret_is_shown_at_creation_and_rotation_only(w) -> None:
+    c = w["c"]["a"]
+    made = c.post(
+        "/api/v1/webhook-endpoints/",
+        {"url": "https://hooks.example.com/in", "event_types": ["lease.created"]},
+        format="json",
+    )
+    assert made.status_code == 201, made.json()
+    body = made.json()
+    assert body["secret"].startswith("whsec_") and body["tenant"] == w["a"].pk
+    pk = body["id"]
+    shown = c.get(f"/api/v1/webhook-endpoints/{pk}/").json()
+    assert "secret" not in shown and shown["event_types"] == ["lease.created"]
+    assert all("secret" not in row for row in c.get("/api/v1/webhook-endpoints/").json()["results"])
+    rotated = c.post(f"/api/v1/webhook-endpoints/{pk}/rotate-secret/").json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != body["secret"]
+    assert WebhookEndpoint.objects.get().secret == rotated["secret"]
+    # the audit log never holds it
+    assert not AuditLog.objects.filter(after__icontains="whsec_").exists()
+    staff = w["c"]["op"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/s"})
+    assert staff.status_code == 201 and staff.json()["tenant"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "allow_private"),
+    [
+        ({"url": "http://hooks.example.com/in"}, "url", False),
+        ({"url": "https://127.0.0.1/in"}, "url", False),
+        ({"url": "https://10.1.2.3/in"}, "url", False),
+        ({"url": "https://169.254.169.254/latest"}, "url", False),
+        ({"url": "https://[::1]/in"}, "url", False),
+        ({"url": "https://localhost/in"}, "url", False),
+        ({"url": "ftp://hooks.example.com/in"}, "url", True),
+        ({"url": "https://h.example/in", "event_types": ["lease.exploded"]}, "event_types", True),
+        ({"url": "https://h.example/in", "event_types": "lease.created"}, "event_types", True),
+        ({"url": "https://h.example/in", "active": "yes"}, "active", True),
+    ],
+)
+def test_bad_input_is_an_error_body_and_writes_nothing(
+    w, settings, body: dict[str, Any], field: str, allow_private: bool
+) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE = allow_private
+    audits = AuditLog.objects.count()
+    response = w["c"]["a"].post("/api/v1/webhook-endpoints/", body, format="json")
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] and error["message"] and field in error["fields"]
+    assert WebhookEndpoint.objects.count() == 0 and AuditLog.objects.count() == audits
+
+
+def test_a_private_url_is_allowed_with_the_setting(w, settings) -> None:
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    response = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "http://127.0.0.1:9/x"})
+    assert response.status_code == 201
+
+
+def test_events_are_scoped_newest_first_and_filtered(w) -> None:
+    mine = lease(w, "a")
+    lease_stop(actor=w["users"]["a"], lease=mine)
+    lease(w, "b")
+    a_rows = w["c"]["a"].get("/api/v1/events/").json()["results"]
+    assert [r["type"] for r in a_rows] == ["lease.ended", "lease.created"]  # newest first
+    assert {r["tenant"] for r in a_rows} == {w["a"].pk}
+    assert all(r["data"]["id"] == mine.pk for r in a_rows)
+    assert len(w["c"]["op"].get("/api/v1/events/").json()["results"]) == 3
+    ended = w["c"]["a"].get("/api/v1/events/?type=lease.ended").json()["results"]
+    assert [r["type"] for r in ended] == ["lease.ended"]
+    assert ended[0]["data"]["status"] == "ended"
+    assert w["c"]["a"].get("/api/v1/events/?since=2999-01-01T00:00:00Z").json()["count"] == 0
+    bad = w["c"]["a"].get("/api/v1/events/?type=lease.exploded")
+    assert bad.status_code == 400 and "type" in bad.json()["error"]["fields"]
+    theirs = Event.objects.get(tenant=w["b"])
+    assert w["c"]["a"].get(f"/api/v1/events/{theirs.pk}/").status_code == 404
+    assert w["c"]["a"].get("/api/v1/events/not-a-uuid/").status_code == 404
+
+
+def test_tenant_b_never_sees_a_s_endpoints_or_deliveries(w) -> None:
+    made = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/a"}).json()
+    lease(w, "a")
+    delivery = Delivery.objects.get()
+    b = w["c"]["b"]
+    base = f"/api/v1/webhook-endpoints/{made['id']}/"
+    assert b.get("/api/v1/webhook-endpoints/").json()["count"] == 0
+    assert b.get(base).status_code == 404
+    assert b.get(base + "deliveries/").status_code == 404
+    assert b.post(base + "rotate-secret/").status_code == 404
+    assert b.patch(base, {"active": False}, format="json").status_code == 404
+    assert b.post(base + f"deliveries/{delivery.pk}/retry/").status_code == 404
+    rows = w["c"]["a"].get(base + "deliveries/").json()["results"]
+    assert [(r["id"], r["event_type"], r["status"]) for r in rows] == [
+        (delivery.pk, "lease.created", "pending")
+    ]
+
+
+def test_only_a_failed_delivery_is_retried(w) -> None:
+    made = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/a"}).json()
+    lease(w, "a")
+    delivery = Delivery.objects.get()
+    url = f"/api/v1/webhook-endpoints/{made['id']}/deliveries/{delivery.pk}/retry/"
+    refused = w["c"]["a"].post(url)
+    assert refused.status_code == 409 and refused.json()["error"]["code"]
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, attempts=8)
+    again = w["c"]["a"].post(url)
+    assert again.status_code == 200 and again.json()["status"] == "pending"
+    assert w["c"]["a"].post(f"/api/v1/webhook-endpoints/{made['id']}/deliveries/999999/retry/")\
+        .status_code == 404  # fmt: skip
+
+
+def test_turning_an_endpoint_back_on_clears_its_failures(w, settings) -> None:
+    made = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/a"}).json()
+    WebhookEndpoint.objects.filter(pk=made["id"]).update(active=False, disabled_reason="off")
+    url = f"/api/v1/webhook-endpoints/{made['id']}/"
+    back = w["c"]["a"].patch(url, {"active": True}, format="json").json()
+    assert back["active"] and back["disabled_reason"] == ""
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    bad = w["c"]["a"].patch(url, {"url": "http://h.example/a"}, format="json")
+    assert bad.status_code == 400
+    assert WebhookEndpoint.objects.get().url == "https://h.example/a"
+
+
+def test_as_api_shows_renders_a_serializer_as_the_api_does(w) -> None:
+    from events.api.serializers import EventSerializer
+    from events.services import as_api_shows
+
+    lease(w, "a")
+    event = Event.objects.select_related("tenant").get()
+    shown = w["c"]["a"].get(f"/api/v1/events/{event.pk}/").json()
+    assert as_api_shows(EventSerializer(event)) == shown

@@ -1,0 +1,245 @@
+"""Delivery to a real receiver on 127.0.0.1: signatures, retries, the sweep, the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import transaction
+from rest_framework.test import APIClient
+from standardwebhooks.webhooks import Webhook
+
+from core.exceptions import NoCapacity
+from events import services
+from events.choices import DeliveryStatus, EventType
+from events.models import Delivery, DeliveryAttempt, Event
+from events.selectors import deliveries_due
+from events.tasks import sweep_deliveries
+from leasing.choices import LeaseKind
+from leasing.services import lease_create, lease_stop
+from tests.events.conftest import Receiver, endpoint_for, short_lease
+from tests.factories import api_key
+
+pytestmark = pytest.mark.usefixtures("no_dispatch", "no_grace")
+
+
+@pytest.fixture
+def no_grace(settings: Any) -> None:
+    """The sweep takes first attempts at once (its grace leaves them to the hand-over)."""
+    settings.WEBHOOK_SWEEP_GRACE_SECONDS = 0
+
+
+@pytest.fixture
+def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """The after-commit hand-over with the broker away: nothing reaches a worker that way."""
+    handed: list[tuple[Any, ...]] = []
+
+    def nudge(name: str, *args: Any) -> bool:
+        handed.append(args)
+        return False
+
+    monkeypatch.setattr(services, "enqueue_nudge", nudge)
+    return handed
+
+
+@pytest.fixture
+def eager() -> Any:
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+def attempt_all() -> list[str]:
+    return [services.delivery_attempt(delivery_id=pk) for pk in deliveries_due()]
+
+
+def test_a_delivery_is_signed_and_verifies_with_the_library(world, receiver: Receiver) -> None:
+    endpoint = endpoint_for(world["a"], receiver.url)
+    lease = short_lease(world)
+    assert attempt_all() == ["delivered"]
+    [(headers, body, _)] = receiver.received
+    event = Event.objects.get()
+    payload = Webhook(endpoint.secret).verify(body, headers)
+    assert headers["webhook-id"] == str(event.id) == payload["id"]
+    assert payload["type"] == "lease.created" and payload["data"]["id"] == lease.pk
+    # the body is the event as the API shows it, and its data the lease as the API shows it
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(world['user_a'])}")
+    assert client.get(f"/api/v1/events/{event.id}/").json() == payload
+    assert client.get(f"/api/v1/leases/{lease.pk}/").json() == payload["data"]
+    # a forged or re-signed body does not verify
+    with pytest.raises(Exception, match="signature"):
+        Webhook(services._new_secret()).verify(body, headers)
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 200)
+
+
+def test_failing_twice_then_succeeding_delivers_once_after_three_attempts(
+    world, receiver: Receiver, settings: Any
+) -> None:
+    settings.WEBHOOK_RETRY_DELAYS = [0] * 7  # the schedule itself is tested below
+    endpoint_for(world["a"], receiver.url)
+    receiver.statuses = [500, 503]
+    short_lease(world)
+    results = attempt_all() + attempt_all() + attempt_all() + attempt_all()
+    assert results == ["retrying", "retrying", "delivered"]
+    assert [code for _, _, code in receiver.received] == [500, 503, 200]
+    assert len({h["webhook-id"] for h, _, _ in receiver.received}) == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 3)
+    log = list(
+        DeliveryAttempt.objects.order_by("number").values_list("number", "status_code", "ok")
+    )
+    assert log == [(1, 500, False), (2, 503, False), (3, 200, True)]
+
+
+def test_a_worker_lost_between_commit_and_delivery_loses_nothing(
+    world, receiver: Receiver, settings: Any, eager: None, no_dispatch: list[tuple[Any, ...]]
+) -> None:
+    endpoint_for(world["a"], receiver.url)
+    short_lease(world)  # committed; the hand-over to the queue is lost (broker away)
+    assert no_dispatch and receiver.received == []
+    assert Delivery.objects.get().status == DeliveryStatus.PENDING
+    assert sweep_deliveries() == 1  # beat's sweep (or a restarted worker's first act)
+    assert len(receiver.received) == 1
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert sweep_deliveries() == 0  # delivered once
+
+
+def test_a_claimed_delivery_is_not_posted_twice(world, receiver: Receiver) -> None:
+    endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    delivery = Delivery.objects.get()
+    assert services._claim(delivery.pk) is not None  # a worker holds it (and then dies)
+    assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"
+    assert deliveries_due() == []
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=services.CLAIM_SECONDS + 1)
+    assert deliveries_due(now=later) == [delivery.pk]  # its claim expired: the sweep takes it
+
+
+def test_no_transaction_is_open_while_posting(world, receiver: Receiver, monkeypatch) -> None:
+    from django.db import connection
+
+    endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    real_post = services._post
+    seen: list[bool] = []
+
+    def post(*args: Any) -> services.Outcome:
+        seen.append(connection.in_atomic_block)
+        return real_post(*args)
+
+    monkeypatch.setattr(services, "_post", post)
+    assert attempt_all() == ["delivered"] and seen == [False]
+    with transaction.atomic(), pytest.raises(RuntimeError, match="never runs inside"):
+        services.delivery_attempt(delivery_id=Delivery.objects.get().pk)
+
+
+def test_a_rolled_back_lease_creation_emits_nothing(world, receiver: Receiver) -> None:
+    endpoint_for(world["a"], receiver.url)
+
+    def lease_then_fail() -> None:
+        with transaction.atomic():
+            short_lease(world)
+            assert Event.objects.count() == 1 and Delivery.objects.count() == 1
+            raise RuntimeError("the change fails after the lease was made")
+
+    with pytest.raises(RuntimeError):
+        lease_then_fail()
+    with pytest.raises(NoCapacity):
+        short_lease(world, count=99)
+    assert Event.objects.count() == 0 and Delivery.objects.count() == 0
+    assert attempt_all() == [] and receiver.received == []
+
+
+def test_endpoints_receive_their_tenants_events_and_staff_all(world, receiver: Receiver) -> None:
+    mine = endpoint_for(world["a"], receiver.url)
+    theirs = endpoint_for(world["b"], receiver.url)
+    staff = endpoint_for(None, receiver.url)
+    only_ends = endpoint_for(world["a"], receiver.url, event_types=["lease.ended"])
+    off = endpoint_for(world["a"], receiver.url, active=False)
+    lease = short_lease(world)
+    lease_stop(actor=world["user_a"], lease=lease)
+    got = {(d.endpoint_id, d.event.type) for d in Delivery.objects.select_related("event").all()}
+    assert got == {
+        (mine.pk, "lease.created"),
+        (mine.pk, "lease.ended"),
+        (staff.pk, "lease.created"),
+        (staff.pk, "lease.ended"),
+        (only_ends.pk, "lease.ended"),
+    }
+    assert theirs.pk not in {e for e, _ in got} and off.pk not in {e for e, _ in got}
+
+
+class _Failing:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, endpoint: Any, event: Any) -> services.Outcome:
+        self.calls += 1
+        return services.Outcome(ok=False, status_code=502, duration_ms=3, error="HTTP 502")
+
+
+def test_retries_follow_the_schedule_then_fail_and_the_endpoint_is_disabled_after_3_days(
+    world, monkeypatch
+) -> None:
+    post = _Failing()
+    monkeypatch.setattr(services, "_post", post)
+    endpoint = endpoint_for(world["a"], "https://hooks.example.com/x")
+    start = dt.datetime(2027, 3, 10, 4, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        short_lease(world)
+        delivery = Delivery.objects.get()
+        gaps = []
+        for _ in range(8):
+            assert services.delivery_attempt(delivery_id=delivery.pk) != "skipped"
+            delivery.refresh_from_db()
+            if delivery.next_attempt_at is None:
+                break
+            gaps.append((delivery.next_attempt_at - dt.datetime.now(dt.UTC)).total_seconds())
+            assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"  # not yet due
+            traveller.move_to(delivery.next_attempt_at)
+        assert gaps == [5, 60, 300, 1800, 7200, 18000, 36000]
+        assert (delivery.status, delivery.attempts, post.calls) == ("failed", 8, 8)
+        endpoint.refresh_from_db()
+        assert endpoint.active  # failing for ~17.6 h, not 3 days
+        # a later event fails on for three days: the endpoint is turned off, saying why
+        traveller.move_to(start + dt.timedelta(days=3, minutes=1))
+        lease_create(
+            actor=world["user_a"],
+            tenant=world["a"],
+            kind=LeaseKind.SHORT,
+            card_model=world["model"],
+            card_count=1,
+        )
+        later = Delivery.objects.exclude(pk=delivery.pk).get()
+        assert services.delivery_attempt(delivery_id=later.pk) == "retrying"
+    endpoint.refresh_from_db()
+    assert not endpoint.active and "every delivery attempt failed since" in endpoint.disabled_reason
+    later.refresh_from_db()
+    with time_machine.travel(later.next_attempt_at, tick=False):
+        assert services.delivery_attempt(delivery_id=later.pk) == "failed"  # off: not posted
+    assert post.calls == 9
+
+
+def test_the_guard_runs_again_at_delivery(world, receiver: Receiver, settings: Any) -> None:
+    endpoint_for(world["a"], receiver.url)  # allowed: private receivers are on in tests
+    short_lease(world)
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    assert attempt_all() == ["retrying"]
+    assert receiver.received == []
+    assert "https" in Delivery.objects.get().last_error
+
+
+def test_events_are_recorded_only_inside_a_transaction_and_of_known_types(world) -> None:
+    with pytest.raises(ValueError, match="unknown event type"):
+        services.event_record(type="lease.exploded", tenant=world["a"], data={})
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        services.event_record(type=EventType.LEASE_CREATED, tenant=world["a"], data={})
+    with transaction.atomic():
+        services.event_record(type=EventType.LEASE_CREATED, tenant=world["a"], data={"id": 1})
+    assert Event.objects.get().data == {"id": 1}
