@@ -501,3 +501,64 @@ class BillingProfile(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.invoice_title} ({self.tax_id})"
+
+
+# --- Spend limits (short leases) ---
+
+
+class BudgetAction(models.TextChoices):
+    NOTIFY = "notify", "notify"
+    STOP = "stop", "stop"
+
+
+def default_warn_at() -> list[Decimal]:
+    return [Decimal("0.5"), Decimal("0.8")]
+
+
+class Budget(TimeStampedModel):
+    """A tenant's monthly spend limit (CNY, charges before tax and vouchers): warnings at the
+    `warn_at` shares of it, and with `stop` its running short leases end when it is reached."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="budget")
+    monthly_limit = models.DecimalField(max_digits=14, decimal_places=2)
+    warn_at = ArrayField(
+        models.DecimalField(max_digits=5, decimal_places=4), default=default_warn_at, blank=True
+    )
+    action = models.CharField(max_length=8, choices=BudgetAction.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_limit__gt=0), name="billing_budget_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=BudgetAction.values), name="billing_budget_action_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"budget of tenant {self.tenant_id}: {self.monthly_limit} ({self.action})"
+
+
+class BudgetNotice(models.Model):
+    """A spend-limit event sent: one per tenant, month, kind and threshold (the unique
+    constraint makes each warning, and the reached notice, once a month)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    kind = models.CharField(max_length=8)  # "warning" or "reached"
+    threshold = models.DecimalField(max_digits=5, decimal_places=4)
+    spend = models.DecimalField(max_digits=14, decimal_places=2)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "month", "kind", "threshold"], name="billing_budgetnotice_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.threshold} for tenant {self.tenant_id} in {self.month}"

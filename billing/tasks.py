@@ -41,3 +41,12 @@ def recover_runs() -> int:
     """Beat, every minute, and each worker as it starts: run again the invoice runs whose worker
     died (without waiting hours for the broker to hand their task back)."""
     return len(invoice_runs_recover())
+
+
+@shared_task(name="billing.evaluate_spend")
+def evaluate_spend(tenant_id: int | None = None) -> int:
+    """Beat, every minute (all budgeted tenants in one pass), and after each lease creation,
+    stop and usage batch (that tenant): spend-limit notices and stops."""
+    from billing.services.spend import spend_evaluate
+
+    return spend_evaluate(tenant_id=tenant_id).notices

@@ -28,6 +28,11 @@ app.conf.beat_schedule = {
         "task": "analytics.nightly_recompute",
         "schedule": crontab(minute=0, hour=1),
     },
+    # spend limits: warnings, reached, stops (billing.services.spend)
+    "evaluate-spend-limits": {
+        "task": "billing.evaluate_spend",
+        "schedule": 60.0,
+    },
     "advance-leases": {
         "task": "leasing.advance_leases",
         "schedule": 60.0,

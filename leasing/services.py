@@ -182,7 +182,18 @@ def lease_create(
     )
     _audit(actor, "lease.create", lease, None)
     _emit(EventType.LEASE_CREATED, [lease.pk])
+    _spend_limit_check(lease)
     return lease
+
+
+def _spend_limit_check(lease: Lease) -> None:
+    """The tenant's spend limit (billing.services.spend): refuses the lease in this transaction
+    (nothing written) when the limit is reached; evaluates the budget after commit."""
+    from billing.services import spend  # billing depends on leasing: imported late
+
+    spend.lease_spend_check(lease)
+    tenant_id = lease.tenant_id
+    transaction.on_commit(lambda: spend.spend_evaluate_soon(tenant_id))
 
 
 def _long_terms(
@@ -278,6 +289,8 @@ def lease_stop(*, actor: Actor, lease: Lease, reason: str = "") -> Lease:
     _audit(actor, "lease.stop", lease, before)
     _emit(EventType.LEASE_ENDED, [lease.pk])
     transaction.on_commit(lambda: _after_stop(lease.pk))
+    tenant_id = lease.tenant_id  # spend limits: the tenant's burn changed
+    transaction.on_commit(lambda: enqueue_nudge("billing.evaluate_spend", tenant_id))
     return lease
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from billing.api import fapiao, views
+from billing.api import budgets, fapiao, views
 
 router = SimpleRouter()
 router.register("metrics", views.MetricViewSet, basename="metric")
@@ -18,6 +18,10 @@ urlpatterns = [
         "tenants/<int:tenant_id>/billing-profile/",
         fapiao.TenantBillingProfileView.as_view(),
         name="tenant-billing-profile",
+    ),
+    path("me/budget/", budgets.MyBudgetView.as_view(), name="my-budget"),
+    path(
+        "tenants/<int:tenant_id>/budget/", budgets.TenantBudgetView.as_view(), name="tenant-budget"
     ),
     *router.urls,
 ]

@@ -27,6 +27,7 @@ from billing.models import Metric, UsageRecord
 from billing.pricebook import ensure_builtin_metrics
 from core import clock
 from core.exceptions import InvalidInput
+from core.queue import enqueue_nudge
 from leasing.models import Allocation, Lease
 
 MAX_BATCH = 10_000
@@ -249,6 +250,8 @@ def usage_records_ingest(
     if valid:
         result.accepted = _records_insert(valid, poster=poster)
         result.duplicates = len(valid) - result.accepted
+        if result.accepted:  # spend limits: the batch's tenants spent more
+            transaction.on_commit(lambda: enqueue_nudge("billing.evaluate_spend", tenant_id))
     return result
 
 

@@ -1,0 +1,197 @@
+"""Spend limits (billing.services.spend), golden by hand.
+
+A budget of ¥100 (warnings at 50 % and 80 %, action stop) and one short lease of 1 card at
+¥12.50/h from 2027-03-10 08:00: ¥50 at 12:00, ¥80 at 14:24, ¥100 at 16:00. Evaluations at
+several minutes warn once per threshold; the first evaluation at or after ¥100 (16:00:30,
+metered to 16:01: 481 whole minutes, ¥100.21) stops the lease, billed to that minute.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Tenant
+from billing.models import Budget, BudgetNotice, UsageRecord
+from billing.services.metering import lease_meter_at_stop
+from billing.services.spend import spend_evaluate, spend_rows
+from events.models import Event
+from leasing.models import Lease
+from leasing.services import lease_create
+from tests.factories import CardModelFactory, RackFactory, TenantFactory, make_server_with_cards
+from tests.timing import at
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+
+
+@pytest.fixture
+def model(db):
+    model = CardModelFactory(
+        name="Ascend-910B", domestic=True, hourly_rate=D("12.5000"), monthly_rate=D("3900.0000")
+    )
+    make_server_with_cards(RackFactory(), model)
+    return model
+
+
+def short(tenant: Tenant, model) -> Lease:
+    return lease_create(actor=None, tenant=tenant, kind="short", card_model=model, card_count=1)
+
+
+def events(kind: str) -> list[dict]:
+    return [e.data for e in Event.objects.filter(type=kind).order_by("created", "id")]
+
+
+def test_warnings_once_each_then_the_stop_billed_to_that_minute(tenant_client, tenant, model):
+    with at("2027-03-10 07:00"):
+        put = tenant_client.put(
+            "/api/v1/me/budget/", {"monthly_limit": "100.00", "action": "stop"}, format="json"
+        )
+    assert put.status_code == 200, put.json()
+    assert put.json()["warn_at"] == ["0.5000", "0.8000"]
+    with at("2027-03-10 08:00"):
+        lease = short(tenant, model)
+    with at("2027-03-10 11:59:30"):  # 240 minutes: ¥50.00, reached at the minute's end
+        spend_evaluate()
+        shown = tenant_client.get("/api/v1/me/budget/").json()
+    assert (shown["spend"], shown["burn"], shown["remaining"]) == ("50.00", "12.50", "50.00")
+    assert shown["runway_hours"] == "4.00"
+    # month end 2027-04-01 00:00: 21 days 12 h 0.5 min more at ¥12.50/h = ¥6,450.10 more
+    assert shown["projected"] == "6500.10"
+    assert [e["threshold"] for e in events("spend_limit.warning")] == ["0.5000"]
+    for minute in ("12:00", "13:00", "14:23"):
+        with at(f"2027-03-10 {minute}"):
+            spend_evaluate()
+    assert len(events("spend_limit.warning")) == 1
+    with at("2027-03-10 14:24"):  # 384 minutes: ¥80.00
+        spend_evaluate()
+    with at("2027-03-10 15:59"):  # ¥99.79: not yet
+        spend_evaluate()
+    warnings = events("spend_limit.warning")
+    assert [(w["threshold"], w["spend"]) for w in warnings] == [
+        ("0.5000", "50.00"),
+        ("0.8000", "80.00"),
+    ]
+    assert not events("spend_limit.reached")
+    assert Lease.objects.get(pk=lease.pk).status == "active"
+    with at("2027-03-10 16:00:30"):  # metered to 16:01: 481 minutes, ¥100.21
+        result = spend_evaluate()
+    assert result.stopped == [lease.pk]
+    lease.refresh_from_db()
+    assert lease.status == "ended" and lease.end.isoformat() == "2027-03-10T08:00:30+00:00"
+    assert lease.events.order_by("id").last().reason == "spend_limit"
+    [reached] = events("spend_limit.reached")
+    assert (reached["spend"], reached["monthly_limit"], reached["action"]) == (
+        "100.21",
+        "100.00",
+        "stop",
+    )
+    with at("2027-03-10 16:05"):
+        lease_meter_at_stop(lease.pk)
+        spend_evaluate()  # nothing new: once a month
+    minutes = sum(r.quantity for r in UsageRecord.objects.filter(lease=lease))
+    assert minutes == 481  # billed to the stop minute
+    assert len(events("spend_limit.reached")) == 1 and len(events("spend_limit.warning")) == 2
+
+    # a new short lease is refused, nothing written
+    leases = Lease.objects.count()
+    with at("2027-03-10 17:00"):
+        refused = tenant_client.post(
+            "/api/v1/leases/",
+            {"kind": "short", "card_model": model.pk, "card_count": 1},
+            format="json",
+        )
+    assert refused.status_code == 409, refused.json()
+    assert refused.json()["error"]["code"] == "spend_limit_reached"
+    assert Lease.objects.count() == leases
+    # raised: allowed again
+    with at("2027-03-10 17:01"):
+        raised = tenant_client.patch(
+            "/api/v1/me/budget/", {"monthly_limit": "200.00"}, format="json"
+        )
+        assert raised.status_code == 200, raised.json()
+        assert raised.json()["spend"] == "100.21" and raised.json()["reached"] is False
+        allowed = tenant_client.post(
+            "/api/v1/leases/",
+            {"kind": "short", "card_model": model.pk, "card_count": 1},
+            format="json",
+        )
+    assert allowed.status_code == 201, allowed.json()
+
+
+def test_a_long_lease_over_the_limit_is_refused(tenant_client, tenant, model):
+    Budget.objects.create(tenant=tenant, monthly_limit=D("1000.00"), action="stop")
+    with at("2027-03-10 07:00"):
+        refused = tenant_client.post(
+            "/api/v1/leases/",
+            {"kind": "long", "card_model": model.pk, "card_count": 1, "term_months": 12},
+            format="json",
+        )
+    assert refused.status_code == 409, refused.json()
+    assert refused.json()["error"]["code"] == "spend_limit_reached"
+    assert not Lease.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"monthly_limit": "-1.00"},
+        {"monthly_limit": "0"},
+        {"monthly_limit": "100.00", "warn_at": ["0"]},
+        {"monthly_limit": "100.00", "warn_at": ["1.5"]},
+        {"monthly_limit": "100.00", "warn_at": ["0.5", "0.5"]},
+        {"monthly_limit": "100.00", "action": "explode"},
+        {"warn_at": ["0.5"]},
+    ],
+)
+def test_bad_input_is_refused_with_the_error_body(tenant_client, body):
+    answer = tenant_client.put("/api/v1/me/budget/", body, format="json")
+    assert answer.status_code == 400, answer.json()
+    assert answer.json()["error"]["fields"]
+    assert not Budget.objects.exists()
+
+
+def test_no_budget_is_404_and_another_tenant_cannot_reach_it(
+    tenant_client, make_client, make_user, tenant, finance_client
+):
+    assert tenant_client.get("/api/v1/me/budget/").json()["error"]["code"] == "no_budget"
+    other = TenantFactory()
+    Budget.objects.create(tenant=other, monthly_limit=D("10.00"), action="notify")
+    assert tenant_client.get(f"/api/v1/tenants/{other.pk}/budget/").status_code == 403
+    assert (
+        tenant_client.put(
+            f"/api/v1/tenants/{other.pk}/budget/", {"monthly_limit": "5.00"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert Budget.objects.get(tenant=other).monthly_limit == D("10.00")
+    assert finance_client.get(f"/api/v1/tenants/{other.pk}/budget/").json()["monthly_limit"] == (
+        "10.00"
+    )
+
+
+def _pass_queries() -> int:
+    with CaptureQueriesContext(connection) as queries:
+        spend_evaluate()
+    return len(queries)
+
+
+def test_the_pass_is_set_based(model):
+    def budgeted(n: int) -> None:
+        for _ in range(n):
+            tenant = TenantFactory()
+            Budget.objects.create(tenant=tenant, monthly_limit=D("1000.00"), action="notify")
+            short(tenant, model)
+
+    with at("2027-03-10 08:00"):
+        budgeted(1)
+    with at("2027-03-10 09:00"):
+        one = _pass_queries()
+    with at("2027-03-10 08:00"):
+        budgeted(3)
+    with at("2027-03-10 10:00"):
+        four = _pass_queries()
+    assert four == one
+    assert len(spend_rows()) == 4 and BudgetNotice.objects.count() == 0
