@@ -27,7 +27,14 @@ from accounts.models import Tenant, User
 from analytics.business_case import business_case_create
 from analytics.models import BusinessCase
 from analytics.services import snapshots_recompute
-from billing.models import CreditNote, Invoice, InvoiceRun, UsageRecord, VoucherGrant
+from billing.models import (
+    Budget,
+    CreditNote,
+    Invoice,
+    InvoiceRun,
+    UsageRecord,
+    VoucherGrant,
+)
 from billing.services.fapiao import billing_profile_save, invoice_fapiao_record
 from billing.services.invoicing import (
     credit_note_create,
@@ -224,6 +231,10 @@ def build_world() -> World:
                 number=f"2742000000000000000{index}", issued_on=dt.date(2027, 5, 2),
             )  # fmt: skip
             invoices[(name, "2027-03")].refresh_from_db()
+            # spend limits: each tenant's budget (notify: nothing it does is refused)
+            Budget.objects.create(
+                tenant=partial[name]["tenant"], monthly_limit=Decimal("1000000.00"), action="notify"
+            )
     sides: dict[str, Side] = {}
     with at("2027-06-01 10:00"):
         for name in ("a", "b"):
