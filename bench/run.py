@@ -55,6 +55,7 @@ BENCHMARKS: tuple[str, ...] = (
     "usage_ingest",
     "nightly",
     "invoice_run",
+    "spend",
     "list_endpoints",
     "console",
     "load",
