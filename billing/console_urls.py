@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from billing.console import fapiao, month_end, tenant, vouchers
+from billing.console import budget, fapiao, month_end, tenant, vouchers
 
 app_name = "billing-console"
 
 urlpatterns = [
     path("usage/", tenant.usage, name="usage"),
+    path("budget/", budget.budget, name="budget"),  # spend limits (billing/console/budget.py)
     path("invoices/", tenant.invoices, name="invoices"),
     path("invoices/<int:pk>/", tenant.invoice, name="invoice"),
     path("vouchers/", vouchers.index, name="vouchers"),

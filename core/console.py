@@ -75,6 +75,12 @@ NAV: tuple[NavItem, ...] = (
         _("What this month has cost so far, and the vouchers that will apply."),
     ),
     NavItem(
+        "budget",
+        _("Budget"),
+        "billing-console:budget",
+        _("A monthly spend limit: warnings, a hard stop, and the month's runway."),
+    ),
+    NavItem(
         "invoices", _("Invoices"), "billing-console:invoices", _("Your invoices and their PDFs.")
     ),
     NavItem(

@@ -316,6 +316,8 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("console/billing/month-end/{pk}/credit/", "GET"): "403 403 403 405 405 302",
     ("console/billing/month-end/{pk}/credit/", "POST"): "403 403 403 200 200 302",
     # Invoicing in China (billing/console/fapiao.py): a tenant's own profile; finance's queue
+    ("console/billing/budget/", "GET"): "200 200 403 403 403 302",
+    ("console/billing/budget/", "POST"): "302 302 403 403 403 302",  # saved: back to the page
     ("console/billing/profile/", "GET"): "200 200 403 403 403 302",
     ("console/billing/profile/", "POST"): "302 302 403 403 403 302",  # saved: back to the page
     ("console/billing/fapiao/", "GET"): "403 403 403 200 200 302",
@@ -644,6 +646,11 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
     # console forms (sent form-encoded, see `send`): the month the page shows, and the action's
     ("console/billing/month-end/run/", "POST"): lambda w, a: {"month": "2027-05"},
     ("console/billing/month-end/issue-all/", "POST"): lambda w, a: {"month": "2027-05"},
+    ("console/billing/budget/", "POST"): lambda w, a: {
+        "monthly_limit": "50000.00",
+        "warn_at": "50, 80",
+        "action": "notify",
+    },
     ("console/billing/profile/", "POST"): lambda w, a: {
         "invoice_title": "Matrix Co., Ltd.",
         "tax_id": "91420500MA4F0YL01G",
