@@ -36,7 +36,7 @@ class BudgetForm(forms.Form):
         help_text=_("Charges before tax and vouchers, per calendar month."),
     )
     warn_at = forms.CharField(
-        label=_("Warn at (% of the limit)"),
+        label=_("Warn at (percent of the limit)"),
         initial="50, 80",
         required=False,
         help_text=_("Percentages, separated by commas, e.g. 50, 80."),

@@ -109,7 +109,7 @@ def test_console_view_refuses_unknown_roles() -> None:
 def test_the_nav_by_role() -> None:
     keys = {role: [item.key for item in nav_for(role)] for role in Role.values}
     assert keys[Role.TENANT] == [
-        "leases", "usage", "invoices", "vouchers", "billing-profile", "webhooks"
+        "leases", "usage", "budget", "invoices", "vouchers", "billing-profile", "webhooks"
     ]  # fmt: skip
     assert keys[Role.OPERATOR] == ["fleet", "sites", "business-cases", "events"]
     assert keys[Role.FINANCE] == ["vouchers", "month-end", "fapiao", "revenue", "events"]
