@@ -188,12 +188,12 @@ def lease_create(
 
 def _spend_limit_check(lease: Lease) -> None:
     """The tenant's spend limit (billing.services.spend): refuses the lease in this transaction
-    (nothing written) when the limit is reached; evaluates the budget after commit."""
+    (nothing written) when the limit is reached; a budgeted tenant's is evaluated after commit."""
     from billing.services import spend  # billing depends on leasing: imported late
 
-    spend.lease_spend_check(lease)
-    tenant_id = lease.tenant_id
-    transaction.on_commit(lambda: spend.spend_evaluate_soon(tenant_id))
+    if spend.lease_spend_check(lease):
+        tenant_id = lease.tenant_id
+        transaction.on_commit(lambda: spend.spend_evaluate_soon(tenant_id))
 
 
 def _long_terms(

@@ -36,6 +36,7 @@ WITH held AS (
       AND a.period && tstzrange(%(since)s, %(until)s, '[)')
       AND (%(lease)s::bigint IS NULL OR l.id = %(lease)s::bigint)
       AND (%(tenant)s::bigint IS NULL OR l.tenant_id = %(tenant)s::bigint)
+      AND (%(tenants)s::bigint[] IS NULL OR l.tenant_id = ANY(%(tenants)s::bigint[]))
 ),
 windows AS (
     SELECT held.*, g.day::date AS day,
@@ -72,6 +73,7 @@ def short_leases_meter(
     until: dt.datetime | None = None,
     lease_id: int | None = None,
     tenant_id: int | None = None,
+    tenant_ids: list[int] | None = None,
     to_now: bool = False,
 ) -> int:
     """Meter held card-minutes of short leases over the days of [since, until); returns records
@@ -96,6 +98,7 @@ def short_leases_meter(
                 "tz": settings.OPERATOR_TIME_ZONE,
                 "lease": lease_id,
                 "tenant": tenant_id,
+                "tenants": tenant_ids,  # or only these tenants' (the spend-limit pass)
                 "to_now": to_now,
                 "metric": metric_id,
                 "source": PLATFORM_SOURCE,

@@ -175,8 +175,15 @@ def spend_rows(
         "tenant": tenant_id,
         "exclude": exclude_lease,
     }
+    budgeted = None
+    if tenant_id is None:  # the meter, like the statement, only for tenants with a budget
+        budgeted = list(Budget.objects.order_by().values_list("tenant_id", flat=True))
+        if not budgeted:
+            return []
     with transaction.atomic():
-        short_leases_meter(since=ms, until=min(me, now), tenant_id=tenant_id, to_now=True)
+        short_leases_meter(
+            since=ms, until=min(me, now), tenant_id=tenant_id, tenant_ids=budgeted, to_now=True
+        )
         with connection.cursor() as cursor:
             cursor.execute(_SPEND_SQL, params)
             rows = cursor.fetchall()
@@ -328,6 +335,8 @@ def spend_evaluate(*, tenant_id: int | None = None) -> Evaluation:
     """One pass: every budgeted tenant's spend (one statement), the notices it now earns
     recorded once each with their events (one insert each), and, for tenants at a `stop`
     limit, their running short leases stopped (reason `spend_limit`)."""
+    if tenant_id is not None and not Budget.objects.filter(tenant_id=tenant_id).exists():
+        return Evaluation(tenants=0, notices=0, stopped=[])  # no budget, nothing to evaluate
     # one pass at a time: a concurrent one waits, then finds its notices sent already
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('billing.spend_evaluate'))")
@@ -411,14 +420,17 @@ def _short_leases_stop(tenant_ids: list[int]) -> list[int]:
     return stopped
 
 
-def lease_spend_check(lease: Lease) -> None:
+def lease_spend_check(lease: Lease) -> bool:
     """Inside `lease_create`'s transaction, the lease written: refuse it (409
     `spend_limit_reached`, the transaction rolls back) when the tenant's `stop` limit is
     reached (a short lease), or when its committed fee would take spend over it (a long lease).
-    The budget row is locked, so concurrent creations of a tenant are checked one by one."""
+    The budget row is locked, so concurrent creations of a tenant are checked one by one.
+    Returns whether the tenant has a budget (to evaluate after commit)."""
     budget = Budget.objects.select_for_update().filter(tenant_id=lease.tenant_id).first()
-    if budget is None or budget.action != BudgetAction.STOP:
-        return
+    if budget is None:
+        return False
+    if budget.action != BudgetAction.STOP:
+        return True
     short = lease.kind == LeaseKind.SHORT
     rows = spend_rows(tenant_id=lease.tenant_id, exclude_lease=lease.pk if short else None)
     row = rows[0]
@@ -431,3 +443,4 @@ def lease_spend_check(lease: Lease) -> None:
             code="spend_limit_reached",
             extra={"spend": str(row.spend), "monthly_limit": str(row.monthly_limit)},
         )
+    return True

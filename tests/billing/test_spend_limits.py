@@ -195,3 +195,28 @@ def test_the_pass_is_set_based(model):
         four = _pass_queries()
     assert four == one
     assert len(spend_rows()) == 4 and BudgetNotice.objects.count() == 0
+
+
+def test_notify_never_stops_and_a_new_month_starts_afresh(tenant_client, tenant, model):
+    Budget.objects.create(tenant=tenant, monthly_limit=D("10.00"), action="notify")
+    with at("2027-03-31 22:00"):
+        lease = short(tenant, model)
+    with at("2027-03-31 23:00"):  # ¥12.50: over the limit, but notify only
+        first = spend_evaluate()
+    assert first.stopped == [] and first.notices == 3  # 50 %, 80 % and reached
+    assert Lease.objects.get(pk=lease.pk).status == "active"
+    with at("2027-04-01 00:30"):  # April: ¥6.25 so far, the 50 % warning again
+        second = spend_evaluate()
+    assert second.notices == 1
+    assert [(n.month.isoformat(), n.kind, n.threshold) for n in BudgetNotice.objects.all()][-1] == (
+        "2027-04-01",
+        "warning",
+        D("0.5000"),
+    )
+
+
+def test_beat_evaluates_every_minute():
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["evaluate-spend-limits"]
+    assert (entry["task"], entry["schedule"]) == ("billing.evaluate_spend", 60.0)
