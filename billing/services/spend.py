@@ -291,17 +291,6 @@ def budget_save(
     return budget
 
 
-@transaction.atomic
-def budget_delete(*, actor: Actor, tenant: Tenant) -> None:
-    budget = Budget.objects.select_for_update().filter(tenant=tenant).first()
-    if budget is None:
-        return
-    audit_record(
-        actor=actor, action="budget.delete", instance=budget, before=snapshot(budget), after=None
-    )
-    budget.delete()
-
-
 # --- Evaluation ---
 
 
