@@ -30,7 +30,7 @@ from django.db.models import F, Sum
 
 from accounts.actors import acting_user
 from accounts.models import Tenant
-from billing import events as billing_events
+from billing import outbox
 from billing.choices import CARD_MINUTES, ClaimStatus, CreditReason, InvoiceStatus, RunStatus
 from billing.models import (
     CreditNote,
@@ -656,8 +656,8 @@ def invoice_issue(*, actor: Actor, invoice: Invoice) -> Invoice:
         before=before,
         after=snapshot(invoice),
     )
-    billing_events.invoice_event(EventType.INVOICE_ISSUED, invoice)
-    billing_events.grants_low_balance(invoice.redemptions.values_list("grant_id", flat=True))
+    outbox.invoice_event(EventType.INVOICE_ISSUED, invoice)
+    outbox.grants_low_balance(invoice.redemptions.values_list("grant_id", flat=True))
     return invoice
 
 
@@ -743,7 +743,7 @@ def _settle(invoice: Invoice, payment: Payment | None) -> None:
         invoice.paid_on = payment.paid_on
         invoice.payment_reference = payment.reference
     invoice.save(update_fields=["status", "paid_on", "payment_reference", "updated_at"])
-    billing_events.invoice_event(EventType.INVOICE_PAID, invoice)
+    outbox.invoice_event(EventType.INVOICE_PAID, invoice)
 
 
 @transaction.atomic
@@ -815,7 +815,7 @@ def invoice_void(*, actor: Actor, invoice: Invoice, reason: str) -> Invoice:
         after=snapshot(invoice),
         reason=reason,
     )
-    billing_events.invoice_event(EventType.INVOICE_VOIDED, invoice)
+    outbox.invoice_event(EventType.INVOICE_VOIDED, invoice)
     return invoice
 
 
@@ -865,5 +865,5 @@ def credit_note_create(
         # what was paid and what is credited now cover it: settled by its last payment
         _settle(invoice, invoice.payments.order_by("-id").first())
     audit_record(actor=actor, action="credit_note.create", instance=note, after=snapshot(note))
-    billing_events.credit_note_event(note)
+    outbox.credit_note_event(note)
     return note
