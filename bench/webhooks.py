@@ -59,8 +59,8 @@ burst_start = time.time()
 for _ in range(BURST // 500):
     emit(500)
 print("BENCH-JSON", json.dumps({"commits": commits, "idle": idle_ids, "burst_start": burst_start}))
-WebhookEndpoint.objects.filter(description="bench").update(active=False)
-"""
+"""  # the endpoint stays active until the next run's start: turned off now, it would fail every
+# delivery not yet attempted (the first runs lost 4,661 of 5,000 events to that)
 
 
 class _Receiver:

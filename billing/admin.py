@@ -8,6 +8,8 @@ from django.contrib import admin
 
 from billing.models import (
     BillingProfile,
+    Budget,
+    BudgetNotice,
     CreditNote,
     DocumentCounter,
     Invoice,
@@ -146,4 +148,23 @@ class BillingProfileAdmin(GovernedAdmin):
     list_display = ["id", "tenant", "invoice_title", "tax_id", "fapiao_type", "updated_at"]
     list_filter = ["fapiao_type"]
     search_fields = ["invoice_title", "tax_id", "tenant__name"]
+    list_select_related = ["tenant"]
+
+
+# --- Spend limits (set by tenants and finance through the service; notices by the evaluation) ---
+
+
+@admin.register(Budget)
+class BudgetAdmin(GovernedAdmin):
+    list_display = ["id", "tenant", "monthly_limit", "warn_at", "action", "updated_at"]
+    list_filter = ["action"]
+    search_fields = ["tenant__name"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(BudgetNotice)
+class BudgetNoticeAdmin(GovernedAdmin):
+    list_display = ["id", "tenant", "month", "kind", "threshold", "spend", "at"]
+    list_filter = ["kind", "month"]
+    search_fields = ["tenant__name"]
     list_select_related = ["tenant"]

@@ -352,6 +352,7 @@ ADMIN_MODELS: dict[str, str] = {
     "billing.voucherprogram": "governed", "billing.vouchermodelrate": "governed",
     "billing.vouchergrant": "governed", "billing.voucherredemption": "governed",
     "billing.voucherclaim": "governed", "billing.billingprofile": "governed",
+    "billing.budget": "governed", "billing.budgetnotice": "governed",
     "analytics.occupancydaily": "governed",
     "analytics.sitedaily": "governed", "analytics.revenuedaily": "governed",
     "analytics.recomputerun": "governed", "analytics.businesscase": "governed",

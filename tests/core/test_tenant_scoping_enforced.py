@@ -35,6 +35,8 @@ NO_QUERYSET = {
     "accounts.api.views.MeView": "the caller's own user and tenant",
     "billing.api.fapiao.MyBillingProfileView": "the caller's own tenant's billing profile",
     "billing.api.fapiao.TenantBillingProfileView": "finance only: any tenant's billing profile",
+    "billing.api.budgets.MyBudgetView": "the caller's own tenant's budget",
+    "billing.api.budgets.TenantBudgetView": "staff only: any tenant's budget",
     "accounts.api.views.TokenObtainView": "a token for the password's own user",
     "accounts.api.views.LogoutView": "revokes the caller's own token",
     "accounts.api.views.LogoutAllView": "revokes the caller's own tokens",
