@@ -191,6 +191,14 @@ def refusal_text(error: ApplicationError) -> str:
     return " ".join([error.message, *details])
 
 
+def form_refusal(form: Any, error: ApplicationError) -> None:
+    """A service's refusal onto the form it answered: what it says of a field beside that field,
+    of anything else at the form's top (the caller shows `error.message` too)."""
+    for name, problems in error.fields.items():
+        for problem in problems:
+            form.add_error(name if name in form.fields else None, str(problem))
+
+
 # --- The decorator ----------------------------------------------------------------------------
 
 

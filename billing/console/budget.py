@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Tenant
 from billing.models import BudgetAction
 from billing.services import spend
-from core.console import console_view
+from core.console import console_view, form_refusal
 from core.exceptions import ApplicationError
 from core.roles import Role
 
@@ -102,9 +102,7 @@ def budget(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     try:
         spend.budget_save(actor=request.user, tenant=tenant, data=form.cleaned_data)
     except ApplicationError as refusal:
-        for name, problems in refusal.fields.items():
-            for problem in problems:
-                form.add_error(name if name in form.fields else None, str(problem))
+        form_refusal(form, refusal)
         return _page(request, tenant, form, refusal.message)
     messages.success(request, gettext("Budget saved."))
     return redirect("billing-console:budget")

@@ -26,7 +26,7 @@ from billing.models import Invoice
 from billing.selectors import credit_note_find, invoice_find
 from billing.services import fapiao
 from core import clock
-from core.console import console_view
+from core.console import console_view, form_refusal
 from core.exceptions import ApplicationError
 from core.roles import Role
 
@@ -111,9 +111,7 @@ def profile(request: HttpRequest, *, tenant: Tenant) -> HttpResponse:
     try:
         fapiao.billing_profile_save(actor=request.user, tenant=tenant, data=form.cleaned_data)
     except ApplicationError as refusal:
-        for name, problems in refusal.fields.items():
-            for problem in problems:
-                form.add_error(name if name in form.fields else None, str(problem))
+        form_refusal(form, refusal)
         return _profile_page(request, tenant, form, refusal.message)
     messages.success(request, gettext("Billing profile saved."))
     return redirect("billing-console:billing-profile")

@@ -33,7 +33,7 @@ from billing.choices import ClaimStatus
 from billing.models import VoucherGrant, VoucherProgram
 from billing.services import vouchers
 from core import clock
-from core.console import console_view, refusal_text
+from core.console import console_view, form_refusal, refusal_text
 from core.downloads import csv_response
 from core.exceptions import ApplicationError
 from core.roles import Role
@@ -392,9 +392,7 @@ def grant_new(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse:
             valid_to=data["valid_to"],
         )
     except ApplicationError as refusal:
-        for field, problems in refusal.fields.items():
-            if field in form.fields:
-                form.add_error(field, [str(p) for p in problems])
+        form_refusal(form, refusal)
         return _program_page(request, program, grant_form=form, grant_error=refusal.message)
     messages.success(
         request,
@@ -489,9 +487,7 @@ def program_edit(request: HttpRequest, pk: int, *, tenant: None) -> HttpResponse
         try:
             vouchers.voucher_program_update(actor=request.user, program=program, **changes)
         except ApplicationError as refusal:
-            for field, problems in refusal.fields.items():
-                if field in form.fields:
-                    form.add_error(field, [str(p) for p in problems])
+            form_refusal(form, refusal)
             error = refusal.message
         else:
             messages.success(request, gettext("Programme saved."))
