@@ -149,19 +149,28 @@ def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[Proc]:
         proc.kill()  # the group: nothing a test started outlives it
 
 
-def worker_argv(name: str) -> list[str]:
+def worker_argv(name: str, queues: str = QUEUE) -> list[str]:
     return [
         str(BIN / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
         "--concurrency", "1", "--hostname", f"{name}@faults", "--without-gossip",
-        "--without-mingle", "--without-heartbeat",
+        "--without-mingle", "--without-heartbeat", "--queues", queues,
     ]  # fmt: skip
 
 
 @contextmanager
-def worker(stack: FaultStack, database: str, redis_db: int, name: str) -> Iterator[Proc]:
-    """A real celery worker (prefork, one child) of the service, ready to take tasks."""
+def worker(
+    stack: FaultStack,
+    database: str,
+    redis_db: int,
+    name: str,
+    queues: str = QUEUE,
+    **extra: str,
+) -> Iterator[Proc]:
+    """A real celery worker (prefork, one child) of the service, ready to take tasks from
+    `queues` (comma-separated; the Procfile's worker takes the default and `webhooks`)."""
     log = stack.tmp / f"{name}.log"
-    with process(worker_argv(name), stack.env(database, redis_db), log) as proc:
+    env = stack.env(database, redis_db, **extra)
+    with process(worker_argv(name, queues), env, log) as proc:
         wait_until(
             f"worker {name} ready",
             lambda: proc.popen.poll() is not None or " ready." in log.read_text(errors="replace"),
