@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test fuzz lint bench bench-compare install clean-var fonts chromium
+.PHONY: run test fuzz lint bench bench-compare install clean-var fonts chromium msgfmt
 
 # Invoice PDFs embed this TrueType font (CJK glyphs included): Debian's fonts-wqy-microhei.
 PDF_FONT_PATH ?= /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -38,13 +38,24 @@ $(CHROMIUM_PATH):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 
+# The translation tests compile every catalogue (locale/, <app>/locale/) with gettext's msgfmt and
+# compare it with the committed .mo.
+MSGFMT_PATH ?= /usr/bin/msgfmt
+
+msgfmt: $(MSGFMT_PATH)
+
+$(MSGFMT_PATH):
+	@echo "Installing msgfmt for the translation tests (Debian package gettext)"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext
+
 ## Set up and run web + Celery worker + Celery beat with demo data (embedded PostgreSQL/Redis
 ## under var/ unless DATABASE_URL / REDIS_URL are set). Ctrl-C stops all three.
 run: $(STAMP) fonts
 	$(BIN)/python scripts/stack.py run
 
 ## The whole suite, against real PostgreSQL and Redis.
-test: $(STAMP) fonts chromium
+test: $(STAMP) fonts chromium msgfmt
 	$(BIN)/python scripts/stack.py exec -- $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Every API operation fuzzed at length (tests/core/test_fuzz.py; `make test` runs it briefly):
