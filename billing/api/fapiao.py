@@ -3,6 +3,7 @@ month's export (docs/api.md §Fapiao)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -102,6 +103,24 @@ class TenantBillingProfileView(_BillingProfileView):
         return get_object_or_404(Tenant, pk=kwargs["tenant_id"])
 
 
+def _fapiao(
+    request: Request,
+    document: Any,
+    record: Callable[..., Any],
+    request_of: Callable[[Any], fapiao.FapiaoRequest],
+) -> Response | HttpResponse:
+    """The fapiao action of an invoice or a credit note: POST {number, issued_on} records the
+    number through `record` (then its request, as JSON), GET answers its request (`request_of`)
+    as JSON or CSV."""
+    if request.method == "POST":
+        body = FapiaoRecordSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        document = record(request.user, document, **body.validated_data)
+        return Response(FapiaoRequestSerializer(request_of(document)).data)
+    requested = request_of(document)
+    return _fapiao_response(request, requested, requested.document_number)
+
+
 def _fapiao_response(
     request: Request, requested: fapiao.FapiaoRequest, name: str
 ) -> Response | HttpResponse:
@@ -134,19 +153,14 @@ class InvoiceFapiaoMixin:
         """GET the invoice's fapiao request (issued or paid invoices; JSON, or CSV with
         ?format=csv); POST {number, issued_on} records the number the tax system gave (finance;
         once; from then on the invoice is not voided)."""
-        invoice = self.get_object()
-        if request.method == "POST":
-            body = FapiaoRecordSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            invoice = fapiao.invoice_fapiao_record(
-                actor=request.user,
-                invoice=invoice,
-                number=body.validated_data["number"],
-                issued_on=body.validated_data["issued_on"],
-            )
-            return Response(FapiaoRequestSerializer(fapiao.invoice_fapiao_request(invoice)).data)
-        requested = fapiao.invoice_fapiao_request(invoice)
-        return _fapiao_response(request, requested, requested.document_number)
+        return _fapiao(
+            request,
+            self.get_object(),
+            lambda actor, invoice, **recorded: fapiao.invoice_fapiao_record(
+                actor=actor, invoice=invoice, **recorded
+            ),
+            fapiao.invoice_fapiao_request,
+        )
 
     @extend_schema(
         parameters=[
@@ -182,16 +196,11 @@ class CreditNoteFapiaoMixin:
     def fapiao(self, request: Request, pk: str) -> Response | HttpResponse:
         """GET the credit note's red fapiao request (once its invoice's fapiao is recorded);
         POST {number, issued_on} records the red fapiao's number (finance; once)."""
-        note = self.get_object()
-        if request.method == "POST":
-            body = FapiaoRecordSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            note = fapiao.credit_note_fapiao_record(
-                actor=request.user,
-                note=note,
-                number=body.validated_data["number"],
-                issued_on=body.validated_data["issued_on"],
-            )
-            return Response(FapiaoRequestSerializer(fapiao.credit_note_fapiao_request(note)).data)
-        requested = fapiao.credit_note_fapiao_request(note)
-        return _fapiao_response(request, requested, requested.document_number)
+        return _fapiao(
+            request,
+            self.get_object(),
+            lambda actor, note, **recorded: fapiao.credit_note_fapiao_record(
+                actor=actor, note=note, **recorded
+            ),
+            fapiao.credit_note_fapiao_request,
+        )
