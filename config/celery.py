@@ -51,6 +51,10 @@ app.conf.beat_schedule = {
         "task": "events.sweep_deliveries",
         "schedule": 5.0,
     },
+    "purge-old-events": {
+        "task": "events.purge",
+        "schedule": crontab(minute=29, hour=4),
+    },
     "purge-idempotency-keys": {
         "task": "core.purge_idempotency_keys",
         "schedule": crontab(minute=17, hour=4),

@@ -340,11 +340,14 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 # --- Webhooks (events/) -------------------------------------------------------------------------
 # Receivers on private, loopback or plain-http addresses: only under `make run` and the tests.
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=DEV_CONVENIENCES)
-WEBHOOK_TIMEOUT_SECONDS = 5
+WEBHOOK_TIMEOUT_SECONDS = 5  # for the whole POST: connect, send and answer
+WEBHOOK_BATCH_SIZE = 20  # deliveries per task, claimed together and POSTed at once
 # After the first attempt fails: ~5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h, then failed.
 WEBHOOK_RETRY_DELAYS = [5, 60, 300, 1800, 7200, 18000, 36000]
 WEBHOOK_DISABLE_AFTER_SECONDS = 3 * 24 * 3600  # an endpoint failing every attempt this long
 WEBHOOK_SWEEP_GRACE_SECONDS = 5  # first attempts left to the after-commit hand-over this long
+# Events (with their delivery logs) are kept this long, then purged nightly.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOGGING = {

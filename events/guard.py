@@ -4,6 +4,11 @@
 link-local, shared, multicast, reserved or unspecified), so an endpoint cannot make the platform
 call into its own network. The setting `WEBHOOK_ALLOW_PRIVATE` (on under `make run` and in the
 tests, off in production) lifts both rules, for receivers on 127.0.0.1.
+
+Checking the name is not enough on its own: a name may resolve to a public address for the check
+and to a private one a moment later, when the HTTP client resolves it again (DNS rebinding). So
+deliveries go through `guarded_session()`, whose connections check the address they actually
+reached before a byte is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +17,12 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from core.exceptions import InvalidInput
 
@@ -64,3 +74,70 @@ def url_check(url: str) -> None:
             f"The host {parts.hostname} resolves to a private, loopback, link-local or reserved "
             f"address ({', '.join(private)}); webhooks go to public addresses only."
         )
+
+
+# --- At delivery: the address actually connected to ---
+
+
+class PrivatePeer(NewConnectionError):
+    """The connection reached an address webhooks may not go to (the name resolved elsewhere
+    than at the check)."""
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+
+def _peer_check(conn: HTTPConnection, sock: socket.socket) -> None:
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return
+    address = str(sock.getpeername()[0])
+    if not _public(address):
+        sock.close()
+        raise PrivatePeer(
+            conn,
+            f"The host {conn.host} led to {address}, a private, loopback, link-local or reserved "
+            "address; webhooks go to public addresses only.",
+        )
+
+
+class _GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _peer_check(self, sock)
+        return sock
+
+
+class _GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:  # before the TLS handshake: nothing sent yet
+        sock = super()._new_conn()
+        _peer_check(self, sock)
+        return sock
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPPool,
+            "https": _GuardedHTTPSPool,
+        }
+
+
+def guarded_session(pool_size: int = 10) -> requests.Session:
+    """A requests session for webhook POSTs: every new connection's peer is checked, and no
+    proxy from the environment is used (the check must see the receiver itself)."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _GuardedAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -7,9 +7,9 @@ nothing; after commit each delivery is handed to the `webhooks` queue, and the b
 (`events.sweep_deliveries`) picks up whatever that hand-over lost (a dead broker, a worker killed
 before it posted). Delivery is at least once: receivers dedupe by `webhook-id`.
 
-Delivering: `delivery_attempt` claims the row in a short transaction, POSTs with no transaction
-open (never hold a connection's transaction across the network), and records the outcome in
-another short transaction.
+Delivering: `deliveries_attempt` claims a batch of deliveries in one statement, POSTs them at
+once from a pool of threads with no transaction open (never hold a transaction across the
+network), and records the outcomes in one short transaction.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,7 +32,6 @@ import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from rest_framework.fields import DateTimeField
 from standardwebhooks.webhooks import Webhook
@@ -42,14 +44,17 @@ from core.audit import audit_record
 from core.exceptions import InvalidInput, InvalidState
 from core.queue import enqueue_nudge
 from events.choices import DeliveryStatus, EventType
-from events.guard import UnsafeUrl, url_check
+from events.guard import PrivatePeer, UnsafeUrl, guarded_session, url_check
 from events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "events.deliver"
 SECRET_PREFIX = "whsec_"
-CLAIM_SECONDS = 60  # longer than one POST (its timeouts): a claim outliving it means a dead worker
+# A batch's POSTs end within WEBHOOK_TIMEOUT_SECONDS (5 s) of its claim, and its record a moment
+# later: a claim outliving that many times over means a dead worker, whose deliveries the sweep
+# then hands to another.
+CLAIM_SECONDS = 30
 
 # --- Recording (the outbox) ---
 
@@ -119,10 +124,13 @@ def as_api_shows(serializer: Any) -> dict[str, Any]:
 
 
 def deliveries_dispatch(delivery_ids: Iterable[int]) -> None:
-    """Hand deliveries to the `webhooks` queue (after commit). Best effort: when the broker
-    does not take one, the rest are left to the sweep too."""
-    for delivery_id in delivery_ids:
-        if not enqueue_nudge(DELIVER_TASK, delivery_id):
+    """Hand deliveries to the `webhooks` queue (after commit), in batches of
+    WEBHOOK_BATCH_SIZE (a task each, so that every worker takes a share). Best effort: when the
+    broker does not take one, the rest are left to the sweep too."""
+    ids = list(delivery_ids)
+    size = settings.WEBHOOK_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        if not enqueue_nudge(DELIVER_TASK, ids[start : start + size]):
             break
 
 
@@ -281,11 +289,34 @@ class Outcome:
     error: str = ""
 
 
-_session = requests.Session()  # one per worker process: keep-alive to busy receivers
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One keep-alive session per posting thread (requests' sessions are not shared across
+    threads)."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = guarded_session()
+    return session
+
+
+_executor: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _posters() -> ThreadPoolExecutor:
+    """The process's posting threads, made in the process that posts (a forked Celery child
+    makes its own). Twice a batch, so that a straggler still waiting on its timeout does not
+    delay the next batch's POSTs."""
+    global _executor
+    if _executor is None or _executor[0] != os.getpid():
+        threads = 2 * settings.WEBHOOK_BATCH_SIZE
+        _executor = (os.getpid(), ThreadPoolExecutor(threads, thread_name_prefix="webhook-post"))
+    return _executor[1]
 
 
 def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
-    """Sign and POST the event; no database access here."""
+    """Sign and POST the event (in a posting thread); no database access here."""
     started = time.monotonic()
 
     def took() -> int:
@@ -307,7 +338,7 @@ def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
     }
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
     try:
-        response = _session.post(
+        response = _session().post(
             endpoint.url,
             data=body.encode(),
             headers=headers,
@@ -316,95 +347,177 @@ def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
         )
         response.close()
     except requests.RequestException as exc:
-        return Outcome(ok=False, status_code=None, duration_ms=took(), error=_short(exc))
+        return Outcome(ok=False, status_code=None, duration_ms=took(), error=_why(exc))
     ok = 200 <= response.status_code < 300
     error = "" if ok else f"HTTP {response.status_code}"
     return Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
 
 
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text[:300]
+def _why(exc: requests.RequestException) -> str:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, PrivatePeer):  # the guard at connect time: say it plainly
+        return reason.message[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def _claim(delivery_id: int) -> Delivery | None:
-    """Take the delivery for one attempt if it is due and nobody holds it (one statement)."""
+def _post_all(deliveries: list[Delivery]) -> dict[int, Outcome]:
+    """POST a batch at once, each on its own thread: one slow receiver does not hold up the
+    others. Whatever has no answer within the timeout (5 s, in all) has failed; its thread ends
+    on the socket's own timeout and its answer is ignored."""
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    posts = {_posters().submit(_post, d.endpoint, d.event): d.pk for d in deliveries}
+    done, _ = wait(posts, timeout=timeout)
+    outcomes = {}
+    for post, pk in posts.items():
+        if post in done and post.exception() is None:
+            outcomes[pk] = post.result()
+        elif post in done:
+            error = f"{type(post.exception()).__name__}: {post.exception()}"[:300]
+            logger.error("webhook delivery %s: %s", pk, error)
+            outcomes[pk] = Outcome(ok=False, status_code=None, duration_ms=0, error=error)
+        else:
+            error = f"No answer within {timeout:g} s."
+            outcomes[pk] = Outcome(
+                ok=False, status_code=None, duration_ms=timeout * 1000, error=error
+            )
+    return outcomes
+
+
+# Take the due, unclaimed ones of these deliveries for one attempt (one statement: of two
+# workers handed the same delivery, the second finds it claimed).
+_CLAIM_SQL = """
+UPDATE events_delivery SET claimed_until = %(until)s
+WHERE id = ANY(%(ids)s)
+  AND status = %(pending)s
+  AND next_attempt_at <= %(now)s
+  AND (claimed_until IS NULL OR claimed_until <= %(now)s)
+RETURNING id
+"""
+
+
+def _claim(delivery_ids: Iterable[int]) -> list[Delivery]:
     now = clock.now()
-    taken = (
-        Delivery.objects.filter(
-            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "ids": list(delivery_ids),
+                "pending": DeliveryStatus.PENDING,
+                "now": now,
+                "until": now + dt.timedelta(seconds=CLAIM_SECONDS),
+            },
         )
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
-        .update(claimed_until=now + dt.timedelta(seconds=CLAIM_SECONDS))
-    )
+        taken = [row[0] for row in cursor.fetchall()]
     if not taken:
-        return None
-    return Delivery.objects.select_related("event__tenant", "endpoint").get(pk=delivery_id)
+        return []
+    return list(
+        Delivery.objects.select_related("event__tenant", "endpoint")
+        .filter(pk__in=taken)
+        .order_by("pk")
+    )
 
 
-def delivery_attempt(*, delivery_id: int) -> str:
-    """One attempt of one delivery: claim, POST (no transaction open), record. Returns what
-    happened: `delivered`, `retrying`, `failed` or `skipped` (not due, or another worker has
-    it)."""
+def deliveries_attempt(delivery_ids: Iterable[int]) -> dict[int, str]:
+    """One attempt of each of these deliveries: claim them (one statement), POST them at once
+    with no transaction open (never hold a transaction across the network), record the
+    outcomes (one short transaction). Returns what happened to each: `delivered`, `retrying`,
+    `failed` or `skipped` (not due, or another worker has it)."""
     if connection.in_atomic_block:
         raise RuntimeError("a webhook delivery never runs inside a database transaction")
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return "skipped"
-    if not delivery.endpoint.active:
-        Delivery.objects.filter(pk=delivery_id).update(
+    ids = list(dict.fromkeys(delivery_ids))
+    results = dict.fromkeys(ids, "skipped")
+    claimed = _claim(ids)
+    off = [d.pk for d in claimed if not d.endpoint.active]
+    if off:
+        Delivery.objects.filter(pk__in=off).update(
             status=DeliveryStatus.FAILED,
             claimed_until=None,
             next_attempt_at=None,
             last_error="The endpoint is disabled.",
         )
-        return "failed"
-    outcome = _post(delivery.endpoint, delivery.event)
-    return _record(delivery_id, outcome)
+        results.update(dict.fromkeys(off, "failed"))
+    posting = [d for d in claimed if d.endpoint.active]
+    if posting:
+        results.update(_record(_post_all(posting)))
+    return results
+
+
+def delivery_attempt(*, delivery_id: int) -> str:
+    """One attempt of one delivery (see `deliveries_attempt`)."""
+    return deliveries_attempt([delivery_id])[delivery_id]
+
+
+_RECORDED = [
+    "status",
+    "attempts",
+    "last_attempt_at",
+    "last_status_code",
+    "last_duration_ms",
+    "last_error",
+    "claimed_until",
+    "delivered_at",
+    "next_attempt_at",
+]
 
 
 @transaction.atomic
-def _record(delivery_id: int, outcome: Outcome) -> str:
+def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
+    """Log each attempt and move each delivery on: delivered, due again after its delay, or
+    failed after the last one. A few statements for the whole batch."""
     now = clock.now()
-    delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-    number = delivery.attempts + 1
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=number,
-        at=now,
-        status_code=outcome.status_code,
-        duration_ms=outcome.duration_ms,
-        ok=outcome.ok,
-        error=outcome.error,
-    )
-    delivery.attempts = number
-    delivery.last_attempt_at = now
-    delivery.last_status_code = outcome.status_code
-    delivery.last_duration_ms = outcome.duration_ms
-    delivery.last_error = outcome.error
-    delivery.claimed_until = None
-    if outcome.ok:
-        delivery.status = DeliveryStatus.DELIVERED
-        delivery.delivered_at = now
-        delivery.next_attempt_at = None
-        result = "delivered"
-        # no lock on the endpoint when it was not failing (busy endpoints' workers do not queue)
-        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, failing_since__isnull=False).update(
-            failing_since=None, updated_at=now
+    delays = settings.WEBHOOK_RETRY_DELAYS
+    deliveries = list(Delivery.objects.select_for_update().filter(pk__in=outcomes).order_by("pk"))
+    attempts: list[DeliveryAttempt] = []
+    results: dict[int, str] = {}
+    succeeded: set[int] = set()
+    failed: set[int] = set()
+    for delivery in deliveries:
+        outcome = outcomes[delivery.pk]
+        delivery.attempts += 1
+        attempts.append(
+            DeliveryAttempt(
+                delivery=delivery,
+                number=delivery.attempts,
+                at=now,
+                status_code=outcome.status_code,
+                duration_ms=outcome.duration_ms,
+                ok=outcome.ok,
+                error=outcome.error,
+            )
         )
-    else:
-        delays = settings.WEBHOOK_RETRY_DELAYS
-        if number <= len(delays):
-            delivery.next_attempt_at = now + dt.timedelta(seconds=delays[number - 1])
-            result = "retrying"
+        delivery.last_attempt_at = now
+        delivery.last_status_code = outcome.status_code
+        delivery.last_duration_ms = outcome.duration_ms
+        delivery.last_error = outcome.error
+        delivery.claimed_until = None
+        (succeeded if outcome.ok else failed).add(delivery.endpoint_id)
+        if delivery.status != DeliveryStatus.PENDING:  # a late answer after the claim ran out
+            results[delivery.pk] = str(delivery.status)
+        elif outcome.ok:
+            delivery.status = DeliveryStatus.DELIVERED
+            delivery.delivered_at = now
+            delivery.next_attempt_at = None
+            results[delivery.pk] = "delivered"
+        elif delivery.attempts <= len(delays):
+            delivery.next_attempt_at = now + dt.timedelta(seconds=delays[delivery.attempts - 1])
+            results[delivery.pk] = "retrying"
         else:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
-            result = "failed"
-        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
-        _endpoint_failed(endpoint, now)
-    delivery.save()
-    return result
+            results[delivery.pk] = "failed"
+    DeliveryAttempt.objects.bulk_create(attempts)
+    Delivery.objects.bulk_update(deliveries, _RECORDED)
+    if (
+        succeeded
+    ):  # no lock on endpoints that were not failing: busy endpoints' workers do not queue
+        WebhookEndpoint.objects.filter(pk__in=succeeded, failing_since__isnull=False).update(
+            failing_since=None, updated_at=now
+        )
+    if failed - succeeded:  # failing in this batch and not answering any of it
+        failing = WebhookEndpoint.objects.select_for_update().filter(pk__in=failed - succeeded)
+        for endpoint in failing.order_by("pk"):
+            _endpoint_failed(endpoint, now)
+    return results
 
 
 def _endpoint_failed(endpoint: WebhookEndpoint, now: dt.datetime) -> None:
@@ -430,3 +543,52 @@ def _endpoint_failed(endpoint: WebhookEndpoint, now: dt.datetime) -> None:
             after=_audit_view(endpoint),
             reason=endpoint.disabled_reason,
         )
+
+
+# --- Retention ---
+
+# The oldest events past the retention, with their deliveries and attempt logs, a chunk at a
+# time (foreign keys are checked at commit, when all three are gone). Events with a delivery
+# still pending stay until it ends; `grant.low_balance` events stay, as they are what says a
+# grant was announced (once per grant).
+_PURGE_SQL = """
+WITH old AS (
+    SELECT e.id FROM events_event e
+    WHERE e.created < %(cutoff)s
+      AND e.type <> %(kept)s
+      AND NOT EXISTS (
+          SELECT 1 FROM events_delivery d WHERE d.event_id = e.id AND d.status = %(pending)s
+      )
+    ORDER BY e.created
+    LIMIT %(chunk)s
+), attempts AS (
+    DELETE FROM events_deliveryattempt a
+    USING events_delivery d, old
+    WHERE a.delivery_id = d.id AND d.event_id = old.id
+), deliveries AS (
+    DELETE FROM events_delivery d USING old WHERE d.event_id = old.id
+)
+DELETE FROM events_event e USING old WHERE e.id = old.id
+"""
+
+
+def events_purge(*, chunk: int = 5000) -> int:
+    """Delete events older than EVENT_RETENTION_DAYS with their delivery logs (beat, nightly);
+    how many events went. A transaction per chunk, so that no lock is held long."""
+    cutoff = clock.now() - dt.timedelta(days=settings.EVENT_RETENTION_DAYS)
+    purged = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                _PURGE_SQL,
+                {
+                    "cutoff": cutoff,
+                    "kept": EventType.GRANT_LOW_BALANCE,
+                    "pending": DeliveryStatus.PENDING,
+                    "chunk": chunk,
+                },
+            )
+            deleted = cursor.rowcount
+        purged += deleted
+        if deleted < chunk:
+            return purged

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,16 +26,21 @@ from tests.factories import (
 
 
 class Receiver:
-    """Answers each POST with the next of `statuses` (then 200s) and keeps what it got."""
+    """Answers each POST with the next of `statuses` (then 200s) and keeps what it got;
+    `hold`, when set, runs before each answer (to hold a request open, or to answer it itself:
+    it is given the handler, and the answer is left out when it returns True)."""
 
     def __init__(self) -> None:
         self.statuses: list[int] = []
+        self.hold: Callable[[BaseHTTPRequestHandler], bool | None] | None = None
         self.received: list[tuple[dict[str, str], bytes, int]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if receiver.hold is not None and receiver.hold(self):
+                    return
                 code = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.received.append((dict(self.headers.items()), body, code))
                 self.send_response(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from core.exceptions import NoCapacity
 from events import services
 from events.choices import DeliveryStatus, EventType
-from events.models import Delivery, DeliveryAttempt, Event
+from events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from events.selectors import deliveries_due
 from events.tasks import sweep_deliveries
 from leasing.choices import LeaseKind
@@ -114,7 +115,7 @@ def test_a_claimed_delivery_is_not_posted_twice(world, receiver: Receiver) -> No
     endpoint_for(world["a"], receiver.url)
     short_lease(world)
     delivery = Delivery.objects.get()
-    assert services._claim(delivery.pk) is not None  # a worker holds it (and then dies)
+    assert services._claim([delivery.pk]) != []  # a worker holds it (and then dies)
     assert services.delivery_attempt(delivery_id=delivery.pk) == "skipped"
     assert deliveries_due() == []
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=services.CLAIM_SECONDS + 1)
@@ -122,15 +123,16 @@ def test_a_claimed_delivery_is_not_posted_twice(world, receiver: Receiver) -> No
 
 
 def test_no_transaction_is_open_while_posting(world, receiver: Receiver, monkeypatch) -> None:
-    from django.db import connection
+    from django.db import connections
 
+    caller = connections["default"]  # the delivering thread's connection (POSTs run on others)
     endpoint_for(world["a"], receiver.url)
     short_lease(world)
     real_post = services._post
     seen: list[bool] = []
 
     def post(*args: Any) -> services.Outcome:
-        seen.append(connection.in_atomic_block)
+        seen.append(caller.in_atomic_block)
         return real_post(*args)
 
     monkeypatch.setattr(services, "_post", post)
@@ -243,3 +245,105 @@ def test_events_are_recorded_only_inside_a_transaction_and_of_known_types(world)
     with transaction.atomic():
         services.event_record(type=EventType.LEASE_CREATED, tenant=world["a"], data={"id": 1})
     assert Event.objects.get().data == {"id": 1}
+
+
+def _endpoints(world: dict[str, Any], url: str, count: int) -> None:
+    for _ in range(count):
+        endpoint_for(world["a"], url)
+
+
+def test_a_batch_is_posted_at_once(world, receiver: Receiver) -> None:
+    """Three receivers' requests are all open together: one slow receiver does not hold up the
+    others (posted one after the other, the barrier would break)."""
+    _endpoints(world, receiver.url, 3)
+    barrier = threading.Barrier(3, timeout=5)
+    receiver.hold = lambda _: barrier.wait() and None
+    short_lease(world)
+    results = services.deliveries_attempt(deliveries_due())
+    assert list(results.values()) == ["delivered"] * 3
+    assert not barrier.broken
+
+
+def test_no_answer_within_the_timeout_in_all_is_a_failed_attempt(
+    world, receiver: Receiver, settings: Any
+) -> None:
+    """5 s in all, not per read: a receiver trickling its headers, each within the read
+    timeout, still fails at the deadline (here 1 s)."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    stop = threading.Event()
+
+    def trickle(handler: Any) -> bool:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.3):
+            handler.wfile.write(b"x-slow: 1\r\n")
+            handler.wfile.flush()
+        return True
+
+    receiver.hold = trickle
+    endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    try:
+        assert attempt_all() == ["retrying"]
+    finally:
+        stop.set()
+    delivery = Delivery.objects.get()
+    assert delivery.last_error == "No answer within 1 s." and delivery.last_duration_ms == 1000
+
+
+def test_a_name_that_resolves_elsewhere_at_delivery_is_refused_before_sending(
+    world, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the name passes the check (public when asked) but the connection reaches
+    127.0.0.1. The connection's own peer is checked before anything is sent."""
+    from events import guard
+
+    monkeypatch.setattr(guard, "resolve", lambda host, port: ["93.184.216.34"])
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.server.server_address[1]
+    endpoint_for(world["a"], f"https://localhost:{port}/hooks")
+    short_lease(world)
+    assert attempt_all() == ["retrying"]
+    assert receiver.received == []
+    assert Delivery.objects.get().last_error == (
+        "The host localhost led to 127.0.0.1, a private, loopback, link-local or reserved "
+        "address; webhooks go to public addresses only."
+    )
+
+
+def test_one_batch_takes_the_same_queries_whatever_its_size(world, receiver: Receiver) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(endpoints: int) -> int:
+        Delivery.objects.all().delete()
+        _endpoints(world, receiver.url, endpoints)
+        lease = short_lease(world, count=1)
+        with CaptureQueriesContext(connection) as captured:
+            results = services.deliveries_attempt(deliveries_due())
+        assert set(results.values()) == {"delivered"}
+        lease_stop(actor=world["user_a"], lease=lease)
+        Delivery.objects.all().delete()
+        WebhookEndpoint.objects.all().delete()
+        return len(captured)
+
+    assert queries_for(2) == queries_for(15)
+
+
+def test_a_batch_records_each_outcome_and_each_endpoint(world, receiver: Receiver) -> None:
+    from tests.events.conftest import serving
+
+    with serving() as failing:
+        failing.statuses = [500]
+        good = endpoint_for(world["a"], receiver.url)
+        bad = endpoint_for(world["a"], failing.url)
+        short_lease(world)
+        results = services.deliveries_attempt(deliveries_due())
+    by_endpoint = {d.endpoint_id: results[d.pk] for d in Delivery.objects.all()}
+    assert by_endpoint == {good.pk: "delivered", bad.pk: "retrying"}
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert good.failing_since is None and bad.failing_since is not None
+    assert list(DeliveryAttempt.objects.values_list("ok", flat=True).order_by("ok")) == [
+        False,
+        True,
+    ]
