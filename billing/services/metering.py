@@ -20,9 +20,16 @@ from billing.pricebook import builtin_metric_id
 from core import clock
 from leasing.terms import minute_ceil_sql, minute_floor_sql
 
-_METER_SQL = f"""
-WITH held AS (
-    SELECT a.id AS allocation_id, a.card_id, l.id AS lease_id, l.tenant_id,
+
+def held_sql(where: str) -> str:
+    """SQL of each short-lease allocation's held interval as it is billed: `[lo, hi)` widened to
+    whole minutes (start floored, end ceiled). A finished allocation is held to its end; a
+    running one to the minute now when `%(to_now)s`, else to the last local midnight (a record,
+    once written, never changes). Columns: allocation_id, card_id, lease_id, tenant_id,
+    unit_price, lo, hi. Parameters: now, to_now, tz, and those of `where` (on `a` the
+    allocation, `l` the lease). The meter's rule, read by the spend-limit pass too."""
+    return f"""
+    SELECT a.id AS allocation_id, a.card_id, l.id AS lease_id, l.tenant_id, l.unit_price,
            {minute_floor_sql("lower(a.period)")} AS lo,
            CASE
              WHEN upper(a.period) IS NOT NULL AND upper(a.period) <= %(now)s THEN
@@ -32,12 +39,19 @@ WITH held AS (
            END AS hi
     FROM leasing_allocation a
     JOIN leasing_lease l ON l.id = a.lease_id
-    WHERE l.kind = 'short'
-      AND a.period && tstzrange(%(since)s, %(until)s, '[)')
-      AND (%(lease)s::bigint IS NULL OR l.id = %(lease)s::bigint)
-      AND (%(tenant)s::bigint IS NULL OR l.tenant_id = %(tenant)s::bigint)
-      AND (%(tenants)s::bigint[] IS NULL OR l.tenant_id = ANY(%(tenants)s::bigint[]))
-),
+    WHERE l.kind = 'short' AND ({where})
+    """
+
+
+_METER_SQL = f"""
+WITH held AS ({
+    held_sql(
+        "a.period && tstzrange(%(since)s, %(until)s, '[)')"
+        " AND (%(lease)s::bigint IS NULL OR l.id = %(lease)s::bigint)"
+        " AND (%(tenant)s::bigint IS NULL OR l.tenant_id = %(tenant)s::bigint)"
+        " AND (%(tenants)s::bigint[] IS NULL OR l.tenant_id = ANY(%(tenants)s::bigint[]))"
+    )
+}),
 windows AS (
     SELECT held.*, g.day::date AS day,
            GREATEST(held.lo, g.day::date::timestamp AT TIME ZONE %(tz)s) AS w_start,

@@ -4,9 +4,12 @@ A tenant's spend of the running operator-local month is what its invoice for the
 charge before tax and vouchers, by the invoice run's rules: the month's long-lease fees in full
 (committed, `leasing.terms.month_share_sql` as the run prorates them), termination fees of the
 month, and the month's usage records (short leases' held card-minutes at the lease's rate, other
-metrics at their price), each line rounded as the invoice rounds it. Running short leases are
-metered to the minute now by the invoice preview's own meter (`short_leases_meter(to_now=True)`)
-in a savepoint rolled back at the end: nothing is stored.
+metrics at their price), each line rounded as the invoice rounds it. Short leases' card-minutes
+are read straight from their allocations by the meter's own rule (`metering.held_sql`: whole
+minutes, to the minute now for running ones), not from the ledger: the ledger holds the same
+minutes once metered, but metering the month to now for every budgeted tenant at every pass
+cost 0.8–1 s at 2,000 tenants; reading the allocations costs a few milliseconds and writes
+nothing.
 
 One pass computes every budgeted tenant's spend in one statement (`spend_rows`);
 `spend_evaluate` records the month's notices once each (a unique row per tenant, month, kind and
@@ -31,7 +34,7 @@ from accounts.models import Tenant
 from billing.choices import CARD_MINUTES
 from billing.models import Budget, BudgetAction, BudgetNotice
 from billing.pricebook import builtin_metric_id
-from billing.services.metering import short_leases_meter
+from billing.services.metering import held_sql
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
@@ -78,25 +81,37 @@ termination_fees AS (
       AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
 ),
 usage AS (
-    SELECT r.tenant_id, r.lease_id, r.metric_id, sum(r.quantity) AS quantity
+    SELECT r.tenant_id, r.metric_id, sum(r.quantity) AS quantity
     FROM billing_usagerecord r JOIN b ON b.tenant_id = r.tenant_id
-    WHERE r.month = %(month)s
+    WHERE r.month = %(month)s AND r.metric_id <> %(card_minutes)s
       AND (%(exclude)s::bigint IS NULL OR r.lease_id IS DISTINCT FROM %(exclude)s::bigint)
     GROUP BY r.tenant_id, r.lease_id, r.metric_id
 ),
 usage_amounts AS (
-    SELECT u.tenant_id,
-           CASE WHEN u.metric_id = %(card_minutes)s THEN round(u.quantity * l.unit_price / 60, 2)
-                ELSE round(u.quantity * m.unit_price, 2) END AS amount
-    FROM usage u
-    JOIN leasing_lease l ON l.id = u.lease_id
-    JOIN billing_metric m ON m.id = u.metric_id
+    SELECT u.tenant_id, round(u.quantity * m.unit_price, 2) AS amount
+    FROM usage u JOIN billing_metric m ON m.id = u.metric_id
     WHERE m.billable
+),
+held AS ({
+    held_sql(
+        "a.period && tstzrange(%(ms)s, %(me)s, '[)')"
+        " AND l.tenant_id IN (SELECT tenant_id FROM b)"
+        " AND (%(exclude)s::bigint IS NULL OR l.id <> %(exclude)s::bigint)"
+    )
+}),
+short_amounts AS (
+    SELECT tenant_id,
+           round(sum(extract(epoch FROM LEAST(hi, %(me)s) - GREATEST(lo, %(ms)s)))
+                 / 60 * unit_price / 60, 2) AS amount
+    FROM held
+    WHERE LEAST(hi, %(me)s) > GREATEST(lo, %(ms)s)
+    GROUP BY tenant_id, lease_id, unit_price
 ),
 charges AS (
     SELECT tenant_id, amount FROM long_fees
     UNION ALL SELECT tenant_id, amount FROM termination_fees
     UNION ALL SELECT tenant_id, amount FROM usage_amounts
+    UNION ALL SELECT tenant_id, amount FROM short_amounts
 ),
 spent AS (SELECT tenant_id, sum(amount) AS spend FROM charges GROUP BY tenant_id),
 burning AS (
@@ -157,8 +172,7 @@ def spend_rows(
     exclude_lease: int | None = None,
     now: dt.datetime | None = None,
 ) -> list[Spend]:
-    """Spend of the running month of every budgeted tenant (or of one): the meter in a savepoint
-    rolled back, then one statement."""
+    """Spend of the running month of every budgeted tenant (or of one), in one statement."""
     now = now or clock.now()
     month = clock.month_first(clock.local_date(now))
     ms, me = clock.month_bounds(month)
@@ -174,20 +188,11 @@ def spend_rows(
         "card_minutes": builtin_metric_id(CARD_MINUTES),
         "tenant": tenant_id,
         "exclude": exclude_lease,
+        "to_now": True,
     }
-    budgeted = None
-    if tenant_id is None:  # the meter, like the statement, only for tenants with a budget
-        budgeted = list(Budget.objects.order_by().values_list("tenant_id", flat=True))
-        if not budgeted:
-            return []
-    with transaction.atomic():
-        short_leases_meter(
-            since=ms, until=min(me, now), tenant_id=tenant_id, tenant_ids=budgeted, to_now=True
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(_SPEND_SQL, params)
-            rows = cursor.fetchall()
-        transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute(_SPEND_SQL, params)
+        rows = cursor.fetchall()
     return [
         Spend(
             tenant_id=tenant,

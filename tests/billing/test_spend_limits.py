@@ -220,3 +220,42 @@ def test_beat_evaluates_every_minute():
 
     entry = app.conf.beat_schedule["evaluate-spend-limits"]
     assert (entry["task"], entry["schedule"]) == ("billing.evaluate_spend", 60.0)
+
+
+def test_spend_is_what_the_invoice_would_charge_before_tax_stored_or_not(tenant, model):
+    """Short leases' minutes are read from their allocations by the meter's rule (not from the
+    ledger): the figure must be the invoice preview's subtotal whatever the meter has stored
+    yet. A lease running since last month, one stopped mid-month, a card swapped mid-lease."""
+    from billing.services.invoicing import invoice_preview
+    from billing.services.metering import short_leases_meter
+    from leasing.services import card_swap, lease_stop
+    from marketplace.models import Card
+
+    Budget.objects.create(tenant=tenant, monthly_limit=D("100000"), action="notify")
+    with at("2027-02-27 22:00:00"):
+        running = lease_create(
+            actor=None, tenant=tenant, kind="short", card_model=model, card_count=2
+        )
+    with at("2027-03-02 09:00:30"):
+        stopped = short(tenant, model)
+    with at("2027-03-03 10:15:20"):
+        lease_stop(actor=None, lease=stopped)
+    with at("2027-03-05 12:00:10"):
+        card_swap(actor=None, card=Card.objects.filter(allocations__lease=running).first())
+
+    def both(when: str) -> tuple[Decimal, Decimal]:
+        with at(when):
+            [row] = spend_rows(tenant_id=tenant.pk)
+            return row.spend, invoice_preview(tenant=tenant).subtotal
+
+    for when in ("2027-03-01 00:00:01", "2027-03-04 05:00:00", "2027-03-06 17:33:40"):
+        spend, subtotal = both(when)
+        assert spend == subtotal and spend > 0, when
+    with at("2027-03-06 18:02:00"):
+        assert short_leases_meter() > 0  # the hourly meter stores the days behind
+    spend, subtotal = both("2027-03-06 18:59:59")
+    assert spend == subtotal
+    # by hand: 2 cards from Mar 1 00:00 to 18:59:59 → 19:00 on Mar 6 (the swap changes cards at
+    # 12:01, not minutes): 2 × 8,340 min = ¥3,475.00; 1 card 09:00:30 → 09:00 on Mar 2 to
+    # 10:15:20 → 10:16 on Mar 3: 1,516 min = ¥315.83 (each lease's line rounded)
+    assert spend == D("3475.00") + D("315.83")
