@@ -9,10 +9,10 @@
 
 Needs DATABASE_URL and REDIS_URL (`make bench` runs this under `scripts/stack.py exec`). The
 benchmarks use the database `aidc_bench` on the same PostgreSQL server (created when missing;
-`--fresh` drops only that one) and Redis db 14 (15 if the app already uses 14), with Celery
-queue `aidc-bench`. The generated fleet (`generate_fleet --cards 10000 --days 365`) is built
-once and kept across runs. Results: a table on stdout and one JSON line per benchmark appended
-to bench/results/<date>.jsonl.
+`--fresh` drops only that one) and Redis db 14 (15 if the app already uses 14), its keys
+(Celery's queues included) under the prefix `aidc-bench`. The generated fleet
+(`generate_fleet --cards 10000 --days 365`) is built once and kept across runs. Results: a table
+on stdout and one JSON line per benchmark appended to bench/results/<date>.jsonl.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ BENCHMARKS: tuple[str, ...] = (
 
 BENCH_DB = "aidc_bench"
 BENCH_REDIS_DB = 14
-BENCH_QUEUE = "aidc-bench"
+BENCH_KEY_PREFIX = "aidc-bench"
 FLEET_PREFIX = "GF"
 RESULTS = ROOT / "bench" / "results"
 HOST = "127.0.0.1"
@@ -418,12 +418,12 @@ def main(argv: list[str] | None = None) -> int:
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": bench_redis_url(redis_url),
-        "CELERY_QUEUE": BENCH_QUEUE,
+        "REDIS_KEY_PREFIX": BENCH_KEY_PREFIX,
         "DEBUG": "false",
         "TEST_CLOCK": "false",
         "THROTTLE_RATE": "1000000/min",
     }
-    log(f"database {BENCH_DB}, Redis {env['REDIS_URL']}, Celery queue {BENCH_QUEUE}")
+    log(f"database {BENCH_DB}, Redis {env['REDIS_URL']}, key prefix {BENCH_KEY_PREFIX}")
 
     prepare_database(server_url, fresh=args.fresh)
     manage(env, "migrate", "--noinput", "-v", "0")

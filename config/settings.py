@@ -306,8 +306,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = OPERATOR_TIME_ZONE  # beat's crontabs are in operator time
 CELERY_ENABLE_UTC = True
-# Our own queue name: other projects may share the Redis server.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="aidc")
+# Four queues, each servable by workers of its own (docs/scaling.md): `default` (leases' beat,
+# housekeeping), `billing` (metering, spend limits, invoice runs), `analytics` (the nightly
+# recompute's chunks) and `webhooks` (deliveries: a slow receiver never delays an invoice run).
+# Every key carries REDIS_KEY_PREFIX (kombu's global_keyprefix): other projects may share the
+# Redis server, queue names and all.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+WORKER_QUEUES = ("default", "billing", "analytics", "webhooks")  # what the Procfile worker takes
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -322,17 +327,28 @@ _QUICK_RETRY: dict[str, Any] = {
     "interval_max": 0.2,
 }
 # Visibility: longer than the longest task (a year's backfill, an invoice run): 2 hours.
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {"visibility_timeout": 7200, **_REDIS_SOCKETS}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "visibility_timeout": 7200,
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+    **_REDIS_SOCKETS,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = _QUICK_RETRY
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_REDIS_SOCKET_TIMEOUT = 5
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = {"retry_policy": _QUICK_RETRY}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "retry_policy": _QUICK_RETRY,
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:",
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_TIME_LIMIT = 3600
-# Webhook deliveries have a queue of their own: a slow receiver never delays invoice runs.
-# The Procfile's worker consumes both queues.
-CELERY_TASK_ROUTES = {"events.*": {"queue": "webhooks"}}
+# By the task's name: `billing.*`, `analytics.*`, `events.*` (webhooks); the rest `default`. The
+# Procfile's worker consumes all four (CELERY_QUEUES picks fewer, for a worker of its own).
+CELERY_TASK_ROUTES = {
+    "billing.*": {"queue": "billing"},
+    "analytics.*": {"queue": "analytics"},
+    "events.*": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 DJANGO_CELERY_BEAT_TZ_AWARE = True

@@ -13,14 +13,4 @@ import uuid
 os.environ["AIDC_ENV"] = "test"
 os.environ["REDIS_KEY_PREFIX"] = f"aidc-test-{uuid.uuid4().hex[:12]}"
 
-from config import settings as _base
-from config.settings import *  # noqa: F403
-
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    **_base.CELERY_BROKER_TRANSPORT_OPTIONS,
-    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
-}
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
-    **_base.CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
-    "global_keyprefix": f"{_base.REDIS_KEY_PREFIX}:",
-}
+from config.settings import *  # noqa: F403  (REDIS_KEY_PREFIX above prefixes Celery's keys too)

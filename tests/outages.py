@@ -49,11 +49,11 @@ def take_queued(task_name: str) -> list[str]:
     off the queue: their arguments (repr)."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"]
-    queue = f"{prefix}{settings.CELERY_TASK_DEFAULT_QUEUE}"
     taken = []
-    for raw in client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        if message["headers"].get("task") == task_name:
-            client.lrem(queue, 1, raw)
-            taken.append(message["headers"]["argsrepr"])
+    for queue in (f"{prefix}{name}" for name in settings.WORKER_QUEUES):
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            if message["headers"].get("task") == task_name:
+                client.lrem(queue, 1, raw)
+                taken.append(message["headers"]["argsrepr"])
     return taken

@@ -25,12 +25,14 @@ from typing import Any
 
 import psycopg
 from celery import Celery
+from django.conf import settings
 
 from scripts.embedded import EmbeddedPostgres, EmbeddedRedis, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-QUEUE = "aidc"
+QUEUE = "default,billing,analytics,webhooks"  # the Procfile's worker's queues
+KEY_PREFIX = "aidc"  # the service's Redis keys, Celery's queues included
 TEMPLATE_DB = "aidc_seeded"
 
 
@@ -80,8 +82,7 @@ class FaultStack:
             DJANGO_SETTINGS_MODULE="config.settings",
             DATABASE_URL=self.pg.url(database),
             REDIS_URL=self.redis.url(redis_db),
-            REDIS_KEY_PREFIX="aidc",
-            CELERY_QUEUE=QUEUE,
+            REDIS_KEY_PREFIX=KEY_PREFIX,
             ALLOWED_HOSTS="127.0.0.1,localhost",
             # a production deployment names its seller (issuing refuses without one)
             SELLER_NAME="Fault Test Compute Co., Ltd.",
@@ -109,7 +110,9 @@ class FaultStack:
     def celery(self, redis_db: int) -> Celery:
         """A client of the broker only (not the service's app): sends tasks by name."""
         app = Celery("faults", broker=self.redis.url(redis_db))
-        app.conf.task_default_queue = QUEUE
+        app.conf.task_default_queue = "default"
+        app.conf.task_routes = settings.CELERY_TASK_ROUTES
+        app.conf.broker_transport_options = {"global_keyprefix": f"{KEY_PREFIX}:"}
         app.conf.broker_connection_retry_on_startup = False
         return app
 
@@ -167,7 +170,7 @@ def worker(
     **extra: str,
 ) -> Iterator[Proc]:
     """A real celery worker (prefork, one child) of the service, ready to take tasks from
-    `queues` (comma-separated; the Procfile's worker takes the default and `webhooks`)."""
+    `queues` (comma-separated; by default all four, as the Procfile's worker)."""
     log = stack.tmp / f"{name}.log"
     env = stack.env(database, redis_db, **extra)
     with process(worker_argv(name, queues), env, log) as proc:

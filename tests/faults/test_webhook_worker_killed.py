@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.faults.stack import QUEUE, FaultStack, wait_until, worker
+from tests.faults.stack import FaultStack, wait_until, worker
 
 pytestmark = pytest.mark.slow
 
-QUEUES = f"{QUEUE},webhooks"
 PRIVATE = {"WEBHOOK_ALLOW_PRIVATE": "true"}  # the receiver is plain http on 127.0.0.1
 
 
@@ -71,7 +70,7 @@ def test_a_worker_killed_mid_post_loses_no_delivery(fault_stack: FaultStack) -> 
     )
     try:
         with stack.connect(db) as watch:
-            with worker(stack, db, 2, "webhooks-a", QUEUES, **PRIVATE) as first:
+            with worker(stack, db, 2, "webhooks-a", **PRIVATE) as first:
                 stack.manage(db, "shell", "-c", record, env=env)  # committed: handed over
                 wait_until("the first POST to reach the receiver", lambda: receiver.started)
                 first.kill()  # SIGKILL, mid-POST: no answer read, nothing recorded
@@ -88,7 +87,7 @@ def test_a_worker_killed_mid_post_loses_no_delivery(fault_stack: FaultStack) -> 
             receiver.release.set()
 
             celery = stack.celery(2)
-            with worker(stack, db, 2, "webhooks-b", QUEUES, **PRIVATE):
+            with worker(stack, db, 2, "webhooks-b", **PRIVATE):
 
                 def delivered() -> bool:
                     celery.send_task("events.sweep_deliveries")  # as beat does, every 5 s
