@@ -392,16 +392,25 @@ def _notices_insert(wanted: list[BudgetNotice]) -> list[BudgetNotice]:
 
 
 def _short_leases_stop(tenant_ids: list[int]) -> list[int]:
-    """Stop the running short leases of these tenants through the normal stop path."""
+    """Stop the running short leases of these tenants through the normal stop path.
+
+    Locked as they are selected (in id order): a lease that a concurrent stop (the tenant's own,
+    or an evaluation's) is ending is waited for and then left out, since the locking read
+    re-checks it, rather than failing this pass, and with it every tenant's notices."""
     from leasing.services import lease_stop  # leasing's services call back into this module
 
     now = clock.now()
-    leases = Lease.objects.filter(
-        tenant_id__in=tenant_ids,
-        kind=LeaseKind.SHORT,
-        status__in=[LeaseStatus.ACTIVE, LeaseStatus.RESERVED],
-        start__lte=now,
-    ).exclude(end__lte=now)
+    leases = (
+        Lease.objects.select_for_update()
+        .filter(
+            tenant_id__in=tenant_ids,
+            kind=LeaseKind.SHORT,
+            status__in=[LeaseStatus.ACTIVE, LeaseStatus.RESERVED],
+            start__lte=now,
+        )
+        .exclude(end__lte=now)
+        .order_by("pk")
+    )
     stopped = []
     for lease in leases:
         lease_stop(actor=None, lease=lease, reason=SPEND_LIMIT_REASON)
