@@ -9,11 +9,12 @@ metered to the minute now by the invoice preview's own meter (`short_leases_mete
 in a savepoint rolled back at the end: nothing is stored.
 
 One pass computes every budgeted tenant's spend in one statement (`spend_rows`);
-`spend_evaluate` records the month's notices once each (a unique row per tenant, month, kind and
-threshold), emits their events, and stops the running short leases of tenants at a `stop` limit
+`spend_evaluate` records the month's notices once each (a unique row per tenant, month, limit,
+kind and threshold: a limit changed mid-month warns, and notifies its reaching, against the new
+limit; docs/domain.md §Spend limits), emits their events, and stops the running short leases of tenants at a `stop` limit
 through the normal stop path (reason `spend_limit`, billed to the stop minute).
-`lease_spend_check` refuses, inside `lease_create`'s transaction, a new short lease once the
-limit is reached and a long lease whose committed fee would take spend over it.
+`lease_spend_check` refuses, inside `lease_create`'s (or `lease_renew`'s) transaction, a new short
+lease once the limit is reached and a long lease whose committed fee would take spend over it.
 """
 
 from __future__ import annotations
@@ -358,6 +359,7 @@ def _notice(row: Spend, kind: str, threshold: Decimal, now: dt.datetime) -> Budg
     return BudgetNotice(
         tenant_id=row.tenant_id,
         month=row.month,
+        monthly_limit=row.monthly_limit,
         kind=kind,
         threshold=threshold,
         spend=row.spend,
@@ -366,21 +368,24 @@ def _notice(row: Spend, kind: str, threshold: Decimal, now: dt.datetime) -> Budg
 
 
 def _notices_insert(wanted: list[BudgetNotice]) -> list[BudgetNotice]:
-    """Insert the notices not sent yet; return those inserted (one statement)."""
+    """Insert the notices not sent yet; return those inserted (one statement). A tenant has
+    one limit per pass, so (tenant, kind, threshold) names a wanted notice."""
     if not wanted:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO billing_budgetnotice (tenant_id, month, kind, threshold, spend, at)
-            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::numeric[],
-                                 %s::numeric[], %s::timestamptz[])
-            ON CONFLICT (tenant_id, month, kind, threshold) DO NOTHING
+            INSERT INTO billing_budgetnotice
+                (tenant_id, month, monthly_limit, kind, threshold, spend, at)
+            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::numeric[], %s::text[],
+                                 %s::numeric[], %s::numeric[], %s::timestamptz[])
+            ON CONFLICT (tenant_id, month, monthly_limit, kind, threshold) DO NOTHING
             RETURNING tenant_id, kind, threshold
             """,
             [
                 [n.tenant_id for n in wanted],
                 [n.month for n in wanted],
+                [n.monthly_limit for n in wanted],
                 [n.kind for n in wanted],
                 [n.threshold for n in wanted],
                 [n.spend for n in wanted],
@@ -419,8 +424,8 @@ def _short_leases_stop(tenant_ids: list[int]) -> list[int]:
 
 
 def lease_spend_check(lease: Lease) -> bool:
-    """Inside `lease_create`'s transaction, the lease written: refuse it (409
-    `spend_limit_reached`, the transaction rolls back) when the tenant's `stop` limit is
+    """Inside `lease_create`'s (or `lease_renew`'s) transaction, the lease written: refuse it
+    (409 `spend_limit_reached`, the transaction rolls back) when the tenant's `stop` limit is
     reached (a short lease), or when its committed fee would take spend over it (a long lease).
     The budget row is locked, so concurrent creations of a tenant are checked one by one.
     Returns whether the tenant has a budget (to evaluate after commit)."""
