@@ -32,6 +32,13 @@ from accounts.models import Tenant
 from billing.choices import CARD_MINUTES
 from billing.models import Budget, BudgetAction, BudgetNotice
 from billing.pricebook import builtin_metric_id
+from billing.services.invoicing import (
+    LONG_FEE_AMOUNT_SQL,
+    LONG_FEE_BILLED_SQL,
+    LONG_FEE_DAYS_SQL,
+    TERMINATION_FEE_BILLED_SQL,
+    USAGE_AMOUNT_SQL,
+)
 from billing.services.metering import short_leases_meter
 from core import clock
 from core.actors import Actor
@@ -43,7 +50,6 @@ from events.choices import EventType
 from events.services import events_record
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Lease
-from leasing.terms import month_share_sql
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +57,9 @@ EVALUATE_TASK = "billing.evaluate_spend"
 SPEND_LIMIT_REASON = "spend_limit"
 ZERO = Decimal("0.00")
 
-_LONG_FEE_SQL = month_share_sql("l.unit_price", "l.card_count", "d.last - d.first", "%(dim)s")
-
-# Every budgeted tenant's spend, hourly burn and burn still to come this month. Parameters: tz,
+# Every budgeted tenant's spend, hourly burn and burn still to come this month: the month's
+# charges priced by the invoice's own line rules (billing.services.invoicing), the usage of the
+# month (its records, whatever invoice later bills them). Parameters: tz,
 # ms/me (instants), ms_date/me_date, dim, month, now, card_minutes, tenant (or NULL: all),
 # exclude (a lease left out of usage, or NULL).
 _SPEND_SQL = f"""
@@ -62,21 +68,16 @@ WITH b AS MATERIALIZED (
     WHERE (%(tenant)s::bigint IS NULL OR tenant_id = %(tenant)s::bigint)
 ),
 long_fees AS (
-    SELECT l.tenant_id, round({_LONG_FEE_SQL}, 2) AS amount
+    SELECT l.tenant_id, {LONG_FEE_AMOUNT_SQL} AS amount
     FROM leasing_lease l
     JOIN b ON b.tenant_id = l.tenant_id
-    CROSS JOIN LATERAL (
-        SELECT GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(ms_date)s::date) AS first,
-               LEAST((l."end" AT TIME ZONE %(tz)s)::date, %(me_date)s::date) AS last
-    ) d
-    WHERE l.kind = 'long' AND l.status <> 'cancelled'
-      AND l.start < %(me)s AND l."end" > %(ms)s AND d.last > d.first
+    {LONG_FEE_DAYS_SQL}
+    WHERE {LONG_FEE_BILLED_SQL}
 ),
 termination_fees AS (
     SELECT l.tenant_id, l.termination_fee AS amount
     FROM leasing_lease l JOIN b ON b.tenant_id = l.tenant_id
-    WHERE l.termination_fee IS NOT NULL
-      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
+    WHERE {TERMINATION_FEE_BILLED_SQL}
 ),
 usage AS (
     SELECT r.tenant_id, r.lease_id, r.metric_id, sum(r.quantity) AS quantity
@@ -86,9 +87,7 @@ usage AS (
     GROUP BY r.tenant_id, r.lease_id, r.metric_id
 ),
 usage_amounts AS (
-    SELECT u.tenant_id,
-           CASE WHEN u.metric_id = %(card_minutes)s THEN round(u.quantity * l.unit_price / 60, 2)
-                ELSE round(u.quantity * m.unit_price, 2) END AS amount
+    SELECT u.tenant_id, {USAGE_AMOUNT_SQL} AS amount
     FROM usage u
     JOIN leasing_lease l ON l.id = u.lease_id
     JOIN billing_metric m ON m.id = u.metric_id
