@@ -219,9 +219,12 @@ def _warn_at_clean(value: Any) -> list[Decimal]:
     try:
         shares = [Decimal(str(share)) for share in value]
     except ArithmeticError:
+        shares = []
+    if len(shares) != len(value) or not all(share.is_finite() for share in shares):
+        # NaN would not even compare below (a 500): refused with the other non-numbers
         raise InvalidInput(
             "warn_at holds shares of the limit.", fields={"warn_at": ["Numbers only."]}
-        ) from None
+        )
     if any(not (0 < share <= 1) for share in shares):
         raise InvalidInput(
             "Each warn_at share must be above 0 and at most 1.",
@@ -258,8 +261,16 @@ def budget_save(
             raise InvalidInput(
                 "monthly_limit is required.", fields={"monthly_limit": ["Required."]}
             )
-        limit = Decimal(str(limit))
-        if limit <= 0 or limit != limit.quantize(Decimal("0.01")) or limit >= Decimal("1e12"):
+        try:
+            limit = Decimal(str(limit))
+        except ArithmeticError:
+            limit = Decimal("NaN")
+        if (
+            not limit.is_finite()
+            or limit <= 0
+            or limit != limit.quantize(Decimal("0.01"))
+            or limit >= Decimal("1e12")
+        ):
             raise InvalidInput(
                 "monthly_limit must be a positive amount in CNY (2 decimals).",
                 fields={"monthly_limit": ["A positive amount, at most 2 decimals."]},

@@ -317,3 +317,25 @@ def test_spend_is_what_the_invoice_preview_bills(tenant, model):
     assert kinds == {"long_lease_fee", "short_lease_usage", "metered_usage", "termination_fee"}
     assert running.status == "active"
     assert row.spend == preview.subtotal
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"monthly_limit": "NaN"},
+        {"monthly_limit": "inf"},
+        {"monthly_limit": "ten"},
+        {"monthly_limit": "100.00", "warn_at": ["NaN"]},
+        {"monthly_limit": "100.00", "warn_at": ["0.5", "sNaN"]},
+    ],
+)
+def test_the_service_refuses_what_is_not_a_number(tenant, data):
+    """What a caller other than the API's serializer passes (the console's form, a script):
+    refused by field, never a 500."""
+    from billing.services.spend import budget_save
+    from core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        budget_save(actor=None, tenant=tenant, data=data)
+    assert refused.value.fields
+    assert not Budget.objects.exists()
