@@ -11,8 +11,9 @@ in a savepoint rolled back at the end: nothing is stored.
 One pass computes every budgeted tenant's spend in one statement (`spend_rows`);
 `spend_evaluate` records the month's notices once each (a unique row per tenant, month, limit,
 kind and threshold: a limit changed mid-month warns, and notifies its reaching, against the new
-limit; docs/domain.md §Spend limits), emits their events, and stops the running short leases of tenants at a `stop` limit
-through the normal stop path (reason `spend_limit`, billed to the stop minute).
+limit; docs/domain.md §Spend limits), emits their events, and stops the running short leases
+of tenants at a `stop` limit through the normal stop path (reason `spend_limit`, billed to the
+stop minute).
 `lease_spend_check` refuses, inside `lease_create`'s (or `lease_renew`'s) transaction, a new short
 lease once the limit is reached and a long lease whose committed fee would take spend over it.
 """

@@ -260,7 +260,6 @@ def test_a_changed_limit_notifies_against_the_new_limit(tenant_client, tenant, m
     ]
 
 
-
 def test_a_renewal_that_would_take_spend_over_the_limit_is_refused(tenant, model):
     """A renewal is a new long lease: its fee from the old end to the month's end counts."""
     from leasing.services import lease_renew
