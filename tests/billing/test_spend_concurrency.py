@@ -64,3 +64,37 @@ def test_a_lease_stopped_while_the_pass_stops_it_does_not_fail_the_pass():
     assert Lease.objects.get(pk=mine.pk).events.order_by("id").last().reason == "done"
     assert Lease.objects.get(pk=theirs.pk).status == "ended"
     assert Event.objects.filter(type="spend_limit.reached").count() == 2
+
+
+def test_two_passes_at_once_send_each_notice_once():
+    """The beat's pass and a lease creation's run together: one waits for the other, then
+    finds the notices sent and the lease stopped."""
+    model = CardModelFactory(hourly_rate=Decimal("12.5000"), monthly_rate=Decimal("3900.0000"))
+    make_server_with_cards(RackFactory(), model)
+    tenant = TenantFactory()
+    Budget.objects.create(tenant=tenant, monthly_limit=Decimal("10.00"), action="stop")
+    with at("2027-03-10 08:00"):
+        lease = lease_create(actor=None, tenant=tenant, kind="short", card_model=model,
+                             card_count=1)  # fmt: skip
+    barrier = threading.Barrier(2)
+    results: list[object] = [None, None]
+
+    def evaluate(index: int) -> None:
+        try:
+            barrier.wait(10)
+            results[index] = spend_evaluate(tenant_id=tenant.pk if index else None)
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    with at("2027-03-10 10:00"):
+        threads = [threading.Thread(target=evaluate, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(r.notices for r in results) == [0, 3]  # 50 %, 80 % and reached, once
+    assert sorted(r.stopped for r in results) == [[], [lease.pk]]
+    assert Event.objects.filter(type__startswith="spend_limit.").count() == 3
