@@ -338,3 +338,17 @@ def test_the_service_refuses_what_is_not_a_number(tenant, data):
         budget_save(actor=None, tenant=tenant, data=data)
     assert refused.value.fields
     assert not Budget.objects.exists()
+
+
+def test_a_stop_limit_refuses_until_the_operator_month_turns(tenant, model):
+    """The month is Shanghai's: refused at 23:59 on 31 March (15:59 UTC), allowed at 00:00 on
+    1 April (16:00 UTC, still 31 March in UTC)."""
+    Budget.objects.create(tenant=tenant, monthly_limit=D("10.00"), action="stop")
+    with at("2027-03-31 22:00"):
+        lease = short(tenant, model)
+    with at("2027-03-31 23:00"):  # ¥12.50
+        assert spend_evaluate().stopped == [lease.pk]
+    with at("2027-03-31 23:59:59"), pytest.raises(Conflict):
+        short(tenant, model)
+    with at("2027-04-01 00:00"):
+        assert short(tenant, model).status == "active"
