@@ -164,7 +164,7 @@ class BudgetAdmin(GovernedAdmin):
 
 @admin.register(BudgetNotice)
 class BudgetNoticeAdmin(GovernedAdmin):
-    list_display = ["id", "tenant", "month", "kind", "threshold", "spend", "at"]
+    list_display = ["id", "tenant", "month", "monthly_limit", "kind", "threshold", "spend", "at"]
     list_filter = ["kind", "month"]
     search_fields = ["tenant__name"]
     list_select_related = ["tenant"]

@@ -542,11 +542,13 @@ class Budget(TimeStampedModel):
 
 
 class BudgetNotice(models.Model):
-    """A spend-limit event sent: one per tenant, month, kind and threshold (the unique
-    constraint makes each warning, and the reached notice, once a month)."""
+    """A spend-limit event sent: one per tenant, month, limit, kind and threshold (the unique
+    constraint makes each warning, and the reached notice, once a month for a limit; a limit
+    changed mid-month notifies against the new limit, docs/domain.md §Spend limits)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()
+    monthly_limit = models.DecimalField(max_digits=14, decimal_places=2)
     kind = models.CharField(max_length=8)  # "warning" or "reached"
     threshold = models.DecimalField(max_digits=5, decimal_places=4)
     spend = models.DecimalField(max_digits=14, decimal_places=2)
@@ -556,9 +558,13 @@ class BudgetNotice(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "month", "kind", "threshold"], name="billing_budgetnotice_once"
+                fields=["tenant", "month", "monthly_limit", "kind", "threshold"],
+                name="billing_budgetnotice_once",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.threshold} for tenant {self.tenant_id} in {self.month}"
+        return (
+            f"{self.kind} {self.threshold} of {self.monthly_limit} for tenant {self.tenant_id} "
+            f"in {self.month}"
+        )

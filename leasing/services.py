@@ -187,8 +187,9 @@ def lease_create(
 
 
 def _spend_limit_check(lease: Lease) -> None:
-    """The tenant's spend limit (billing.services.spend): refuses the lease in this transaction
-    (nothing written) when the limit is reached; a budgeted tenant's is evaluated after commit."""
+    """The tenant's spend limit (billing.services.spend): refuses the lease (a new one or a
+    renewal) in this transaction (nothing written) when the limit is reached; a budgeted
+    tenant's is evaluated after commit."""
     from billing.services import spend  # billing depends on leasing: imported late
 
     if spend.lease_spend_check(lease):
@@ -545,6 +546,7 @@ def lease_renew(*, actor: Actor, lease: Lease, term_months: int | None = None) -
     )
     _audit(actor, "lease.renew", renewal, None)
     _emit(EventType.LEASE_RENEWED, [renewal.pk])  # the renewal; `renewed_from` names the lease
+    _spend_limit_check(renewal)  # a new long lease: its fee counts from the old end
     return renewal
 
 

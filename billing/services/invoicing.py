@@ -62,6 +62,27 @@ logger = logging.getLogger(__name__)
 # A long lease's fee over its days of the month (the proration rule, leasing.terms).
 _LONG_FEE_SQL = month_share_sql("l.unit_price", "l.card_count", "d.last - d.first", "%(dim)s")
 
+# What a month bills, line by line: the invoice run's lines below and the spend-limit pass
+# (billing.services.spend) are both built from these, so the pricing rule is in one place.
+# Parameters: tz, ms/me (the month's instants), ms_date/me_date, dim, card_minutes.
+# A long lease `l` (with `d`: its first and last operator-local day in the month, end excluded)
+# bills a month it is active in, unless cancelled: `LONG_FEE_AMOUNT_SQL`.
+LONG_FEE_DAYS_SQL = """CROSS JOIN LATERAL (
+        SELECT GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(ms_date)s::date) AS first,
+               LEAST((l."end" AT TIME ZONE %(tz)s)::date, %(me_date)s::date) AS last
+    ) d"""
+LONG_FEE_BILLED_SQL = """l.kind = 'long' AND l.status <> 'cancelled'
+      AND l.start < %(me)s AND l."end" > %(ms)s AND d.last > d.first"""
+LONG_FEE_AMOUNT_SQL = f"round({_LONG_FEE_SQL}, 2)"
+# A lease `l` terminated early bills its termination fee in the month of its effective day.
+TERMINATION_FEE_BILLED_SQL = """l.termination_fee IS NOT NULL
+      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s"""
+# Usage `u` (summed per lease and metric) of lease `l` and metric `m`: held card-minutes at the
+# lease's hourly rate, other metrics at their price; each line rounded to the fen.
+USAGE_AMOUNT_SQL = """CASE WHEN u.metric_id = %(card_minutes)s
+                THEN round(u.quantity * l.unit_price / 60, 2)
+                ELSE round(u.quantity * m.unit_price, 2) END"""
+
 # Wanted lines of every draft of the month. Parameters: tz, ms/me (instants), ms_date/me_date,
 # dim (days in month), month (first day), card_minutes (metric id).
 _WANTED_LINES_SQL = f"""
@@ -77,16 +98,12 @@ long_fees AS (
            'Long lease #' || l.id || ' · ' || cm.name || ' × ' || l.card_count AS description,
            round(l.card_count * (d.last - d.first)::numeric / %(dim)s, 6) AS quantity,
            'card-month'::text AS unit, l.unit_price,
-           round({_LONG_FEE_SQL}, 2) AS amount,
+           {LONG_FEE_AMOUNT_SQL} AS amount,
            d.first AS period_start, d.last AS period_end, 1 AS sort
     FROM leasing_lease l
     JOIN marketplace_cardmodel cm ON cm.id = l.card_model_id
-    CROSS JOIN LATERAL (
-        SELECT GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(ms_date)s::date) AS first,
-               LEAST((l."end" AT TIME ZONE %(tz)s)::date, %(me_date)s::date) AS last
-    ) d
-    WHERE l.kind = 'long' AND l.status <> 'cancelled'
-      AND l.start < %(me)s AND l."end" > %(ms)s AND d.last > d.first
+    {LONG_FEE_DAYS_SQL}
+    WHERE {LONG_FEE_BILLED_SQL}
 ),
 usage AS (
     SELECT r.tenant_id, r.lease_id, r.metric_id, r.month, sum(r.quantity) AS quantity
@@ -109,8 +126,7 @@ usage_lines AS (
            CASE WHEN u.metric_id = %(card_minutes)s THEN 'card-hour' ELSE m.unit END AS unit,
            CASE WHEN u.metric_id = %(card_minutes)s THEN l.unit_price ELSE m.unit_price END
                AS unit_price,
-           CASE WHEN u.metric_id = %(card_minutes)s THEN round(u.quantity * l.unit_price / 60, 2)
-                ELSE round(u.quantity * m.unit_price, 2) END AS amount,
+           {USAGE_AMOUNT_SQL} AS amount,
            u.month AS period_start, (u.month + interval '1 month')::date AS period_end,
            CASE WHEN u.month < %(month)s THEN 5
                 WHEN u.metric_id = %(card_minutes)s THEN 2 ELSE 3 END AS sort
@@ -125,8 +141,7 @@ termination_fees AS (
            1::numeric, 'fee'::text, l.termination_fee::numeric(14, 4), l.termination_fee,
            l.terminated_on, (l.committed_end AT TIME ZONE %(tz)s)::date, 4
     FROM leasing_lease l
-    WHERE l.termination_fee IS NOT NULL
-      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
+    WHERE {TERMINATION_FEE_BILLED_SQL}
 ),
 wanted AS MATERIALIZED (
     SELECT * FROM long_fees

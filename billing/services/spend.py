@@ -12,11 +12,13 @@ cost 0.8–1 s at 2,000 tenants; reading the allocations costs a few millisecond
 nothing.
 
 One pass computes every budgeted tenant's spend in one statement (`spend_rows`);
-`spend_evaluate` records the month's notices once each (a unique row per tenant, month, kind and
-threshold), emits their events, and stops the running short leases of tenants at a `stop` limit
-through the normal stop path (reason `spend_limit`, billed to the stop minute).
-`lease_spend_check` refuses, inside `lease_create`'s transaction, a new short lease once the
-limit is reached and a long lease whose committed fee would take spend over it.
+`spend_evaluate` records the month's notices once each (a unique row per tenant, month, limit,
+kind and threshold: a limit changed mid-month warns, and notifies its reaching, against the new
+limit; docs/domain.md §Spend limits), emits their events, and stops the running short leases
+of tenants at a `stop` limit through the normal stop path (reason `spend_limit`, billed to the
+stop minute).
+`lease_spend_check` refuses, inside `lease_create`'s (or `lease_renew`'s) transaction, a new short
+lease once the limit is reached and a long lease whose committed fee would take spend over it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from accounts.models import Tenant
 from billing.choices import CARD_MINUTES
 from billing.models import Budget, BudgetAction, BudgetNotice
 from billing.pricebook import builtin_metric_id
+from billing.services.invoicing import (
+    LONG_FEE_AMOUNT_SQL,
+    LONG_FEE_BILLED_SQL,
+    LONG_FEE_DAYS_SQL,
+    TERMINATION_FEE_BILLED_SQL,
+    USAGE_AMOUNT_SQL,
+)
 from billing.services.metering import held_sql
 from core import clock
 from core.actors import Actor
@@ -45,7 +54,6 @@ from events.choices import EventType
 from events.services import events_record
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Lease
-from leasing.terms import month_share_sql
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +61,10 @@ EVALUATE_TASK = "billing.evaluate_spend"
 SPEND_LIMIT_REASON = "spend_limit"
 ZERO = Decimal("0.00")
 
-_LONG_FEE_SQL = month_share_sql("l.unit_price", "l.card_count", "d.last - d.first", "%(dim)s")
-
-# Every budgeted tenant's spend, hourly burn and burn still to come this month. Parameters: tz,
+# Every budgeted tenant's spend, hourly burn and burn still to come this month: the month's
+# charges priced by the invoice's own line rules (billing.services.invoicing), the usage of the
+# month (its records, whatever invoice later bills them; short leases' card-minutes from their
+# allocations by the meter's rule, `held_sql`, rather than the ledger). Parameters: tz, to_now,
 # ms/me (instants), ms_date/me_date, dim, month, now, card_minutes, tenant (or NULL: all),
 # exclude (a lease left out of usage, or NULL).
 _SPEND_SQL = f"""
@@ -64,33 +73,16 @@ WITH b AS MATERIALIZED (
     WHERE (%(tenant)s::bigint IS NULL OR tenant_id = %(tenant)s::bigint)
 ),
 long_fees AS (
-    SELECT l.tenant_id, round({_LONG_FEE_SQL}, 2) AS amount
+    SELECT l.tenant_id, {LONG_FEE_AMOUNT_SQL} AS amount
     FROM leasing_lease l
     JOIN b ON b.tenant_id = l.tenant_id
-    CROSS JOIN LATERAL (
-        SELECT GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(ms_date)s::date) AS first,
-               LEAST((l."end" AT TIME ZONE %(tz)s)::date, %(me_date)s::date) AS last
-    ) d
-    WHERE l.kind = 'long' AND l.status <> 'cancelled'
-      AND l.start < %(me)s AND l."end" > %(ms)s AND d.last > d.first
+    {LONG_FEE_DAYS_SQL}
+    WHERE {LONG_FEE_BILLED_SQL}
 ),
 termination_fees AS (
     SELECT l.tenant_id, l.termination_fee AS amount
     FROM leasing_lease l JOIN b ON b.tenant_id = l.tenant_id
-    WHERE l.termination_fee IS NOT NULL
-      AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
-),
-usage AS (
-    SELECT r.tenant_id, r.metric_id, sum(r.quantity) AS quantity
-    FROM billing_usagerecord r JOIN b ON b.tenant_id = r.tenant_id
-    WHERE r.month = %(month)s AND r.metric_id <> %(card_minutes)s
-      AND (%(exclude)s::bigint IS NULL OR r.lease_id IS DISTINCT FROM %(exclude)s::bigint)
-    GROUP BY r.tenant_id, r.lease_id, r.metric_id
-),
-usage_amounts AS (
-    SELECT u.tenant_id, round(u.quantity * m.unit_price, 2) AS amount
-    FROM usage u JOIN billing_metric m ON m.id = u.metric_id
-    WHERE m.billable
+    WHERE {TERMINATION_FEE_BILLED_SQL}
 ),
 held AS ({
     held_sql(
@@ -99,19 +91,30 @@ held AS ({
         " AND (%(exclude)s::bigint IS NULL OR l.id <> %(exclude)s::bigint)"
     )
 }),
-short_amounts AS (
-    SELECT tenant_id,
-           round(sum(extract(epoch FROM LEAST(hi, %(me)s) - GREATEST(lo, %(ms)s)))
-                 / 60 * unit_price / 60, 2) AS amount
+usage AS (
+    SELECT r.tenant_id, r.lease_id, r.metric_id, sum(r.quantity) AS quantity
+    FROM billing_usagerecord r JOIN b ON b.tenant_id = r.tenant_id
+    WHERE r.month = %(month)s AND r.metric_id <> %(card_minutes)s
+      AND (%(exclude)s::bigint IS NULL OR r.lease_id IS DISTINCT FROM %(exclude)s::bigint)
+    GROUP BY r.tenant_id, r.lease_id, r.metric_id
+    UNION ALL  -- short leases' card-minutes of the month, from their allocations
+    SELECT tenant_id, lease_id, %(card_minutes)s,
+           sum(extract(epoch FROM LEAST(hi, %(me)s) - GREATEST(lo, %(ms)s)) / 60)
     FROM held
     WHERE LEAST(hi, %(me)s) > GREATEST(lo, %(ms)s)
-    GROUP BY tenant_id, lease_id, unit_price
+    GROUP BY tenant_id, lease_id
+),
+usage_amounts AS (
+    SELECT u.tenant_id, {USAGE_AMOUNT_SQL} AS amount
+    FROM usage u
+    JOIN leasing_lease l ON l.id = u.lease_id
+    JOIN billing_metric m ON m.id = u.metric_id
+    WHERE m.billable
 ),
 charges AS (
     SELECT tenant_id, amount FROM long_fees
     UNION ALL SELECT tenant_id, amount FROM termination_fees
     UNION ALL SELECT tenant_id, amount FROM usage_amounts
-    UNION ALL SELECT tenant_id, amount FROM short_amounts
 ),
 spent AS (SELECT tenant_id, sum(amount) AS spend FROM charges GROUP BY tenant_id),
 burning AS (
@@ -224,9 +227,12 @@ def _warn_at_clean(value: Any) -> list[Decimal]:
     try:
         shares = [Decimal(str(share)) for share in value]
     except ArithmeticError:
+        shares = []
+    if len(shares) != len(value) or not all(share.is_finite() for share in shares):
+        # NaN would not even compare below (a 500): refused with the other non-numbers
         raise InvalidInput(
             "warn_at holds shares of the limit.", fields={"warn_at": ["Numbers only."]}
-        ) from None
+        )
     if any(not (0 < share <= 1) for share in shares):
         raise InvalidInput(
             "Each warn_at share must be above 0 and at most 1.",
@@ -263,8 +269,16 @@ def budget_save(
             raise InvalidInput(
                 "monthly_limit is required.", fields={"monthly_limit": ["Required."]}
             )
-        limit = Decimal(str(limit))
-        if limit <= 0 or limit != limit.quantize(Decimal("0.01")) or limit >= Decimal("1e12"):
+        try:
+            limit = Decimal(str(limit))
+        except ArithmeticError:
+            limit = Decimal("NaN")
+        if (
+            not limit.is_finite()
+            or limit <= 0
+            or limit != limit.quantize(Decimal("0.01"))
+            or limit >= Decimal("1e12")
+        ):
             raise InvalidInput(
                 "monthly_limit must be a positive amount in CNY (2 decimals).",
                 fields={"monthly_limit": ["A positive amount, at most 2 decimals."]},
@@ -363,6 +377,7 @@ def _notice(row: Spend, kind: str, threshold: Decimal, now: dt.datetime) -> Budg
     return BudgetNotice(
         tenant_id=row.tenant_id,
         month=row.month,
+        monthly_limit=row.monthly_limit,
         kind=kind,
         threshold=threshold,
         spend=row.spend,
@@ -371,21 +386,24 @@ def _notice(row: Spend, kind: str, threshold: Decimal, now: dt.datetime) -> Budg
 
 
 def _notices_insert(wanted: list[BudgetNotice]) -> list[BudgetNotice]:
-    """Insert the notices not sent yet; return those inserted (one statement)."""
+    """Insert the notices not sent yet; return those inserted (one statement). A tenant has
+    one limit per pass, so (tenant, kind, threshold) names a wanted notice."""
     if not wanted:
         return []
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            INSERT INTO billing_budgetnotice (tenant_id, month, kind, threshold, spend, at)
-            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[], %s::numeric[],
-                                 %s::numeric[], %s::timestamptz[])
-            ON CONFLICT (tenant_id, month, kind, threshold) DO NOTHING
+            INSERT INTO billing_budgetnotice
+                (tenant_id, month, monthly_limit, kind, threshold, spend, at)
+            SELECT * FROM unnest(%s::bigint[], %s::date[], %s::numeric[], %s::text[],
+                                 %s::numeric[], %s::numeric[], %s::timestamptz[])
+            ON CONFLICT (tenant_id, month, monthly_limit, kind, threshold) DO NOTHING
             RETURNING tenant_id, kind, threshold
             """,
             [
                 [n.tenant_id for n in wanted],
                 [n.month for n in wanted],
+                [n.monthly_limit for n in wanted],
                 [n.kind for n in wanted],
                 [n.threshold for n in wanted],
                 [n.spend for n in wanted],
@@ -397,16 +415,25 @@ def _notices_insert(wanted: list[BudgetNotice]) -> list[BudgetNotice]:
 
 
 def _short_leases_stop(tenant_ids: list[int]) -> list[int]:
-    """Stop the running short leases of these tenants through the normal stop path."""
+    """Stop the running short leases of these tenants through the normal stop path.
+
+    Locked as they are selected (in id order): a lease that a concurrent stop (the tenant's own,
+    or an evaluation's) is ending is waited for and then left out, since the locking read
+    re-checks it, rather than failing this pass, and with it every tenant's notices."""
     from leasing.services import lease_stop  # leasing's services call back into this module
 
     now = clock.now()
-    leases = Lease.objects.filter(
-        tenant_id__in=tenant_ids,
-        kind=LeaseKind.SHORT,
-        status__in=[LeaseStatus.ACTIVE, LeaseStatus.RESERVED],
-        start__lte=now,
-    ).exclude(end__lte=now)
+    leases = (
+        Lease.objects.select_for_update()
+        .filter(
+            tenant_id__in=tenant_ids,
+            kind=LeaseKind.SHORT,
+            status__in=[LeaseStatus.ACTIVE, LeaseStatus.RESERVED],
+            start__lte=now,
+        )
+        .exclude(end__lte=now)
+        .order_by("pk")
+    )
     stopped = []
     for lease in leases:
         lease_stop(actor=None, lease=lease, reason=SPEND_LIMIT_REASON)
@@ -415,8 +442,8 @@ def _short_leases_stop(tenant_ids: list[int]) -> list[int]:
 
 
 def lease_spend_check(lease: Lease) -> bool:
-    """Inside `lease_create`'s transaction, the lease written: refuse it (409
-    `spend_limit_reached`, the transaction rolls back) when the tenant's `stop` limit is
+    """Inside `lease_create`'s (or `lease_renew`'s) transaction, the lease written: refuse it
+    (409 `spend_limit_reached`, the transaction rolls back) when the tenant's `stop` limit is
     reached (a short lease), or when its committed fee would take spend over it (a long lease).
     The budget row is locked, so concurrent creations of a tenant are checked one by one.
     Returns whether the tenant has a budget (to evaluate after commit)."""

@@ -79,6 +79,8 @@ def test_the_empty_state_then_a_saved_budget_and_its_month(
         ({"monthly_limit": "-5", "warn_at": "50", "action": "notify"}, "monthly_limit"),
         ({"monthly_limit": "100", "warn_at": "150", "action": "notify"}, "warn_at"),
         ({"monthly_limit": "100", "warn_at": "fifty", "action": "notify"}, "warn_at"),
+        ({"monthly_limit": "100", "warn_at": "50, nan", "action": "notify"}, "warn_at"),
+        ({"monthly_limit": "100", "warn_at": "infinity", "action": "notify"}, "warn_at"),
         ({"monthly_limit": "100", "warn_at": "50", "action": "explode"}, "action"),
     ],
 )

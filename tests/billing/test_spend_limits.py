@@ -6,6 +6,7 @@ several minutes warn once per threshold; the first evaluation at or after ¥100 
 metered to 16:01: 481 whole minutes, ¥100.21) stops the lease, billed to that minute.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -16,6 +17,7 @@ from accounts.models import Tenant
 from billing.models import Budget, BudgetNotice, UsageRecord
 from billing.services.metering import lease_meter_at_stop
 from billing.services.spend import spend_evaluate, spend_rows
+from core.exceptions import Conflict
 from events.models import Event
 from leasing.models import Lease
 from leasing.services import lease_create
@@ -259,3 +261,133 @@ def test_spend_is_what_the_invoice_would_charge_before_tax_stored_or_not(tenant,
     # 12:01, not minutes): 2 × 8,340 min = ¥3,475.00; 1 card 09:00:30 → 09:00 on Mar 2 to
     # 10:15:20 → 10:16 on Mar 3: 1,516 min = ¥315.83 (each lease's line rounded)
     assert spend == D("3475.00") + D("315.83")
+
+
+def test_a_changed_limit_notifies_against_the_new_limit(tenant_client, tenant, model):
+    """Notices are per limit: once the limit is raised, the new limit's thresholds warn (once
+    each, those already passed at the next evaluation) and reaching it notifies again; the
+    old limit's notices are not repeated."""
+    Budget.objects.create(tenant=tenant, monthly_limit=D("100.00"), action="stop")
+    with at("2027-03-10 08:00"):
+        first = short(tenant, model)
+    with at("2027-03-10 16:00:30"):  # ¥100.21: warnings of ¥100, reached, stopped
+        assert spend_evaluate().stopped == [first.pk]
+    with at("2027-03-10 17:00"):
+        raised = tenant_client.patch(
+            "/api/v1/me/budget/", {"monthly_limit": "200.00"}, format="json"
+        )
+        assert raised.status_code == 200, raised.json()
+        second = short(tenant, model)
+    with at("2027-03-10 17:01"):  # ¥100.42 of ¥200: past its 50 %
+        spend_evaluate()
+        spend_evaluate()
+    with at("2027-03-11 01:00"):  # ¥200.21: 80 % and the new limit reached, stopped
+        assert spend_evaluate().stopped == [second.pk]
+        spend_evaluate()
+    warnings = events("spend_limit.warning")
+    assert sorted((w["monthly_limit"], w["threshold"]) for w in warnings) == [
+        ("100.00", "0.5000"),
+        ("100.00", "0.8000"),
+        ("200.00", "0.5000"),
+        ("200.00", "0.8000"),
+    ]
+    assert [w["spend"] for w in warnings][2:] == ["100.42", "200.21"]
+    reached = events("spend_limit.reached")
+    assert [(r["monthly_limit"], r["spend"]) for r in reached] == [
+        ("100.00", "100.21"),
+        ("200.00", "200.21"),
+    ]
+
+
+def test_a_renewal_that_would_take_spend_over_the_limit_is_refused(tenant, model):
+    """A renewal is a new long lease: its fee from the old end to the month's end counts."""
+    from leasing.services import lease_renew
+
+    with at("2026-03-15 00:00"):  # 12 months at ¥3,510 a card-month, to 2027-03-15
+        old = lease_create(
+            actor=None, tenant=tenant, kind="long", card_model=model, card_count=1,
+            start=dt.date(2026, 3, 15), term_months=12,
+        )  # fmt: skip
+    # March 2027: 14 days of the old lease ¥1,585.16; the renewal's 17 days ¥1,924.84 more
+    Budget.objects.create(tenant=tenant, monthly_limit=D("2000.00"), action="stop")
+    with at("2027-03-10 12:00"), pytest.raises(Conflict) as refused:
+        lease_renew(actor=None, lease=old)
+    assert refused.value.code == "spend_limit_reached"
+    assert not Lease.objects.filter(renewed_from=old).exists()
+    Budget.objects.filter(tenant=tenant).update(monthly_limit=D("3510.00"))
+    with at("2027-03-10 12:00"):
+        renewal = lease_renew(actor=None, lease=old)
+    assert renewal.renewed_from_id == old.pk
+
+
+def test_spend_is_what_the_invoice_preview_bills(tenant, model):
+    """One rule: a month of a long lease from mid-month, a stopped and a running short lease,
+    metered usage and a termination fee is, before tax and vouchers, the preview's subtotal."""
+    from billing.services.invoicing import invoice_preview
+    from billing.services.usage import usage_records_ingest
+    from leasing.services import lease_stop, lease_terminate
+
+    Budget.objects.create(tenant=tenant, monthly_limit=D("100000.00"), action="notify")
+    with at("2027-03-05 09:00"):
+        long = lease_create(
+            actor=None, tenant=tenant, kind="long", card_model=model, card_count=1,
+            start=dt.date(2027, 3, 7), term_months=12,
+        )  # fmt: skip
+        done = short(tenant, model)
+    with at("2027-03-07 10:00"):
+        running = short(tenant, model)
+    with at("2027-03-08 11:17:20"):
+        lease_stop(actor=None, lease=done)
+        lease_meter_at_stop(done.pk)
+        usage_records_ingest(
+            records=[
+                {"source": "ceph-meter", "external_id": "r-1", "lease": long.pk,
+                 "metric": "storage_tb_hours", "quantity": "10.333",
+                 "start": "2027-03-08T00:00:00Z", "end": "2027-03-08T01:00:00Z"},
+            ],
+            atomic=True,
+        )  # fmt: skip
+        lease_terminate(actor=None, lease=long, effective=dt.date(2027, 3, 20))
+    with at("2027-03-12 13:45:10"):
+        [row] = spend_rows(tenant_id=tenant.pk)
+        preview = invoice_preview(tenant=tenant)
+    kinds = {line.kind for line in preview.lines}
+    assert kinds == {"long_lease_fee", "short_lease_usage", "metered_usage", "termination_fee"}
+    assert running.status == "active"
+    assert row.spend == preview.subtotal
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"monthly_limit": "NaN"},
+        {"monthly_limit": "inf"},
+        {"monthly_limit": "ten"},
+        {"monthly_limit": "100.00", "warn_at": ["NaN"]},
+        {"monthly_limit": "100.00", "warn_at": ["0.5", "sNaN"]},
+    ],
+)
+def test_the_service_refuses_what_is_not_a_number(tenant, data):
+    """What a caller other than the API's serializer passes (the console's form, a script):
+    refused by field, never a 500."""
+    from billing.services.spend import budget_save
+    from core.exceptions import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        budget_save(actor=None, tenant=tenant, data=data)
+    assert refused.value.fields
+    assert not Budget.objects.exists()
+
+
+def test_a_stop_limit_refuses_until_the_operator_month_turns(tenant, model):
+    """The month is Shanghai's: refused at 23:59 on 31 March (15:59 UTC), allowed at 00:00 on
+    1 April (16:00 UTC, still 31 March in UTC)."""
+    Budget.objects.create(tenant=tenant, monthly_limit=D("10.00"), action="stop")
+    with at("2027-03-31 22:00"):
+        lease = short(tenant, model)
+    with at("2027-03-31 23:00"):  # ¥12.50
+        assert spend_evaluate().stopped == [lease.pk]
+    with at("2027-03-31 23:59:59"), pytest.raises(Conflict):
+        short(tenant, model)
+    with at("2027-04-01 00:00"):
+        assert short(tenant, model).status == "active"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import time_machine
@@ -34,6 +35,20 @@ def running(people: People) -> Iterator[None]:
         yield
 
 
+# Whether each of a select's choices fits its box: the text's width in the select's font, plus
+# its padding and the arrow (about 2rem), at most the select's width.
+_FITS = """select => {
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = getComputedStyle(select).font;
+  const room = select.getBoundingClientRect().width - 32;
+  return [...select.options].every(option => context.measureText(option.text).width <= room);
+}"""
+
+
+def _choices_fit(page: Any, selector: str) -> bool:
+    return bool(page.eval_on_selector(selector, _FITS))
+
+
 def test_a_tenant_sets_a_budget_and_sees_its_runway(
     console: Console, people: People, running: None
 ) -> None:
@@ -46,6 +61,7 @@ def test_a_tenant_sets_a_budget_and_sees_its_runway(
     page.get_by_label("Monthly limit (CNY)").fill("100")
     page.get_by_label("Warn at (percent of the limit)").fill("50, 180")
     page.get_by_label("When the limit is reached").select_option("stop")
+    assert _choices_fit(page, "#id_action")  # at 1366 px, "…and refuse new leases" is whole
     console.submit("[data-testid=save-budget]")
     assert page.locator(".has-error", has=page.locator("#id_warn_at")).is_visible()
     assert not Budget.objects.exists()
@@ -56,6 +72,9 @@ def test_a_tenant_sets_a_budget_and_sees_its_runway(
     assert page.get_by_test_id("budget-bar").is_visible()
     assert "hours" in page.get_by_test_id("budget-runway").inner_text()
     assert Budget.objects.get().action == "stop"
+    for width in (1100, 1000, 700):  # three columns, and one below 64rem
+        page.set_viewport_size({"width": width, "height": 800})
+        assert _choices_fit(page, "#id_action"), width
 
 
 def test_the_page_in_chinese(console: Console, people: People, running: None) -> None:
