@@ -12,13 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.db.models import Model
 
 from accounts.models import Tenant
 from core.downloads import csv_dict_text
 from core.exceptions import InvalidInput
 from core.money import round_rate
+from core.replica import reports_alias, reports_as_of
 from leasing.choices import LeaseKind
 from marketplace.models import CardModel, Rack, Site
 
@@ -91,13 +92,15 @@ def _rate(numerator: Any, denominator: Any) -> str | None:
     return str(round_rate(Decimal(numerator) / Decimal(denominator)))
 
 
-def _rows_bound(table: str, period: str, group: str, day_from: dt.date, day_to: dt.date) -> int:
+def _rows_bound(
+    alias: str, table: str, period: str, group: str, day_from: dt.date, day_to: dt.date
+) -> int:
     """Refuse a report of more than REPORT_MAX_ROWS rows (400 `report_too_large`) before it is
     built: its rows are the (period, group) pairs of the snapshots in range, counted in SQL (a
     fraction of the report's own cost). A 3-year daily report per rack of the 10,000-card fleet
     is ~340,000 rows, ~90 MB of JSON built in a web worker's memory."""
     limit: int = settings.REPORT_MAX_ROWS
-    with connection.cursor() as cursor:
+    with connections[alias].cursor() as cursor:
         cursor.execute(
             f"""
             SELECT count(*) FROM (
@@ -122,23 +125,26 @@ def _rows_bound(table: str, period: str, group: str, day_from: dt.date, day_to: 
 class ReportPlan:
     """A report's statement and how its rows read, with their count (at most REPORT_MAX_ROWS):
     all at once (`all`), or a chunk at a time from a server-side cursor (`stream`), so memory
-    stays flat however many rows there are."""
+    stays flat however many rows there are. Read from `alias` (the replica when there is one),
+    whose data is as of `as_of`."""
 
     sql: str
     params: dict[str, Any]
     row: Callable[[tuple[Any, ...]], dict[str, Any]]
     group_by: str
     count: int
+    alias: str
+    as_of: dt.datetime
 
     def all(self) -> list[dict[str, Any]]:
-        with connection.cursor() as cursor:
+        with connections[self.alias].cursor() as cursor:
             cursor.execute(self.sql, self.params)
             rows = cursor.fetchall()
         return _with_group_names([self.row(values) for values in rows], self.group_by)
 
     def stream(self) -> Iterator[dict[str, Any]]:
         """The rows, STREAM_CHUNK at a time (a query for the chunk's group names each)."""
-        with connection.chunked_cursor() as cursor:
+        with connections[self.alias].chunked_cursor() as cursor:
             cursor.execute(self.sql, self.params)
             while chunk := cursor.fetchmany(STREAM_CHUNK):
                 yield from _with_group_names([self.row(v) for v in chunk], self.group_by)
@@ -162,7 +168,9 @@ def occupancy_plan(
     """
     group = OCCUPANCY_GROUPS[group_by]
     period = _period(granularity, "o.day")
-    count = _rows_bound("analytics_occupancydaily o", period, group, day_from, day_to)
+    alias = reports_alias()
+    as_of = reports_as_of(alias)
+    count = _rows_bound(alias, "analytics_occupancydaily o", period, group, day_from, day_to)
     site_period = _period(granularity, "s.day")
     racking_join = (
         "LEFT JOIN racking k ON k.period = x.period AND k.site_id = x.site_id"
@@ -216,7 +224,7 @@ def occupancy_plan(
             "racking_rate": _rate(racked, racks),
         }
 
-    return ReportPlan(sql, {"d0": day_from, "d1": day_to}, row, group_by, count)
+    return ReportPlan(sql, {"d0": day_from, "d1": day_to}, row, group_by, count, alias, as_of)
 
 
 def revenue_report(
@@ -234,7 +242,9 @@ def revenue_plan(
     to the cent (so a lease's month equals its invoice line)."""
     group = REVENUE_GROUPS[group_by]
     period = _period(granularity, "r.day")
-    count = _rows_bound("analytics_revenuedaily r", period, group, day_from, day_to)
+    alias = reports_alias()
+    as_of = reports_as_of(alias)
+    count = _rows_bound(alias, "analytics_revenuedaily r", period, group, day_from, day_to)
     sql = f"""
     SELECT {period} AS period, {group} AS grp, round(sum(r.amount), 2)
     FROM analytics_revenuedaily r
@@ -251,7 +261,7 @@ def revenue_plan(
             "amount": f"{amount:.2f}",
         }
 
-    return ReportPlan(sql, {"d0": day_from, "d1": day_to}, row, group_by, count)
+    return ReportPlan(sql, {"d0": day_from, "d1": day_to}, row, group_by, count, alias, as_of)
 
 
 def rows_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

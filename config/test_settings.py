@@ -14,3 +14,8 @@ os.environ["AIDC_ENV"] = "test"
 os.environ["REDIS_KEY_PREFIX"] = f"aidc-test-{uuid.uuid4().hex[:12]}"
 
 from config.settings import *  # noqa: F403  (REDIS_KEY_PREFIX above prefixes Celery's keys too)
+
+# The alias a REPLICA_DATABASE_URL configures, mirroring the test database (Django's test MIRROR),
+# so that the replica's tests can turn the setting on (core/replica.py reads it).
+if "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -31,6 +32,7 @@ from analytics.services import (
     snapshots_recompute,
     snapshots_recompute_start,
 )
+from core import clock
 from core.downloads import (
     JSON_OR_CSV,
     csv_dict_stream,
@@ -156,14 +158,22 @@ def _report(
         granularity=data["granularity"],
     )
     streamed = report.count > settings.REPORT_STREAM_ROWS
+    response: Response | HttpResponseBase
     if wants_csv(request, data.get("format")):
         filename = f"{name}-{data['group_by']}-{data['from']}-{data['to']}.csv"
         if streamed:
-            return csv_streaming_response(csv_dict_stream(columns, report.stream()), filename)
-        return csv_response(reports.rows_csv(report.all(), columns), filename)
-    if streamed:
-        return StreamingHttpResponse(_json_stream(report.stream()), content_type="application/json")
-    return Response(report.all())
+            response = csv_streaming_response(csv_dict_stream(columns, report.stream()), filename)
+        else:
+            response = csv_response(reports.rows_csv(report.all(), columns), filename)
+    elif streamed:
+        response = StreamingHttpResponse(
+            _json_stream(report.stream()), content_type="application/json"
+        )
+    else:
+        response = Response(report.all())
+    # as of when the figures were read: reports may come from a replica that lags (core/replica)
+    response["Report-As-Of"] = timezone.localtime(report.as_of, clock.operator_tz()).isoformat()
+    return response
 
 
 class OccupancyReportView(APIView):

@@ -6,15 +6,14 @@ import datetime as dt
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from analytics.models import OccupancyDaily, RecomputeRun
 from analytics.tasks import recompute_run
-from config.celery import app as celery_app
 from core.models import AuditLog
 from core.queue import QUEUE_DOWN
 from tests.outages import broker_down, take_queued
 from tests.timing import at
+from tests.workers import real_worker
 
 LONG = {"from": "2027-03-01", "to": "2027-04-30"}  # 61 days
 
@@ -127,7 +126,7 @@ def test_tenants_cannot_read_recompute_runs(tenant_client):
 @pytest.mark.django_db(transaction=True)
 def test_a_long_recompute_is_done_by_a_real_worker_and_polled_until_done(operator_client, story):
     """The 202's run travels through Redis to a real worker; polling its Location ends `done`."""
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with real_worker():
         response = operator_client.post("/api/v1/reports/recompute/", LONG, format="json")
         assert response.status_code == 202, response.json()
         deadline = time.monotonic() + 60  # a bound on the wait, not an assertion on time

@@ -2,11 +2,10 @@ import datetime as dt
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 
-from config.celery import app as celery_app
 from core import clock
 from core.tasks import clock_now
+from tests.workers import real_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +94,7 @@ def test_a_celery_task_on_a_real_worker_reads_the_same_test_clock(settings) -> N
     """The task travels through Redis to a real worker, which reads the shared test clock."""
     settings.TEST_CLOCK = True
     clock.set_test_clock(dt.datetime.fromisoformat(INSTANT))
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+    with real_worker():
         result = clock_now.apply_async()
         assert result.get(timeout=20) == "2027-02-28T15:30:00+00:00"
 
