@@ -91,11 +91,19 @@ def _audit(actor: Actor, action: str, lease: Lease, before: dict[str, Any] | Non
     audit_record(actor=actor, action=action, instance=lease, before=before, after=snapshot(lease))
 
 
-def _fleet_size(card_model: CardModel, site: Site | None) -> int:
+def _fleet_check(card_model: CardModel, site: Site | None, card_count: int) -> None:
+    """NoCapacity when the request is more than the installed cards of the model (at the site):
+    asked only once placement has failed, to say why."""
     cards = Card.objects.installed().filter(card_model=card_model)
     if site is not None:
         cards = cards.filter(server__rack__site=site)
-    return cards.count()
+    fleet = cards.count()
+    if card_count > fleet:
+        raise NoCapacity(
+            f"card_count {card_count} is more than the {fleet} installed card(s) of this model"
+            + (" at this site." if site else "."),
+            fields={"card_count": [f"At most {fleet}."]},
+        )
 
 
 def _allocate(
@@ -131,13 +139,6 @@ def lease_create(
         )
     if card_count < 1:
         raise InvalidInput("card_count must be at least 1.", fields={"card_count": ["Too small."]})
-    fleet = _fleet_size(card_model, site)
-    if card_count > fleet:
-        raise NoCapacity(
-            f"card_count {card_count} is more than the {fleet} installed card(s) of this model"
-            + (" at this site." if site else "."),
-            fields={"card_count": [f"At most {fleet}."]},
-        )
     lease_end: dt.datetime | None
     if kind == LeaseKind.LONG:
         lease_start, lease_end, unit_price = _long_terms(card_model, start, end, term_months)
@@ -148,13 +149,17 @@ def lease_create(
         raise InvalidInput("kind must be long or short.", fields={"kind": ["Unknown kind."]})
 
     _lock_card_model(card_model.pk)
-    placement = placement_find(
-        card_model_id=card_model.pk,
-        count=card_count,
-        start=lease_start,
-        end=lease_end,
-        site_id=site.pk if site else None,
-    )
+    try:
+        placement = placement_find(
+            card_model_id=card_model.pk,
+            count=card_count,
+            start=lease_start,
+            end=lease_end,
+            site_id=site.pk if site else None,
+        )
+    except NoCapacity:
+        _fleet_check(card_model, site, card_count)  # more than there are at all says so
+        raise
     status = LeaseStatus.ACTIVE if lease_start <= now else LeaseStatus.RESERVED
     lease = Lease.objects.create(
         tenant=tenant,

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import accumulate
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
@@ -45,32 +46,53 @@ class Placement:
     rack_ids: set[int] = field(default_factory=set)
 
 
-# The free-card query. Allocatable cards (available, in a racked rack) of one model, optionally
+# A card `c` that is free: allocatable (available, in a racked rack `r`) of one model, optionally
 # at one site, that no allocation holds during [start, end). Allocations live in leasing; the
 # NOT EXISTS below is the one place inventory looks at them (it is what the exclusion
 # constraint's GiST index serves). `end` may be NULL: an open-ended hold.
-_FREE_CARDS_SQL = """
+_FREE_CARD = """
+    c.card_model_id = %(card_model)s
+    AND c.status = %(available)s
+    AND r.status = %(racked)s
+    AND (%(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint)
+    AND NOT EXISTS (
+        SELECT 1 FROM leasing_allocation a
+        WHERE a.card_id = c.id AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+    )
+"""
+
+# Every free card, by server.
+_FREE_CARDS_SQL = f"""
 SELECT c.id, c.server_id, s.rack_id
 FROM marketplace_card c
 JOIN marketplace_server s ON s.id = c.server_id
 JOIN marketplace_rack r ON r.id = s.rack_id
-WHERE c.card_model_id = %(card_model)s
-  AND c.status = %(available)s
-  AND r.status = %(racked)s
-  AND (%(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint)
-  AND NOT EXISTS (
-      SELECT 1 FROM leasing_allocation a
-      WHERE a.card_id = c.id AND a.period && tstzrange(%(start)s, %(end)s, '[)')
-  )
+WHERE {_FREE_CARD}
 ORDER BY c.server_id, c.id
 """
 
+# The first server, in (rack, server) id order, with `count` free cards: what `choose_placement`
+# picks whenever one server can hold the request. Servers are walked in that order and the walk
+# stops at the first that fits, rather than listing every free card of the model.
+_ONE_SERVER_SQL = f"""
+SELECT s.id, s.rack_id, f.cards
+FROM marketplace_server s
+JOIN marketplace_rack r ON r.id = s.rack_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(c.id ORDER BY c.id) AS cards
+    FROM marketplace_card c
+    WHERE c.server_id = s.id AND {_FREE_CARD}
+) f
+WHERE cardinality(f.cards) >= %(count)s
+ORDER BY s.rack_id, s.id
+LIMIT 1
+"""
 
-def free_cards_by_server(
-    *, card_model_id: int, site_id: int | None, start: dt.datetime, end: dt.datetime | None
-) -> list[ServerFree]:
-    """Free allocatable cards per server, in server id order (cards in id order)."""
-    params = {
+
+def _free_params(
+    card_model_id: int, site_id: int | None, start: dt.datetime, end: dt.datetime | None
+) -> dict[str, Any]:
+    return {
         "card_model": card_model_id,
         "site": site_id,
         "start": start,
@@ -78,6 +100,13 @@ def free_cards_by_server(
         "available": CardStatus.AVAILABLE,
         "racked": RackStatus.RACKED,
     }
+
+
+def free_cards_by_server(
+    *, card_model_id: int, site_id: int | None, start: dt.datetime, end: dt.datetime | None
+) -> list[ServerFree]:
+    """Free allocatable cards per server, in server id order (cards in id order)."""
+    params = _free_params(card_model_id, site_id, start, end)
     servers: dict[int, ServerFree] = {}
     with connection.cursor() as cursor:
         cursor.execute(_FREE_CARDS_SQL, params)
@@ -161,7 +190,19 @@ def placement_find(
     end: dt.datetime | None,
     site_id: int | None = None,
 ) -> Placement:
-    """The cards to allocate for a request, or `NoCapacity` saying how many are free."""
+    """The cards to allocate for a request, or `NoCapacity` saying how many are free.
+
+    `choose_placement` over every free card, but first the common case it comes to when one
+    server can hold the request (the fewest servers is then one: the first such server in rack
+    and server id order), found by a walk that stops there."""
+    if count > 0:
+        params = {**_free_params(card_model_id, site_id, start, end), "count": count}
+        with connection.cursor() as cursor:
+            cursor.execute(_ONE_SERVER_SQL, params)
+            row = cursor.fetchone()
+        if row is not None:
+            server_id, rack_id, cards = row
+            return Placement(servers=[(server_id, sorted(cards)[:count])], rack_ids={rack_id})
     servers = free_cards_by_server(
         card_model_id=card_model_id, site_id=site_id, start=start, end=end
     )

@@ -134,3 +134,43 @@ def test_placement_takes_exactly_count_free_cards_on_the_fewest_servers(layout, 
         if sum(sorted((s.free for s in servers), reverse=True)[:k]) >= count
     )
     assert len(placement.server_ids) == fewest
+
+
+@pytest.mark.django_db
+def test_the_one_server_walk_places_exactly_as_the_full_rule() -> None:
+    """`placement_find` answers the common case (one server holds the request) by a walk that
+    stops at the first server that fits; over random fleets, with cards held, in maintenance
+    and in planned racks, it must choose exactly what `choose_placement` chooses over every
+    free card."""
+    import random
+
+    from leasing.models import Allocation, Lease
+    from marketplace.selectors import free_cards_by_server
+    from tests.factories import TenantFactory
+
+    rnd = random.Random(20261130)
+    model = CardModelFactory()
+    racks = [RackFactory(status=rnd.choice(["racked", "racked", "planned"])) for _ in range(5)]
+    cards = []
+    for _ in range(14):
+        _, made = make_server_with_cards(rnd.choice(racks), model, cards=rnd.choice([4, 8, 8]))
+        cards += made
+    for card in rnd.sample(cards, 8):
+        card.status = "maintenance"
+        card.save()
+    lease = Lease.objects.create(
+        tenant=TenantFactory(), kind="short", card_model=model, card_count=1, status="active",
+        start=START, unit_price=1,
+    )  # fmt: skip
+    held = rnd.sample(cards, 30)
+    Allocation.objects.bulk_create(
+        Allocation(lease=lease, card_id=card.pk, period=(START, END)) for card in held
+    )
+    for count in range(1, 21):
+        servers = free_cards_by_server(card_model_id=model.pk, site_id=None, start=START, end=END)
+        expected = choose_placement(servers, count)
+        if expected is None:
+            with pytest.raises(NoCapacity):
+                _place(model, count)
+        else:
+            assert _place(model, count).servers == expected.servers, count
