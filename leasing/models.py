@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
@@ -41,6 +43,10 @@ class Lease(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    # Not a field: the lease as the API shows it, set by a service that has just rendered it for
+    # the change's event (`lease_create`): the API answers with it instead of reading it again.
+    shown: dict[str, Any] | None = None
 
     class Meta:
         ordering = ["id"]

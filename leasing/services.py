@@ -80,11 +80,13 @@ def _event(
     )
 
 
-def _emit(event_type: EventType, lease_ids: list[int]) -> None:
+def _emit(event_type: EventType, lease_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Record `event_type` for each lease in the caller's transaction (the outbox: a rolled-back
-    change emits nothing), its `data` the lease as the API shows it after the change."""
+    change emits nothing), its `data` the lease as the API shows it after the change; returns
+    those payloads by lease id."""
     payloads = lease_payloads(lease_ids)
     events_record((event_type, payloads[pk]["tenant"], payloads[pk]) for pk in lease_ids)
+    return payloads
 
 
 def _audit(actor: Actor, action: str, lease: Lease, before: dict[str, Any] | None) -> None:
@@ -186,7 +188,7 @@ def lease_create(
         data={"cards": placement.card_ids, "servers": placement.server_ids},
     )
     _audit(actor, "lease.create", lease, None)
-    _emit(EventType.LEASE_CREATED, [lease.pk])
+    lease.shown = _emit(EventType.LEASE_CREATED, [lease.pk])[lease.pk]
     _spend_limit_check(lease)
     return lease
 

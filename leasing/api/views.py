@@ -74,6 +74,8 @@ class LeaseViewSet(
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         lease = services.lease_create(actor=request.user, **data)
+        if lease.shown is not None:  # rendered for its event a moment ago, in this transaction
+            return Response(lease.shown, status=status.HTTP_201_CREATED)
         return self._respond(lease, status.HTTP_201_CREATED)
 
     @extend_schema(request=ReasonSerializer, responses=LeaseSerializer)

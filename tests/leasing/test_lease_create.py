@@ -218,3 +218,14 @@ def test_a_long_lease_starts_at_most_a_year_ahead(tenant_client, model, fleet, s
     assert response.status_code == 400, response.json()
     assert "start" in response.json()["error"]["fields"]
     assert not Lease.objects.exists()
+
+
+@pytest.mark.parametrize("body", [short_body, long_body])
+def test_the_created_lease_is_answered_as_the_api_shows_it(tenant_client, model, fleet, body):
+    """The 201's body is the lease rendered for its `lease.created` event in the same
+    transaction: exactly what reading it back shows."""
+    created = tenant_client.post("/api/v1/leases/", body(model), format="json")
+    assert created.status_code == 201, created.json()
+    shown = tenant_client.get(f"/api/v1/leases/{created.json()['id']}/")
+    assert created.json() == shown.json()
+    assert created.json()["cards"] and created.json()["servers"]
