@@ -12,7 +12,7 @@ from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 
 from analytics.models import BusinessCase, OccupancyDaily
-from analytics.reports import occupancy_report
+from analytics.reports import occupancy_plan, occupancy_report
 from core import clock
 from core.money import round_rate
 from marketplace.choices import CardStatus, RackStatus
@@ -148,6 +148,7 @@ class FleetOverview:
     sites: list[SiteFigures]
     trend: Trend
     has_snapshots: bool
+    as_of: dt.datetime  # when the figures were read (a replica lags: core.replica)
 
 
 def _percent(rate: str | None) -> float | None:
@@ -176,7 +177,8 @@ def fleet_overview(*, day: dt.date, days: int = TREND_DAYS) -> FleetOverview:
     occupancy report, by site and for the fleet, as the API's). A constant number of queries,
     however many sites, racks and cards."""
     day_from = day - dt.timedelta(days=days - 1)
-    by_site = occupancy_report(day_from=day_from, day_to=day, group_by="site", granularity="day")
+    plan = occupancy_plan(day_from=day_from, day_to=day, group_by="site", granularity="day")
+    by_site = plan.all()
     fleet_rows = occupancy_report(
         day_from=day_from, day_to=day, group_by="fleet", granularity="day"
     )
@@ -213,6 +215,7 @@ def fleet_overview(*, day: dt.date, days: int = TREND_DAYS) -> FleetOverview:
         sites=sites,
         trend=trend,
         has_snapshots=bool(fleet_rows),
+        as_of=plan.as_of,
     )
 
 

@@ -1,5 +1,5 @@
 """The console's Revenue page for finance (and admin): accrued revenue by month, per lease kind
-or card model, as stacked bars and a table, from `revenue_report` (what GET
+or card model, as stacked bars and a table, from `revenue_plan` (what GET
 /api/v1/reports/revenue/ answers), with a link to the API's CSV of the same report. With no
 revenue yet, a button recomputes the period as POST /api/v1/reports/recompute/ does."""
 
@@ -19,7 +19,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics.reports import revenue_report
+from analytics.reports import revenue_plan
 from analytics.services import (
     range_validate,
     recompute_is_long,
@@ -151,7 +151,8 @@ def revenue(request: HttpRequest, *, tenant: None) -> HttpResponse:
         data = form.cleaned_data
         start, end, by = data["start"], data["end"], data["by"]
         day_from, day_to = start, form.last_day(end)
-        rows = revenue_report(day_from=day_from, day_to=day_to, group_by=by, granularity="month")
+        plan = revenue_plan(day_from=day_from, day_to=day_to, group_by=by, granularity="month")
+        rows = plan.all()
         report = pivot(rows, by, _months(start, end))
         api = {"from": day_from, "to": day_to, "group_by": by, "granularity": "month"}
         context.update(
@@ -161,6 +162,7 @@ def revenue(request: HttpRequest, *, tenant: None) -> HttpResponse:
             csv_url=reverse("report-revenue") + "?" + urlencode({**api, "format": "csv"}),
             day_from=day_from,
             day_to=day_to,
+            as_of=plan.as_of,
             switch=[
                 {
                     "key": key,

@@ -178,6 +178,8 @@ def test_the_overview_shows_yesterdays_figures_per_site_with_names(
     assert "Yichang One" in text and "Chengdu Two" in text
     assert "62.5 %" in text and "50.0 %" in text and "66.7 %" in text and "7.680" in text
     assert 'data-testid="trend-chart"' in text and 'id="fleet-trend-data"' in text
+    # as of when the figures were read (now, from the primary; a replica would say its lag)
+    assert f"Figures as of {TODAY[:16]}." in text
     chart = response.context["chart"]
     assert len(chart["days"]) == 90 and chart["days"][-1] == "2027-03-10"
     fleet, yichang_series = chart["series"]
