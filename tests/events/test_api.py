@@ -67,7 +67,9 @@ def test_the_secret_is_shown_at_creation_and_rotation_only(w) -> None:
     assert WebhookEndpoint.objects.get().secret == rotated["secret"]
     # the audit log never holds it
     assert not AuditLog.objects.filter(after__icontains="whsec_").exists()
-    staff = w["c"]["op"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/s"})
+    admin = APIClient()
+    admin.credentials(HTTP_AUTHORIZATION=f"Token {api_key(UserFactory(role=Role.ADMIN))}")
+    staff = admin.post("/api/v1/webhook-endpoints/", {"url": "https://h.example/s"})
     assert staff.status_code == 201 and staff.json()["tenant"] is None
 
 
@@ -176,3 +178,35 @@ def test_as_api_shows_renders_a_serializer_as_the_api_does(w) -> None:
     event = Event.objects.select_related("tenant").get()
     shown = w["c"]["a"].get(f"/api/v1/events/{event.pk}/").json()
     assert as_api_shows(EventSerializer(event)) == shown
+
+
+def test_staff_endpoints_are_the_admin_s_and_a_tenant_s_secret_stays_the_tenant_s(w) -> None:
+    """A staff endpoint receives every tenant's events: only an admin makes or changes one
+    (operator and finance read). Nobody but the tenant sees a tenant's secret: rotating it is
+    the tenant's alone (a staff rotation would hand staff the key that signs the tenant's
+    webhooks)."""
+    admin = APIClient()
+    admin.credentials(HTTP_AUTHORIZATION=f"Token {api_key(UserFactory(role=Role.ADMIN))}")
+    finance = APIClient()
+    finance.credentials(HTTP_AUTHORIZATION=f"Token {api_key(UserFactory(role=Role.FINANCE))}")
+    op = w["c"]["op"]
+    for client in (op, finance):
+        refused = client.post("/api/v1/webhook-endpoints/", {"url": "https://h.example/s"})
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert WebhookEndpoint.objects.count() == 0
+    staff = admin.post("/api/v1/webhook-endpoints/", {"url": "https://h.example/s"}).json()
+    theirs = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/a"}).json()
+    for pk in (staff["id"], theirs["id"]):
+        base = f"/api/v1/webhook-endpoints/{pk}/"
+        for client in (op, finance):
+            assert client.get(base).status_code == 200
+            assert client.get(base + "deliveries/").status_code == 200
+            assert client.patch(base, {"active": False}, format="json").status_code == 403
+            assert client.post(base + "rotate-secret/").status_code == 403
+    tenant_base = f"/api/v1/webhook-endpoints/{theirs['id']}/"
+    refused = admin.post(tenant_base + "rotate-secret/")
+    assert refused.status_code == 403 and "secret" not in refused.json()
+    assert WebhookEndpoint.objects.get(pk=theirs["id"]).secret == theirs["secret"]
+    assert admin.patch(tenant_base, {"active": False}, format="json").status_code == 200
+    rotated = admin.post(f"/api/v1/webhook-endpoints/{staff['id']}/rotate-secret/")
+    assert rotated.status_code == 200 and rotated.json()["secret"] != staff["secret"]
