@@ -438,7 +438,8 @@ def deliveries_attempt(delivery_ids: Iterable[int]) -> dict[int, str]:
         results.update(dict.fromkeys(off, "failed"))
     posting = [d for d in claimed if d.endpoint.active]
     if posting:
-        results.update(_record(_post_all(posting)))
+        assert posting[0].claimed_until is not None  # one claim statement: one `until` for all
+        results.update(_record(_post_all(posting), posting[0].claimed_until))
     return results
 
 
@@ -461,9 +462,13 @@ _RECORDED = [
 
 
 @transaction.atomic
-def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
+def _record(outcomes: Mapping[int, Outcome], claimed_until: dt.datetime) -> dict[int, str]:
     """Log each attempt and move each delivery on: delivered, due again after its delay, or
-    failed after the last one. A few statements for the whole batch."""
+    failed after the last one. A few statements for the whole batch.
+
+    `claimed_until` is the claim the attempts were made under. A delivery no longer under it
+    (the answer came after the claim ran out: another worker holds it, delivered it, or it was
+    retried by hand) only gets its attempt logged: its state is the current holder's."""
     now = clock.now()
     delays = settings.WEBHOOK_RETRY_DELAYS
     deliveries = list(Delivery.objects.select_for_update().filter(pk__in=outcomes).order_by("pk"))
@@ -474,6 +479,7 @@ def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
     for delivery in deliveries:
         outcome = outcomes[delivery.pk]
         delivery.attempts += 1
+        held = delivery.claimed_until == claimed_until
         attempts.append(
             DeliveryAttempt(
                 delivery=delivery,
@@ -485,15 +491,16 @@ def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
                 error=outcome.error,
             )
         )
+        if not held:  # a late answer after the claim ran out
+            results[delivery.pk] = "skipped"
+            continue
         delivery.last_attempt_at = now
         delivery.last_status_code = outcome.status_code
         delivery.last_duration_ms = outcome.duration_ms
         delivery.last_error = outcome.error
         delivery.claimed_until = None
         (succeeded if outcome.ok else failed).add(delivery.endpoint_id)
-        if delivery.status != DeliveryStatus.PENDING:  # a late answer after the claim ran out
-            results[delivery.pk] = str(delivery.status)
-        elif outcome.ok:
+        if outcome.ok:
             delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = now
             delivery.next_attempt_at = None

@@ -347,3 +347,39 @@ def test_a_batch_records_each_outcome_and_each_endpoint(world, receiver: Receive
         False,
         True,
     ]
+
+
+def test_a_late_answer_after_the_claim_ran_out_leaves_the_next_worker_s_claim_and_outcome(
+    world, receiver: Receiver
+) -> None:
+    """Worker A stalls past its claim; B claims the delivery and stalls too; C delivers it. A's
+    answer, arriving while B holds the claim, must not free B's claim nor push the delivery
+    back; B's, arriving after C's success, must not blot the delivered delivery. Both late
+    attempts are in the log (they happened) and the endpoint is not counted as failing."""
+    Outcome = services.Outcome
+    endpoint = endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    pk = Delivery.objects.get().pk
+    t0 = dt.datetime.now(dt.UTC)
+    step = dt.timedelta(seconds=services.CLAIM_SECONDS + 1)
+    with time_machine.travel(t0, tick=False):
+        [a] = services._claim([pk])
+    with time_machine.travel(t0 + step, tick=False):
+        [b] = services._claim([pk])
+        late = services._record({pk: Outcome(False, 500, 40, "HTTP 500")}, a.claimed_until)
+        assert late == {pk: "skipped"}
+        held = Delivery.objects.get()
+        assert held.claimed_until == b.claimed_until and held.next_attempt_at <= t0 + step
+        assert held.status == DeliveryStatus.PENDING and held.last_error == ""
+    with time_machine.travel(t0 + 2 * step, tick=False):
+        [c] = services._claim([pk])
+        assert services._record({pk: Outcome(True, 200, 10)}, c.claimed_until) == {pk: "delivered"}
+        late = services._record({pk: Outcome(False, 502, 40, "HTTP 502")}, b.claimed_until)
+        assert late == {pk: "skipped"}
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert (delivery.last_status_code, delivery.last_error) == (200, "")
+    log = DeliveryAttempt.objects.filter(delivery=delivery).order_by("number")
+    assert [(x.number, x.status_code) for x in log] == [(1, 500), (2, 200), (3, 502)]
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
