@@ -94,7 +94,7 @@ class WebhookEndpointViewSet(
     def rotate_secret(self, request: Request, pk: str) -> Response:
         endpoint = self.get_object()
         if endpoint.tenant_id != getattr(request.user, "tenant_id", None):
-            self.permission_denied(request, message="Only the tenant rotates its endpoint's secret.")
+            self.permission_denied(request, message="Only its tenant rotates this secret.")
         endpoint = services.endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
         return Response(EndpointWithSecretSerializer(endpoint).data)
 
