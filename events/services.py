@@ -44,7 +44,7 @@ from core.audit import audit_record
 from core.exceptions import InvalidInput, InvalidState
 from core.queue import enqueue_nudge
 from events.choices import DeliveryStatus, EventType
-from events.guard import PrivatePeer, UnsafeUrl, guarded_session, url_check
+from events.guard import PrivatePeer, UnsafeUrl, Watch, guarded_session, url_check, watched
 from events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -315,8 +315,14 @@ def _posters() -> ThreadPoolExecutor:
     return _executor[1]
 
 
-def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
-    """Sign and POST the event (in a posting thread); no database access here."""
+# An answer's body is not awaited (delivered is a 2xx's headers): a short one of a known length
+# is read, so that the connection is kept alive; any other ends the connection unread.
+_BODY_KEPT = 64 * 1024
+
+
+def _post(endpoint: WebhookEndpoint, event: Event, watch: Watch | None = None) -> Outcome:
+    """Sign and POST the event (in a posting thread); no database access here. `watch` cuts
+    the connection when the batch's deadline comes first."""
     started = time.monotonic()
 
     def took() -> int:
@@ -337,20 +343,43 @@ def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
         "webhook-signature": Webhook(endpoint.secret).sign(msg_id, stamp, body),
     }
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    with watched(watch or Watch()):
+        try:
+            response = _session().post(
+                endpoint.url,
+                data=body.encode(),
+                headers=headers,
+                timeout=(timeout, timeout),
+                allow_redirects=False,  # a redirect could lead past the guard: it is a failure
+                stream=True,  # the headers only: the body is not waited for
+            )
+        except requests.RequestException as exc:
+            return Outcome(ok=False, status_code=None, duration_ms=took(), error=_why(exc))
+        ok = 200 <= response.status_code < 300
+        error = "" if ok else f"HTTP {response.status_code}"
+        outcome = Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
+        if watch is not None and not watch.settle(outcome):  # known now, whatever the body does
+            response.raw.close()
+            return Outcome(ok=False, status_code=None, duration_ms=took(), error="Cut off.")
+        _discard_body(response)
+    return outcome
+
+
+def _discard_body(response: requests.Response) -> None:
+    """Read a short body of a known length (the connection stays alive for the next POST);
+    close the connection on any other."""
     try:
-        response = _session().post(
-            endpoint.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=(timeout, timeout),
-            allow_redirects=False,  # a redirect could lead past the guard: it is a failure
-        )
-        response.close()
-    except requests.RequestException as exc:
-        return Outcome(ok=False, status_code=None, duration_ms=took(), error=_why(exc))
-    ok = 200 <= response.status_code < 300
-    error = "" if ok else f"HTTP {response.status_code}"
-    return Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
+        length = int(response.headers.get("content-length", ""))
+    except ValueError:
+        length = -1
+    try:
+        if 0 <= length <= _BODY_KEPT and not response.headers.get("content-encoding"):
+            response.raw.read(length + 1, decode_content=False)
+            response.raw.release_conn()
+        else:
+            response.raw.close()
+    except Exception:  # the answer is known: whatever the body does is no matter
+        response.raw.close()
 
 
 def _why(exc: requests.RequestException) -> str:
@@ -362,15 +391,22 @@ def _why(exc: requests.RequestException) -> str:
 
 def _post_all(deliveries: list[Delivery]) -> dict[int, Outcome]:
     """POST a batch at once, each on its own thread: one slow receiver does not hold up the
-    others. Whatever has no answer within the timeout (5 s, in all) has failed; its thread ends
-    on the socket's own timeout and its answer is ignored."""
+    others. Whatever has no answer's headers within the timeout (5 s, in all) has failed: its
+    connection is cut then (a receiver trickling its answer, each byte within the socket's read
+    timeout, would hold the thread for ever) and anything it still gets is ignored."""
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    posts = {_posters().submit(_post, d.endpoint, d.event): d.pk for d in deliveries}
-    done, _ = wait(posts, timeout=timeout)
+    watches = {d.pk: Watch() for d in deliveries}
+    posts = {_posters().submit(_post, d.endpoint, d.event, watches[d.pk]): d.pk for d in deliveries}
+    done, late = wait(posts, timeout=timeout)
+    for post in late:  # cut, so that its thread is free again (a trickled answer has no end)
+        watches[posts[post]].cut()
     outcomes = {}
     for post, pk in posts.items():
+        answered = watches[pk].outcome
         if post in done and post.exception() is None:
             outcomes[pk] = post.result()
+        elif isinstance(answered, Outcome):  # its headers came in time; its body did not end
+            outcomes[pk] = answered
         elif post in done:
             error = f"{type(post.exception()).__name__}: {post.exception()}"[:300]
             logger.error("webhook delivery %s: %s", pk, error)
