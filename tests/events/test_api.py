@@ -210,3 +210,29 @@ def test_staff_endpoints_are_the_admin_s_and_a_tenant_s_secret_stays_the_tenant_
     assert admin.patch(tenant_base, {"active": False}, format="json").status_code == 200
     rotated = admin.post(f"/api/v1/webhook-endpoints/{staff['id']}/rotate-secret/")
     assert rotated.status_code == 200 and rotated.json()["secret"] != staff["secret"]
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_lists_are_a_fixed_number_of_queries(w, rows: int, django_assert_max_num_queries) -> None:
+    from django.db import transaction
+
+    from events.services import events_record
+
+    c = w["c"]["a"]
+    made = [
+        c.post("/api/v1/webhook-endpoints/", {"url": f"https://h.example/{n}"}).json()
+        for n in range(rows)
+    ]
+    with transaction.atomic():
+        events_record(("lease.created", w["a"], {"id": n}) for n in range(rows))
+    Delivery.objects.filter(endpoint_id=made[0]["id"]).update(status=DeliveryStatus.FAILED)
+    for path in (
+        "/api/v1/events/",
+        "/api/v1/webhook-endpoints/",
+        f"/api/v1/webhook-endpoints/{made[0]['id']}/deliveries/",
+    ):
+        with django_assert_max_num_queries(6):
+            response = c.get(path)
+        assert response.status_code == 200 and response.json()["count"] >= rows
+    with django_assert_max_num_queries(6):
+        assert w["c"]["op"].get("/api/v1/events/").json()["count"] >= rows
