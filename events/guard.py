@@ -43,10 +43,25 @@ def _refuse(message: str) -> UnsafeUrl:
     return UnsafeUrl(message, fields={"url": [message]})
 
 
+# IPv6 prefixes whose addresses carry an IPv4 one in their last 32 bits, reached through a
+# translator (NAT64, RFC 6052 and 8215) or, IPv4-compatible ones, by the old tunnels.
+_IPV4_INSIDE = [
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("::/96"),
+]
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone index
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        inside = ip.ipv4_mapped or ip.sixtofour
+        if inside is None and any(ip in net for net in _IPV4_INSIDE):
+            inside = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inside is not None and not _public(str(inside)):
+            return False  # the IPv4 address it leads to is not a public one
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
     return ip.is_global and not ip.is_multicast
 
 

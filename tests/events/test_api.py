@@ -236,3 +236,28 @@ def test_lists_are_a_fixed_number_of_queries(w, rows: int, django_assert_max_num
         assert response.status_code == 200 and response.json()["count"] >= rows
     with django_assert_max_num_queries(6):
         assert w["c"]["op"].get("/api/v1/events/").json()["count"] >= rows
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 (well-known prefix) of 169.254.169.254
+        "64:ff9b:1::7f00:1",  # NAT64 (local-use prefix) of 127.0.0.1
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+    ],
+)
+def test_private_ipv4_addresses_inside_ipv6_ones_are_refused(
+    w, settings, monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    """An IPv6 address that carries a private IPv4 one (NAT64, 6to4, IPv4-compatible) leads to
+    that IPv4 address on a network that translates it: refused like the address itself."""
+    from events import guard
+
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    monkeypatch.setattr(guard, "resolve", lambda host, port: [address])
+    response = w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/in"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "unsafe_url"
+    monkeypatch.setattr(guard, "resolve", lambda host, port: ["64:ff9b::5db8:d822"])  # public
+    assert w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/in"})\
+        .status_code == 201  # fmt: skip
