@@ -261,3 +261,27 @@ def test_private_ipv4_addresses_inside_ipv6_ones_are_refused(
     monkeypatch.setattr(guard, "resolve", lambda host, port: ["64:ff9b::5db8:d822"])  # public
     assert w["c"]["a"].post("/api/v1/webhook-endpoints/", {"url": "https://h.example/in"})\
         .status_code == 201  # fmt: skip
+
+
+def test_an_idempotent_creation_s_stored_answer_does_not_show_the_secret_in_the_admin(
+    w, admin_user
+) -> None:
+    """The answer kept for an `Idempotency-Key` holds the secret (a replay gives it again, to
+    the same caller); the admin's pages of those keys must not show it."""
+    from django.test import Client
+
+    from core.models import IdempotencyKey
+
+    made = w["c"]["a"].post(
+        "/api/v1/webhook-endpoints/", {"url": "https://h.example/a"}, HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert made.status_code == 201
+    key = IdempotencyKey.objects.get(key="k-1")
+    client = Client()
+    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
+    for url in (
+        "/admin/core/idempotencykey/",
+        f"/admin/core/idempotencykey/{key.pk}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200 and made.json()["secret"] not in page.content.decode()
