@@ -113,7 +113,8 @@ class PrivatePeer(NewConnectionError):
 
 class Watch:
     """One POST that another thread may cut: `cut()` shuts the socket of the connection it is
-    using down, so that the posting thread's blocked connect, send or read ends at once."""
+    using down, so that the posting thread's blocked send or read ends at once. (Connecting
+    and the TLS handshake need no cut: each is bounded as a whole by the timeout.)"""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -148,9 +149,9 @@ class Watch:
     def _shut(self) -> None:
         with self._lock:
             sock = self._conn.sock if self._conn is not None else None
-            if sock is not None:
+            if sock is not None:  # the socket itself, under TLS too (not the TLS close)
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 _watching = threading.local()
