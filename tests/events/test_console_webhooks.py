@@ -55,6 +55,7 @@ def test_creating_an_endpoint_shows_its_secret_once(people) -> None:
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.tenant == people["a"] and endpoint.event_types == ["lease.ended"]
     assert endpoint.secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]  # not kept by the browser to show again
     again = c.get(WEBHOOKS)
     assert endpoint.secret not in again.content.decode()
     assert [e.pk for e in again.context["endpoints"]] == [endpoint.pk]
@@ -97,6 +98,7 @@ def test_rotating_asks_for_confirmation_then_shows_the_new_secret_once(people) -
     confirmed = people["c"]["a"].post(url, {"confirm": "on"})
     new = WebhookEndpoint.objects.get().secret
     assert new != endpoint.secret and new in confirmed.content.decode()
+    assert "no-store" in confirmed["Cache-Control"]
 
 
 def test_a_failed_delivery_is_retried_and_a_delivered_one_is_refused_in_words(people) -> None:
