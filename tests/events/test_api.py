@@ -285,3 +285,45 @@ def test_an_idempotent_creation_s_stored_answer_does_not_show_the_secret_in_the_
     ):
         page = client.get(url)
         assert page.status_code == 200 and made.json()["secret"] not in page.content.decode()
+
+
+def test_events_are_filtered_by_a_time_range(w) -> None:
+    import datetime as dt
+
+    from events.services import events_record
+
+    t0 = dt.datetime(2027, 3, 10, 4, tzinfo=dt.UTC)
+    with transaction_at(t0):
+        events_record([("lease.created", w["a"], {"id": 1})])
+    with transaction_at(t0 + dt.timedelta(hours=1)):
+        events_record([("lease.ended", w["a"], {"id": 1})])
+    c = w["c"]["a"]
+
+    def types(**query: str) -> list[str]:
+        response = c.get("/api/v1/events/", query)
+        assert response.status_code == 200, response.json()
+        return [r["type"] for r in response.json()["results"]]
+
+    assert types(until="2027-03-10T04:30:00Z") == ["lease.created"]
+    assert types(until="2027-03-10T12:30:00+08:00") == ["lease.created"]
+    assert types(until="2027-03-10T05:00:00Z") == ["lease.created"]  # the bound is out
+    assert types(since="2027-03-10T04:30:00Z") == ["lease.ended"]
+    both = types(since="2027-03-10T03:00:00Z", until="2027-03-10T05:00:01Z")
+    assert both == ["lease.ended", "lease.created"]
+    for bad in ("until=yesterday", "until=99999-01-01T00:00:00Z"):
+        response = c.get(f"/api/v1/events/?{bad}")
+        assert response.status_code == 400 and "until" in response.json()["error"]["fields"]
+
+
+def transaction_at(instant: Any) -> Any:
+    import contextlib
+
+    import time_machine
+    from django.db import transaction
+
+    @contextlib.contextmanager
+    def block() -> Any:
+        with time_machine.travel(instant, tick=False), transaction.atomic():
+            yield
+
+    return block()
