@@ -366,15 +366,12 @@ def _post(endpoint: WebhookEndpoint, event: Event, watch: Watch | None = None) -
 
 
 def _discard_body(response: requests.Response) -> None:
-    """Read a short body of a known length (the connection stays alive for the next POST);
-    close the connection on any other."""
+    """Read a short body of a known length (none, for a 204), so that the connection stays
+    alive for the next POST; close the connection on any other."""
+    remaining = response.raw.length_remaining  # the raw bytes still to come, if known
     try:
-        length = int(response.headers.get("content-length", ""))
-    except ValueError:
-        length = -1
-    try:
-        if 0 <= length <= _BODY_KEPT and not response.headers.get("content-encoding"):
-            response.raw.read(length + 1, decode_content=False)
+        if remaining is not None and remaining <= _BODY_KEPT:
+            response.raw.read(remaining + 1, decode_content=False)
             response.raw.release_conn()
         else:
             response.raw.close()

@@ -447,9 +447,10 @@ def test_a_2xx_whose_body_never_ends_is_delivered_at_its_headers(
     assert Delivery.objects.get().last_status_code == 200
 
 
-def test_a_short_answer_is_read_so_that_the_connection_is_kept_alive(world) -> None:
-    """The body is not waited for, but a short one of a known length is read: the next POST
-    from the thread goes on the same connection."""
+@pytest.mark.parametrize("answer", ["200 with a body", "204 without a length"])
+def test_a_short_answer_is_read_so_that_the_connection_is_kept_alive(world, answer: str) -> None:
+    """The body is not waited for, but a short one of a known length (none, for a 204) is
+    read: the next POST from the thread goes on the same connection."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     ports: list[int] = []
@@ -460,6 +461,10 @@ def test_a_short_answer_is_read_so_that_the_connection_is_kept_alive(world) -> N
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length", 0)))
             ports.append(self.client_address[1])
+            if answer == "204 without a length":
+                self.send_response(204)
+                self.end_headers()
+                return
             self.send_response(200)
             self.send_header("content-length", "11")
             self.end_headers()
