@@ -155,9 +155,14 @@ def rotate(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
 @console_view(roles=[Role.TENANT])
 @require_POST
 def toggle(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
-    """Turn the endpoint off, or on again (which clears its record of failures)."""
+    """Turn the endpoint off, or on again (which clears its record of failures). The button
+    says which (`active`), so that a double click or a stale page's button does not undo the
+    first; without it, the endpoint's state flips."""
     endpoint = _own_endpoint(tenant, pk)
-    services.endpoint_update(actor=request.user, endpoint=endpoint, active=not endpoint.active)
+    wanted = {"true": True, "false": False}.get(request.POST.get("active", ""))
+    active = (not endpoint.active) if wanted is None else wanted
+    if active != endpoint.active:
+        services.endpoint_update(actor=request.user, endpoint=endpoint, active=active)
     return redirect("events-console:endpoint", pk=endpoint.pk)
 
 

@@ -129,6 +129,21 @@ def test_turning_an_endpoint_off_and_on(people) -> None:
     assert WebhookEndpoint.objects.get().active
 
 
+def test_a_repeated_turn_off_leaves_the_endpoint_off(people) -> None:
+    """The page's button says which state it asks for: a double click, or the button of a
+    page opened in another tab, does not turn the endpoint back on."""
+    endpoint = endpoint_create(actor=None, tenant=people["a"], url="https://h.example/a")
+    page = people["c"]["a"].get(reverse("events-console:endpoint", args=[endpoint.pk]))
+    assert 'name="active" value="false"' in page.content.decode()
+    toggle = reverse("events-console:toggle", args=[endpoint.pk])
+    for _ in range(2):
+        assert people["c"]["a"].post(toggle, {"active": "false"}).status_code == 302
+        assert not WebhookEndpoint.objects.get().active
+    people["c"]["a"].post(toggle, {"active": "true"})
+    people["c"]["a"].post(toggle, {"active": "true"})
+    assert WebhookEndpoint.objects.get().active
+
+
 def test_the_events_page_filters_by_type(people) -> None:
     _events(people["a"], 2)
     _events(people["b"], 1, "lease.ended")
