@@ -171,3 +171,22 @@ def test_each_page_is_a_fixed_number_of_queries(
         assert c.get(reverse("events-console:endpoint", args=[endpoints[0].pk])).status_code == 200
     with django_assert_max_num_queries(8):
         assert op.get(EVENTS).status_code == 200
+
+
+def test_an_endpoint_turned_off_for_its_failures_says_so_in_the_page_s_language(people) -> None:
+    """The reason kept with the endpoint is the API's (English); the pages say it in their own
+    language, with the day its failures began."""
+    import datetime as dt
+
+    endpoint = endpoint_create(actor=None, tenant=people["a"], url="https://h.example/a")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        active=False,
+        failing_since=dt.datetime(2027, 3, 7, 2, tzinfo=dt.UTC),
+        disabled_reason="Disabled on 2027-03-10: every delivery attempt failed since 2027-03-07.",
+    )
+    client = people["c"]["a"]
+    client.cookies["django_language"] = "zh-hans"
+    for url in (WEBHOOKS, reverse("events-console:endpoint", args=[endpoint.pk])):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "自 2027-03-07 起每次投递均失败，已自动停用。" in page
+        assert "Disabled on" not in page
