@@ -122,3 +122,5 @@ class AuditLogAdmin(GovernedAdmin):
 class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_display = ["scope", "key", "response_status", "created_at"]
     search_fields = ["scope", "key"]
+    # the kept answers hold what is shown once (a webhook endpoint's signing secret)
+    exclude = ["response_body"]

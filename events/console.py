@@ -20,6 +20,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -85,7 +86,15 @@ def _endpoints_page(
     request: HttpRequest, tenant: Tenant, form: EndpointForm, **extra: Any
 ) -> HttpResponse:
     context = {"endpoints": list(endpoints_of(tenant=tenant)), "form": form, **extra}
-    return render(request, "events/console/webhooks.html", context)
+    return _secret_not_kept(render(request, "events/console/webhooks.html", context), extra)
+
+
+def _secret_not_kept(response: HttpResponse, extra: dict[str, Any]) -> HttpResponse:
+    """A page that shows a signing secret is not kept by the browser (its back button or its
+    cache would show the secret again)."""
+    if "created" in extra or "rotated" in extra:
+        add_never_cache_headers(response)
+    return response
 
 
 @console_view(roles=[Role.TENANT])
@@ -121,7 +130,7 @@ def _endpoint_page(request: HttpRequest, endpoint: WebhookEndpoint, **extra: Any
         "rotate_form": RotateForm(),
         **extra,
     }
-    return render(request, "events/console/endpoint.html", context)
+    return _secret_not_kept(render(request, "events/console/endpoint.html", context), extra)
 
 
 @console_view(roles=[Role.TENANT])
@@ -146,9 +155,14 @@ def rotate(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
 @console_view(roles=[Role.TENANT])
 @require_POST
 def toggle(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
-    """Turn the endpoint off, or on again (which clears its record of failures)."""
+    """Turn the endpoint off, or on again (which clears its record of failures). The button
+    says which (`active`), so that a double click or a stale page's button does not undo the
+    first; without it, the endpoint's state flips."""
     endpoint = _own_endpoint(tenant, pk)
-    services.endpoint_update(actor=request.user, endpoint=endpoint, active=not endpoint.active)
+    wanted = {"true": True, "false": False}.get(request.POST.get("active", ""))
+    active = (not endpoint.active) if wanted is None else wanted
+    if active != endpoint.active:
+        services.endpoint_update(actor=request.user, endpoint=endpoint, active=active)
     return redirect("events-console:endpoint", pk=endpoint.pk)
 
 

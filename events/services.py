@@ -44,7 +44,7 @@ from core.audit import audit_record
 from core.exceptions import InvalidInput, InvalidState
 from core.queue import enqueue_nudge
 from events.choices import DeliveryStatus, EventType
-from events.guard import PrivatePeer, UnsafeUrl, guarded_session, url_check
+from events.guard import PrivatePeer, UnsafeUrl, Watch, guarded_session, url_check, watched
 from events.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
@@ -315,8 +315,14 @@ def _posters() -> ThreadPoolExecutor:
     return _executor[1]
 
 
-def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
-    """Sign and POST the event (in a posting thread); no database access here."""
+# An answer's body is not awaited (delivered is a 2xx's headers): a short one of a known length
+# is read, so that the connection is kept alive; any other ends the connection unread.
+_BODY_KEPT = 64 * 1024
+
+
+def _post(endpoint: WebhookEndpoint, event: Event, watch: Watch | None = None) -> Outcome:
+    """Sign and POST the event (in a posting thread); no database access here. `watch` cuts
+    the connection when the batch's deadline comes first."""
     started = time.monotonic()
 
     def took() -> int:
@@ -337,20 +343,40 @@ def _post(endpoint: WebhookEndpoint, event: Event) -> Outcome:
         "webhook-signature": Webhook(endpoint.secret).sign(msg_id, stamp, body),
     }
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+    with watched(watch or Watch()):
+        try:
+            response = _session().post(
+                endpoint.url,
+                data=body.encode(),
+                headers=headers,
+                timeout=(timeout, timeout),
+                allow_redirects=False,  # a redirect could lead past the guard: it is a failure
+                stream=True,  # the headers only: the body is not waited for
+            )
+        except requests.RequestException as exc:
+            return Outcome(ok=False, status_code=None, duration_ms=took(), error=_why(exc))
+        ok = 200 <= response.status_code < 300
+        error = "" if ok else f"HTTP {response.status_code}"
+        outcome = Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
+        if watch is not None and not watch.settle(outcome):  # known now, whatever the body does
+            response.raw.close()
+            return Outcome(ok=False, status_code=None, duration_ms=took(), error="Cut off.")
+        _discard_body(response)
+    return outcome
+
+
+def _discard_body(response: requests.Response) -> None:
+    """Read a short body of a known length (none, for a 204), so that the connection stays
+    alive for the next POST; close the connection on any other."""
+    remaining = response.raw.length_remaining  # the raw bytes still to come, if known
     try:
-        response = _session().post(
-            endpoint.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=(timeout, timeout),
-            allow_redirects=False,  # a redirect could lead past the guard: it is a failure
-        )
-        response.close()
-    except requests.RequestException as exc:
-        return Outcome(ok=False, status_code=None, duration_ms=took(), error=_why(exc))
-    ok = 200 <= response.status_code < 300
-    error = "" if ok else f"HTTP {response.status_code}"
-    return Outcome(ok=ok, status_code=response.status_code, duration_ms=took(), error=error)
+        if remaining is not None and remaining <= _BODY_KEPT:
+            response.raw.read(remaining + 1, decode_content=False)
+            response.raw.release_conn()
+        else:
+            response.raw.close()
+    except Exception:  # the answer is known: whatever the body does is no matter
+        response.raw.close()
 
 
 def _why(exc: requests.RequestException) -> str:
@@ -362,15 +388,22 @@ def _why(exc: requests.RequestException) -> str:
 
 def _post_all(deliveries: list[Delivery]) -> dict[int, Outcome]:
     """POST a batch at once, each on its own thread: one slow receiver does not hold up the
-    others. Whatever has no answer within the timeout (5 s, in all) has failed; its thread ends
-    on the socket's own timeout and its answer is ignored."""
+    others. Whatever has no answer's headers within the timeout (5 s, in all) has failed: its
+    connection is cut then (a receiver trickling its answer, each byte within the socket's read
+    timeout, would hold the thread for ever) and anything it still gets is ignored."""
     timeout = settings.WEBHOOK_TIMEOUT_SECONDS
-    posts = {_posters().submit(_post, d.endpoint, d.event): d.pk for d in deliveries}
-    done, _ = wait(posts, timeout=timeout)
+    watches = {d.pk: Watch() for d in deliveries}
+    posts = {_posters().submit(_post, d.endpoint, d.event, watches[d.pk]): d.pk for d in deliveries}
+    done, late = wait(posts, timeout=timeout)
+    for post in late:  # cut, so that its thread is free again (a trickled answer has no end)
+        watches[posts[post]].cut()
     outcomes = {}
     for post, pk in posts.items():
+        answered = watches[pk].outcome
         if post in done and post.exception() is None:
             outcomes[pk] = post.result()
+        elif isinstance(answered, Outcome):  # its headers came in time; its body did not end
+            outcomes[pk] = answered
         elif post in done:
             error = f"{type(post.exception()).__name__}: {post.exception()}"[:300]
             logger.error("webhook delivery %s: %s", pk, error)
@@ -438,7 +471,8 @@ def deliveries_attempt(delivery_ids: Iterable[int]) -> dict[int, str]:
         results.update(dict.fromkeys(off, "failed"))
     posting = [d for d in claimed if d.endpoint.active]
     if posting:
-        results.update(_record(_post_all(posting)))
+        assert posting[0].claimed_until is not None  # one claim statement: one `until` for all
+        results.update(_record(_post_all(posting), posting[0].claimed_until))
     return results
 
 
@@ -461,9 +495,13 @@ _RECORDED = [
 
 
 @transaction.atomic
-def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
+def _record(outcomes: Mapping[int, Outcome], claimed_until: dt.datetime) -> dict[int, str]:
     """Log each attempt and move each delivery on: delivered, due again after its delay, or
-    failed after the last one. A few statements for the whole batch."""
+    failed after the last one. A few statements for the whole batch.
+
+    `claimed_until` is the claim the attempts were made under. A delivery no longer under it
+    (the answer came after the claim ran out: another worker holds it, delivered it, or it was
+    retried by hand) only gets its attempt logged: its state is the current holder's."""
     now = clock.now()
     delays = settings.WEBHOOK_RETRY_DELAYS
     deliveries = list(Delivery.objects.select_for_update().filter(pk__in=outcomes).order_by("pk"))
@@ -474,6 +512,7 @@ def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
     for delivery in deliveries:
         outcome = outcomes[delivery.pk]
         delivery.attempts += 1
+        held = delivery.claimed_until == claimed_until
         attempts.append(
             DeliveryAttempt(
                 delivery=delivery,
@@ -485,15 +524,16 @@ def _record(outcomes: Mapping[int, Outcome]) -> dict[int, str]:
                 error=outcome.error,
             )
         )
+        if not held:  # a late answer after the claim ran out
+            results[delivery.pk] = "skipped"
+            continue
         delivery.last_attempt_at = now
         delivery.last_status_code = outcome.status_code
         delivery.last_duration_ms = outcome.duration_ms
         delivery.last_error = outcome.error
         delivery.claimed_until = None
         (succeeded if outcome.ok else failed).add(delivery.endpoint_id)
-        if delivery.status != DeliveryStatus.PENDING:  # a late answer after the claim ran out
-            results[delivery.pk] = str(delivery.status)
-        elif outcome.ok:
+        if outcome.ok:
             delivery.status = DeliveryStatus.DELIVERED
             delivery.delivered_at = now
             delivery.next_attempt_at = None

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from core.idempotency import idempotent
 from core.permissions import ALL_ROLES, roles
+from core.roles import Role
 from core.viewsets import FILTER_BACKENDS, TenantScopedViewSetMixin
 from events import services
 from events.api.filters import EventFilter
@@ -50,12 +51,17 @@ class WebhookEndpointViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Webhook endpoints. A tenant's receive its own events; staff endpoints (created by staff,
-    no tenant) receive every event. The signing secret is shown once: in the answer of creation
-    and of `rotate-secret/`."""
+    """Webhook endpoints. A tenant's receive its own events; staff endpoints (created by an
+    admin, no tenant) receive every event. The signing secret is shown once: in the answer of
+    creation and of `rotate-secret/`, and only to the endpoint's owner.
+
+    Writes are a tenant user's on its own endpoints and an admin's (a staff endpoint is a copy
+    of every tenant's events, sent off the platform); operator and finance read. Nobody but the
+    tenant rotates a tenant's secret: the answer would hand staff the key that signs the
+    tenant's webhooks."""
 
     serializer_class = EndpointSerializer
-    permission_classes = [roles(read=ALL_ROLES, write=ALL_ROLES)]
+    permission_classes = [roles(read=ALL_ROLES, write=(Role.TENANT,))]
     filter_backends = FILTER_BACKENDS
     filterset_fields = ["active"]
     ordering_fields = ["id"]
@@ -86,7 +92,10 @@ class WebhookEndpointViewSet(
     @extend_schema(request=None, responses=EndpointWithSecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str) -> Response:
-        endpoint = services.endpoint_rotate_secret(actor=request.user, endpoint=self.get_object())
+        endpoint = self.get_object()
+        if endpoint.tenant_id != getattr(request.user, "tenant_id", None):
+            self.permission_denied(request, message="Only its tenant rotates this secret.")
+        endpoint = services.endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
         return Response(EndpointWithSecretSerializer(endpoint).data)
 
     @extend_schema(responses=DeliverySerializer(many=True), filters=False)

@@ -80,17 +80,18 @@ MATRIX_SITE: dict[tuple[str, str], str] = {
     ("api/v1/leases/{pk}/renew/", "POST"): "201 404 201 403 201 401",
     ("api/v1/leases/{pk}/stop/", "POST"): "200 404 200 403 200 401",
     ("api/v1/leases/{pk}/terminate/", "POST"): "200 404 200 403 200 401",
-    # events and webhooks (events/): a tenant its own, staff all; B creates its own endpoint
+    # events and webhooks (events/): a tenant its own, staff all; B creates its own endpoint;
+    # staff endpoints (every tenant's events) are the admin's; A's secret is rotated by A only
     ("api/v1/events/", "GET"): "200 200 200 200 200 401",
     ("api/v1/events/{pk}/", "GET"): "200 404 200 200 200 401",
     ("api/v1/webhook-endpoints/", "GET"): "200 200 200 200 200 401",
-    ("api/v1/webhook-endpoints/", "POST"): "201 201 201 201 201 401",
+    ("api/v1/webhook-endpoints/", "POST"): "201 201 403 403 201 401",
     ("api/v1/webhook-endpoints/{pk}/", "GET"): "200 404 200 200 200 401",
-    ("api/v1/webhook-endpoints/{pk}/", "PATCH"): "200 404 200 200 200 401",
-    ("api/v1/webhook-endpoints/{pk}/rotate-secret/", "POST"): "200 404 200 200 200 401",
+    ("api/v1/webhook-endpoints/{pk}/", "PATCH"): "200 404 403 403 200 401",
+    ("api/v1/webhook-endpoints/{pk}/rotate-secret/", "POST"): "200 404 403 403 403 401",
     ("api/v1/webhook-endpoints/{pk}/deliveries/", "GET"): "200 404 200 200 200 401",
     ("api/v1/webhook-endpoints/{pk}/deliveries/{delivery_id}/retry/", "POST"): (
-        "200 404 200 200 200 401"
+        "200 404 403 403 200 401"
     ),
     ("api/v1/metrics/", "GET"): "200 200 200 200 200 401",
     ("api/v1/metrics/{pk}/", "GET"): "200 200 200 200 200 401",

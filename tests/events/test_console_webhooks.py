@@ -55,6 +55,7 @@ def test_creating_an_endpoint_shows_its_secret_once(people) -> None:
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.tenant == people["a"] and endpoint.event_types == ["lease.ended"]
     assert endpoint.secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]  # not kept by the browser to show again
     again = c.get(WEBHOOKS)
     assert endpoint.secret not in again.content.decode()
     assert [e.pk for e in again.context["endpoints"]] == [endpoint.pk]
@@ -97,6 +98,7 @@ def test_rotating_asks_for_confirmation_then_shows_the_new_secret_once(people) -
     confirmed = people["c"]["a"].post(url, {"confirm": "on"})
     new = WebhookEndpoint.objects.get().secret
     assert new != endpoint.secret and new in confirmed.content.decode()
+    assert "no-store" in confirmed["Cache-Control"]
 
 
 def test_a_failed_delivery_is_retried_and_a_delivered_one_is_refused_in_words(people) -> None:
@@ -127,6 +129,21 @@ def test_turning_an_endpoint_off_and_on(people) -> None:
     assert WebhookEndpoint.objects.get().active
 
 
+def test_a_repeated_turn_off_leaves_the_endpoint_off(people) -> None:
+    """The page's button says which state it asks for: a double click, or the button of a
+    page opened in another tab, does not turn the endpoint back on."""
+    endpoint = endpoint_create(actor=None, tenant=people["a"], url="https://h.example/a")
+    page = people["c"]["a"].get(reverse("events-console:endpoint", args=[endpoint.pk]))
+    assert 'name="active" value="false"' in page.content.decode()
+    toggle = reverse("events-console:toggle", args=[endpoint.pk])
+    for _ in range(2):
+        assert people["c"]["a"].post(toggle, {"active": "false"}).status_code == 302
+        assert not WebhookEndpoint.objects.get().active
+    people["c"]["a"].post(toggle, {"active": "true"})
+    people["c"]["a"].post(toggle, {"active": "true"})
+    assert WebhookEndpoint.objects.get().active
+
+
 def test_the_events_page_filters_by_type(people) -> None:
     _events(people["a"], 2)
     _events(people["b"], 1, "lease.ended")
@@ -154,3 +171,22 @@ def test_each_page_is_a_fixed_number_of_queries(
         assert c.get(reverse("events-console:endpoint", args=[endpoints[0].pk])).status_code == 200
     with django_assert_max_num_queries(8):
         assert op.get(EVENTS).status_code == 200
+
+
+def test_an_endpoint_turned_off_for_its_failures_says_so_in_the_page_s_language(people) -> None:
+    """The reason kept with the endpoint is the API's (English); the pages say it in their own
+    language, with the day its failures began."""
+    import datetime as dt
+
+    endpoint = endpoint_create(actor=None, tenant=people["a"], url="https://h.example/a")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        active=False,
+        failing_since=dt.datetime(2027, 3, 7, 2, tzinfo=dt.UTC),
+        disabled_reason="Disabled on 2027-03-10: every delivery attempt failed since 2027-03-07.",
+    )
+    client = people["c"]["a"]
+    client.cookies["django_language"] = "zh-hans"
+    for url in (WEBHOOKS, reverse("events-console:endpoint", args=[endpoint.pk])):
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "自 2027-03-07 起每次投递均失败，已自动停用。" in page
+        assert "Disabled on" not in page

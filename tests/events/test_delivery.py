@@ -181,7 +181,7 @@ class _Failing:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, endpoint: Any, event: Any) -> services.Outcome:
+    def __call__(self, endpoint: Any, event: Any, watch: Any = None) -> services.Outcome:
         self.calls += 1
         return services.Outcome(ok=False, status_code=502, duration_ms=3, error="HTTP 502")
 
@@ -257,7 +257,7 @@ def test_a_batch_is_posted_at_once(world, receiver: Receiver) -> None:
     others (posted one after the other, the barrier would break)."""
     _endpoints(world, receiver.url, 3)
     barrier = threading.Barrier(3, timeout=5)
-    receiver.hold = lambda _: barrier.wait() and None
+    receiver.hold = lambda _: bool(barrier.wait()) and None
     short_lease(world)
     results = services.deliveries_attempt(deliveries_due())
     assert list(results.values()) == ["delivered"] * 3
@@ -347,3 +347,140 @@ def test_a_batch_records_each_outcome_and_each_endpoint(world, receiver: Receive
         False,
         True,
     ]
+
+
+def test_a_late_answer_after_the_claim_ran_out_leaves_the_next_worker_s_claim_and_outcome(
+    world, receiver: Receiver
+) -> None:
+    """Worker A stalls past its claim; B claims the delivery and stalls too; C delivers it. A's
+    answer, arriving while B holds the claim, must not free B's claim nor push the delivery
+    back; B's, arriving after C's success, must not blot the delivered delivery. Both late
+    attempts are in the log (they happened) and the endpoint is not counted as failing."""
+    Outcome = services.Outcome
+    endpoint = endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    pk = Delivery.objects.get().pk
+    t0 = dt.datetime.now(dt.UTC)
+    step = dt.timedelta(seconds=services.CLAIM_SECONDS + 1)
+    with time_machine.travel(t0, tick=False):
+        [a] = services._claim([pk])
+    with time_machine.travel(t0 + step, tick=False):
+        [b] = services._claim([pk])
+        late = services._record({pk: Outcome(False, 500, 40, "HTTP 500")}, a.claimed_until)
+        assert late == {pk: "skipped"}
+        held = Delivery.objects.get()
+        assert held.claimed_until == b.claimed_until and held.next_attempt_at <= t0 + step
+        assert held.status == DeliveryStatus.PENDING and held.last_error == ""
+    with time_machine.travel(t0 + 2 * step, tick=False):
+        [c] = services._claim([pk])
+        assert services._record({pk: Outcome(True, 200, 10)}, c.claimed_until) == {pk: "delivered"}
+        late = services._record({pk: Outcome(False, 502, 40, "HTTP 502")}, b.claimed_until)
+        assert late == {pk: "skipped"}
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert (delivery.last_status_code, delivery.last_error) == (200, "")
+    log = DeliveryAttempt.objects.filter(delivery=delivery).order_by("number")
+    assert [(x.number, x.status_code) for x in log] == [(1, 500), (2, 200), (3, 502)]
+    endpoint.refresh_from_db()
+    assert endpoint.failing_since is None
+
+
+def _trickler(stop: threading.Event, *, headers_first: bool = False) -> Any:
+    """A receiver's answer that never ends: a header (or, after a whole 200's headers, a byte
+    of its body) every 0.2 s, each well within the read timeout, until `stop`."""
+
+    def trickle(handler: Any) -> bool:
+        if headers_first:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000\r\n\r\n")
+        else:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        handler.wfile.flush()
+        while not stop.wait(0.2):
+            handler.wfile.write(b"x" if headers_first else b"x-slow: 1\r\n")
+            handler.wfile.flush()
+        return True
+
+    return trickle
+
+
+def test_receivers_that_never_finish_answering_do_not_take_the_posting_threads(
+    world, receiver: Receiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST still unanswered at the deadline is cut, so its thread is free again: receivers
+    trickling their answer forever (each byte within the read timeout) must not take every
+    posting thread and starve every other endpoint's deliveries."""
+    from tests.events.conftest import serving
+
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_BATCH_SIZE = 2  # 4 posting threads
+    monkeypatch.setattr(services, "_executor", None)
+    stop = threading.Event()
+    receiver.hold = _trickler(stop)
+    try:
+        with serving() as good:
+            slow = [endpoint_for(world["a"], receiver.url) for _ in range(4)]
+            short_lease(world, count=1)
+            assert set(services.deliveries_attempt(deliveries_due()).values()) == {"retrying"}
+            WebhookEndpoint.objects.filter(pk__in=[e.pk for e in slow]).update(active=False)
+            endpoint_for(world["a"], good.url)
+            short_lease(world, count=1)
+            assert list(services.deliveries_attempt(deliveries_due()).values()) == ["delivered"]
+            assert len(good.received) == 1
+    finally:
+        stop.set()
+
+
+def test_a_2xx_whose_body_never_ends_is_delivered_at_its_headers(
+    world, receiver: Receiver, settings: Any
+) -> None:
+    """Delivered is a 2xx's headers within the deadline; the body is not read (a receiver's
+    endless or huge body would hold the thread and fill its memory)."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    stop = threading.Event()
+    receiver.hold = _trickler(stop, headers_first=True)
+    endpoint_for(world["a"], receiver.url)
+    short_lease(world)
+    try:
+        assert attempt_all() == ["delivered"]
+    finally:
+        stop.set()
+    assert Delivery.objects.get().last_status_code == 200
+
+
+@pytest.mark.parametrize("answer", ["200 with a body", "204 without a length"])
+def test_a_short_answer_is_read_so_that_the_connection_is_kept_alive(world, answer: str) -> None:
+    """The body is not waited for, but a short one of a known length (none, for a 204) is
+    read: the next POST from the thread goes on the same connection."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ports: list[int] = []
+
+    class KeepAlive(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            ports.append(self.client_address[1])
+            if answer == "204 without a length":
+                self.send_response(204)
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("content-length", "11")
+            self.end_headers()
+            self.wfile.write(b'{"ok":true}')
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAlive)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = endpoint_for(world["a"], f"http://127.0.0.1:{server.server_address[1]}/x")
+        short_lease(world)
+        event = Event.objects.select_related("tenant").first()
+        assert all(services._post(endpoint, event).ok for _ in range(3))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(ports) == 3 and len(set(ports)) == 1
