@@ -33,6 +33,13 @@ logger = logging.getLogger(__name__)
 MAX_RANGE_MONTHS = 36
 CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
+
+
+def site_lock_key(site_id: int) -> str:
+    """The advisory lock (its `hashtext` key) held while a site's snapshots are replaced."""
+    return f"{LOCK_KEY}:{site_id}"
+
+
 # a chunk (a year of days) takes seconds; a run silent for this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=15)
 
@@ -54,6 +61,7 @@ cards AS NOT MATERIALIZED (
     JOIN marketplace_rack r ON r.id = s.rack_id
 ),
 alloc AS MATERIALIZED (
+    -- the allocations of the site's cards (of every card for the whole fleet)
     SELECT a.lease_id, c.rack_id, c.site_id, c.card_model_id,
            -- held, so in service while held, but out of service now (swapped out, retired, or
            -- its rack no longer racked): its held hours count as available too
@@ -71,13 +79,40 @@ alloc AS MATERIALIZED (
     -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
     WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
       AND lower(a.period) < %(end)s
+      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
+),
+lease_alloc AS MATERIALIZED (
+    -- every allocation in the chunk of the leases the site may owe revenue to: those holding
+    -- a card there, and those of the site, wherever their other cards are (for the whole
+    -- fleet: `alloc` itself)
+    SELECT lease_id, site_id, lo, hi, s_day, e_day FROM alloc WHERE %(site)s::bigint IS NULL
+    UNION ALL
+    SELECT a.lease_id, c.site_id, lower(a.period), upper(a.period),
+           CASE WHEN lower(a.period) >= %(start)s
+                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d0)s::date - 1 END,
+           CASE WHEN upper(a.period) < %(end)s
+                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d1)s::date + 1 END
+    FROM leasing_allocation a
+    JOIN cards c ON c.id = a.card_id
+    WHERE %(site)s::bigint IS NOT NULL
+      AND coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
+      AND lower(a.period) < %(end)s
+      AND a.lease_id IN (
+          SELECT lease_id FROM alloc
+          UNION
+          SELECT id FROM leasing_lease WHERE site_id = %(site)s::bigint
+      )
 ),
 leases AS MATERIALIZED (
-    -- every lease holding a card in the chunk (a long lease holds its cards all its term)
+    -- every lease holding a card in the chunk (a long lease holds its cards all its term);
+    -- its revenue goes to its own site, else to the lowest id among its cards' sites
     SELECT l.id AS lease_id, l.kind, l.unit_price, l.card_count, l.tenant_id, l.card_model_id,
            coalesce(l.site_id, x.site_id) AS site_id, l.start, l."end"
-    FROM (SELECT lease_id, min(site_id) AS site_id FROM alloc GROUP BY lease_id) x
+    FROM (SELECT lease_id, min(site_id) AS site_id FROM lease_alloc GROUP BY lease_id) x
     JOIN leasing_lease l ON l.id = x.lease_id
+    WHERE %(site)s::bigint IS NULL OR coalesce(l.site_id, x.site_id) = %(site)s::bigint
 ),
 inventory AS (
     -- counted per server on the card table alone, then placed in racks
@@ -91,6 +126,7 @@ inventory AS (
     ) c
     JOIN marketplace_server s ON s.id = c.server_id
     JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
+    WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY s.rack_id, r.site_id, c.card_model_id
 ),
 events AS (
@@ -142,6 +178,7 @@ busy AS (
                / extract(epoch FROM b."end" - b.start)) AS hours
     FROM busy_cards b
     JOIN cards c ON c.id = b.card_id
+      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
     CROSS JOIN LATERAL generate_series(
         GREATEST((b.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
         LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
@@ -194,7 +231,7 @@ short_held AS (
                 ELSE {minute_ceil_sql("x.hi")}
            END AS hi
     FROM leases l
-    JOIN alloc x ON x.lease_id = l.lease_id
+    JOIN lease_alloc x ON x.lease_id = l.lease_id
     WHERE l.kind = 'short'
 ),
 short_days AS (
@@ -247,20 +284,29 @@ sites AS (
            count(*) FILTER (WHERE r.status = 'planned')
     FROM days d
     CROSS JOIN marketplace_rack r
+    WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY d.day, r.site_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue),
        (SELECT count(*) FROM sites)
 """
+# The chunk's lock and old rows: the whole fleet's days take every site's lock (in site order;
+# a site's chunk takes its own), so a fleet-wide and a per-site recompute never write the same
+# rows at once.
 _PREPARE_SQL = """
-SELECT pg_advisory_xact_lock(hashtext(%(lock)s));
+SELECT pg_advisory_xact_lock(hashtext(%(lock)s || ':' || id))
+FROM (SELECT id FROM marketplace_site
+      WHERE %(site)s::bigint IS NULL OR id = %(site)s::bigint ORDER BY id) AS sites;
 SET LOCAL idle_in_transaction_session_timeout = '5min';
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';
-DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s;
-DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
-DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
+DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
+DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
+DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
 """
 
 
@@ -270,7 +316,9 @@ def _busy_metric_id() -> int:
     return builtin_metric_id("card_busy_hours")
 
 
-def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
+def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> dict[str, int]:
+    """Replace the snapshots of [d0, d1], of the whole fleet or of one site (its racks'
+    occupancy, the revenue of the leases it is owed, its racking)."""
     start, end = clock.day_start(d0), clock.day_start(d1 + dt.timedelta(days=1))
     params: dict[str, Any] = {
         "d0": d0,
@@ -281,6 +329,7 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
         "now": clock.now(),
         "busy_metric": _busy_metric_id(),
         "lock": LOCK_KEY,
+        "site": site_id,
     }
     with connection.cursor() as cursor:
         # one round trip: the job's settings and the chunk's old rows (client-side binding
