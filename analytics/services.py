@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics.models import RecomputeRun
+from analytics.models import RecomputeChunk, RecomputeRun
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
@@ -27,6 +28,7 @@ from core.exceptions import InvalidInput
 from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
 from core.runs import run_claim, run_heartbeat, runs_close_abandoned, runs_to_redo
 from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
+from marketplace.models import Site
 
 logger = logging.getLogger(__name__)
 
@@ -380,13 +382,16 @@ def snapshots_recompute(
     run_claim(run)
     run.refresh_from_db()
     try:
-        chunk_start = day_from
-        while chunk_start <= day_to:
-            chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
-            with transaction.atomic():
-                _recompute_chunk(chunk_start, chunk_end)
-                run_heartbeat(run)
-            chunk_start = chunk_end + dt.timedelta(days=1)
+        if RecomputeChunk.objects.filter(run=run).exists():  # handed out a site at a time
+            _chunks_work(run)
+        else:
+            chunk_start = day_from
+            while chunk_start <= day_to:
+                chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
+                with transaction.atomic():
+                    _recompute_chunk(chunk_start, chunk_end)
+                    run_heartbeat(run)
+                chunk_start = chunk_end + dt.timedelta(days=1)
     except Exception as exc:
         run.status = "failed"
         run.error = f"{exc.__class__.__name__}: {exc}"
@@ -399,6 +404,115 @@ def snapshots_recompute(
     run.save(update_fields=["status", "error", "finished_at"])
     audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
     return run
+
+
+# --- A site at a time (the nightly) ---
+
+CHUNK_POLL_SECONDS = 0.5  # the run's worker, waiting on chunks others hold, looks this often
+
+# Take one of the run's open chunks for this session: nobody's, or (`reclaim`) one whose taker's
+# session is gone or silent past the stale bound. One statement: of two sessions, one gets it.
+_CHUNK_TAKE_SQL = """
+UPDATE analytics_recomputechunk c
+SET owner_pid = a.pid, owner_started = a.backend_start, heartbeat_at = now()
+FROM pg_stat_activity a
+WHERE a.pid = pg_backend_pid()
+  AND c.id = (
+      SELECT k.id FROM analytics_recomputechunk k
+      WHERE k.run_id = %(run)s AND k.status = 'open'
+        AND (k.owner_pid IS NULL
+             OR (%(reclaim)s AND (
+                 k.heartbeat_at < now() - %(stale)s * interval '1 second'
+                 OR NOT EXISTS (
+                     SELECT 1 FROM pg_stat_activity s
+                     WHERE s.pid = k.owner_pid
+                       AND (s.backend_start IS NULL OR s.backend_start = k.owner_started)))))
+      ORDER BY k.id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+  )
+RETURNING c.id, c.site_id
+"""
+
+
+def _chunk_take(run_id: int, *, reclaim: bool) -> tuple[int, int] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHUNK_TAKE_SQL,
+            {"run": run_id, "reclaim": reclaim, "stale": RUN_STALE_AFTER.total_seconds()},
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _chunk_do(run: RecomputeRun, chunk_id: int, site_id: int) -> None:
+    """Replace the site's snapshots of the run's days (a year of days per transaction, each
+    beating the chunk's heartbeat), then mark the chunk done."""
+    chunk = RecomputeChunk(pk=chunk_id)
+    piece_start = run.day_from
+    while piece_start <= run.day_to:
+        piece_end = min(piece_start + dt.timedelta(days=CHUNK_DAYS - 1), run.day_to)
+        with transaction.atomic():
+            _recompute_chunk(piece_start, piece_end, site_id)
+            run_heartbeat(chunk)
+        piece_start = piece_end + dt.timedelta(days=1)
+    RecomputeChunk.objects.filter(pk=chunk_id).update(status="done", finished_at=clock.now())
+
+
+def _chunks_work(run: RecomputeRun) -> None:
+    """The run's own worker: take its open chunks until none is left, then wait for those
+    other workers hold, taking over any whose taker died."""
+    while True:
+        taken = _chunk_take(run.pk, reclaim=True)
+        if taken is not None:
+            _chunk_do(run, *taken)
+            continue
+        if not RecomputeChunk.objects.filter(run=run, status="open").exists():
+            return
+        run_heartbeat(run)
+        time.sleep(CHUNK_POLL_SECONDS)
+
+
+def snapshots_recompute_by_site(
+    *, day_from: dt.date, day_to: dt.date, trigger: str = "nightly"
+) -> RecomputeRun:
+    """Recompute [day_from, day_to] a site at a time: a chunk per site, which any `analytics`
+    worker may take (a task is queued for each but the first), this worker taking whatever is
+    left and any chunk whose taker died. The result equals the fleet-wide statement's
+    (`snapshots_recompute`); a run whose own worker dies is redone on its row, its chunks not
+    yet done again (`recompute_runs_recover`)."""
+    range_validate(day_from, day_to)
+    runs_close_abandoned(model=RecomputeRun, stale_after=RUN_STALE_AFTER)
+    with transaction.atomic():
+        run = RecomputeRun.objects.create(
+            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+        )
+        sites = list(Site.objects.order_by("pk").values_list("pk", flat=True))
+        RecomputeChunk.objects.bulk_create(RecomputeChunk(run=run, site_id=s) for s in sites)
+        run_id, helpers = run.pk, max(len(sites) - 1, 0)
+
+        def hand_out() -> None:
+            for _ in range(helpers):
+                if not enqueue_nudge("analytics.recompute_chunks", run_id):
+                    break  # the broker is away: this worker does them all
+
+        transaction.on_commit(hand_out)
+    return snapshots_recompute(day_from=day_from, day_to=day_to, trigger=trigger, run=run)
+
+
+def recompute_chunks_help(run_id: int) -> int:
+    """Another worker's help with a run: take its chunks nobody has until none is left (how
+    many it did). A chunk that fails is let go at once, for the run's worker to take again."""
+    run = RecomputeRun.objects.filter(pk=run_id, status="running").first()
+    done = 0
+    while run is not None and (taken := _chunk_take(run.pk, reclaim=False)) is not None:
+        try:
+            _chunk_do(run, *taken)
+        except Exception:
+            RecomputeChunk.objects.filter(pk=taken[0], status="open").update(owner_pid=None)
+            raise
+        done += 1
+    return done
 
 
 def recompute_is_long(day_from: dt.date, day_to: dt.date) -> bool:
@@ -453,7 +567,7 @@ def snapshots_nightly() -> RecomputeRun:
         (last,) = cursor.fetchone()
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
     day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
-    return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly")
+    return snapshots_recompute_by_site(day_from=day_from, day_to=yesterday, trigger="nightly")
 
 
 def recompute_runs_recover() -> list[RecomputeRun]:

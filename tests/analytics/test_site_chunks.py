@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from analytics.services import _recompute_chunk
 from billing.services.usage import usage_records_ingest
@@ -22,6 +22,13 @@ from tests.factories import (
     make_server_with_cards,
 )
 from tests.timing import at
+
+
+def clock_at(text: str = "2027-03-13 01:00") -> dt.datetime:
+    from core import clock
+
+    return dt.datetime.fromisoformat(text).replace(tzinfo=clock.operator_tz())
+
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +116,76 @@ def test_a_site_at_a_time_equals_the_whole_fleet_at_once(fleet: dict[str, Any]) 
         with transaction.atomic():
             _recompute_chunk(D0, D1, fleet["sites"][1].pk)
         assert _rows() == whole
+
+
+def _fleet_wide_rows() -> dict[str, list[tuple[Any, ...]]]:
+    """What the one fleet-wide statement writes for the days, the tables left as they were."""
+    with transaction.atomic():
+        _recompute_chunk(D0, D1)
+        rows = _rows()
+        transaction.set_rollback(True)
+    return rows
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_nightly_hands_out_a_chunk_per_site_and_ends_equal_to_one_statement(
+    fleet: dict[str, Any],
+) -> None:
+    from analytics.models import RecomputeChunk, RecomputeRun
+    from analytics.services import snapshots_nightly
+    from tests.outages import take_queued
+
+    take_queued("analytics.recompute_chunks")
+    with at("2027-03-09 01:00"):
+        RecomputeRun.objects.create(
+            day_from=D0 - dt.timedelta(days=1), day_to=D0 - dt.timedelta(days=1), status="done",
+            started_at=clock_at("2027-03-09 01:00"),
+        )  # fmt: skip
+    with at("2027-03-13 01:00"):
+        run = snapshots_nightly()  # the 9th to the 12th
+        expected = _fleet_wide_rows()
+    assert (run.day_from, run.day_to, run.status) == (D0, D1, "done")
+    chunks = RecomputeChunk.objects.filter(run=run)
+    assert sorted(chunks.values_list("site_id", flat=True)) == [s.pk for s in fleet["sites"]]
+    assert set(chunks.values_list("status", flat=True)) == {"done"}
+    assert len(take_queued("analytics.recompute_chunks")) == 2  # for other workers: all but one
+    assert _rows() == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_whose_taker_died_is_taken_over_and_helpers_leave_held_ones(
+    fleet: dict[str, Any],
+) -> None:
+    from analytics.models import RecomputeChunk, RecomputeRun
+    from analytics.services import recompute_chunks_help, snapshots_recompute
+
+    with at("2027-03-13 01:00"):
+        expected = _fleet_wide_rows()
+        run = RecomputeRun.objects.create(day_from=D0, day_to=D1, started_at=clock_at())
+    first, second, third = (
+        RecomputeChunk.objects.create(run=run, site=site) for site in fleet["sites"]
+    )
+    # a taker that died: its session is gone (no such backend)
+    RecomputeChunk.objects.filter(pk=first.pk).update(owner_pid=2**31 - 7, owner_started=None)
+    # a taker alive: another session of ours
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid(), backend_start FROM pg_stat_activity "
+                           "WHERE pid = pg_backend_pid()")  # fmt: skip
+            pid, started = cursor.fetchone()
+        RecomputeChunk.objects.filter(pk=second.pk).update(owner_pid=pid, owner_started=started)
+        with at("2027-03-13 01:00"):
+            assert recompute_chunks_help(run.pk) == 1  # the third: nobody's
+        statuses = dict(RecomputeChunk.objects.values_list("pk", "status"))
+        assert statuses == {first.pk: "open", second.pk: "open", third.pk: "done"}
+        # the live taker finishes its chunk (as another worker would)
+        RecomputeChunk.objects.filter(pk=second.pk).update(owner_pid=None)
+        with at("2027-03-13 01:00"):
+            snapshots_recompute(day_from=D0, day_to=D1, run=run)  # the run's own worker
+    finally:
+        other.close()
+    run.refresh_from_db()
+    assert run.status == "done"
+    assert set(RecomputeChunk.objects.values_list("status", flat=True)) == {"done"}
+    assert _rows() == expected
