@@ -96,6 +96,26 @@ class RecomputeRun(OwnedRun):
         return f"{self.day_from}…{self.day_to} {self.status}"
 
 
+class RecomputeChunk(OwnedRun):
+    """One site's share of a run's days (the nightly's): any worker of the `analytics` queue
+    may take an open one (`owner_*` says who has it); the run's own worker takes what is left,
+    and again any whose taker died, until every one is `done` (analytics.services)."""
+
+    run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
+    site = models.ForeignKey("marketplace.Site", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, default="open")  # open | done
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "site"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "site"], name="analytics_chunk_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} site {self.site_id} {self.status}"
+
+
 class BusinessCase(models.Model):
     """A site's 5-year business case: the inputs as posted and the results computed from them."""
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from analytics.models import RecomputeRun
+from analytics.models import RecomputeChunk, RecomputeRun
 from core import clock
 from core.actors import Actor
 from core.audit import audit_record, snapshot
@@ -27,12 +28,20 @@ from core.exceptions import InvalidInput
 from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
 from core.runs import run_claim, run_heartbeat, runs_close_abandoned, runs_to_redo
 from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
+from marketplace.models import Site
 
 logger = logging.getLogger(__name__)
 
 MAX_RANGE_MONTHS = 36
 CHUNK_DAYS = 366
 LOCK_KEY = "analytics.recompute"
+
+
+def site_lock_key(site_id: int) -> str:
+    """The advisory lock (its `hashtext` key) held while a site's snapshots are replaced."""
+    return f"{LOCK_KEY}:{site_id}"
+
+
 # a chunk (a year of days) takes seconds; a run silent for this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=15)
 
@@ -54,6 +63,7 @@ cards AS NOT MATERIALIZED (
     JOIN marketplace_rack r ON r.id = s.rack_id
 ),
 alloc AS MATERIALIZED (
+    -- the allocations of the site's cards (of every card for the whole fleet)
     SELECT a.lease_id, c.rack_id, c.site_id, c.card_model_id,
            -- held, so in service while held, but out of service now (swapped out, retired, or
            -- its rack no longer racked): its held hours count as available too
@@ -71,13 +81,40 @@ alloc AS MATERIALIZED (
     -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
     WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
       AND lower(a.period) < %(end)s
+      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
+),
+lease_alloc AS MATERIALIZED (
+    -- every allocation in the chunk of the leases the site may owe revenue to: those holding
+    -- a card there, and those of the site, wherever their other cards are (for the whole
+    -- fleet: `alloc` itself)
+    SELECT lease_id, site_id, lo, hi, s_day, e_day FROM alloc WHERE %(site)s::bigint IS NULL
+    UNION ALL
+    SELECT a.lease_id, c.site_id, lower(a.period), upper(a.period),
+           CASE WHEN lower(a.period) >= %(start)s
+                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d0)s::date - 1 END,
+           CASE WHEN upper(a.period) < %(end)s
+                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d1)s::date + 1 END
+    FROM leasing_allocation a
+    JOIN cards c ON c.id = a.card_id
+    WHERE %(site)s::bigint IS NOT NULL
+      AND coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
+      AND lower(a.period) < %(end)s
+      AND a.lease_id IN (
+          SELECT lease_id FROM alloc
+          UNION
+          SELECT id FROM leasing_lease WHERE site_id = %(site)s::bigint
+      )
 ),
 leases AS MATERIALIZED (
-    -- every lease holding a card in the chunk (a long lease holds its cards all its term)
+    -- every lease holding a card in the chunk (a long lease holds its cards all its term);
+    -- its revenue goes to its own site, else to the lowest id among its cards' sites
     SELECT l.id AS lease_id, l.kind, l.unit_price, l.card_count, l.tenant_id, l.card_model_id,
            coalesce(l.site_id, x.site_id) AS site_id, l.start, l."end"
-    FROM (SELECT lease_id, min(site_id) AS site_id FROM alloc GROUP BY lease_id) x
+    FROM (SELECT lease_id, min(site_id) AS site_id FROM lease_alloc GROUP BY lease_id) x
     JOIN leasing_lease l ON l.id = x.lease_id
+    WHERE %(site)s::bigint IS NULL OR coalesce(l.site_id, x.site_id) = %(site)s::bigint
 ),
 inventory AS (
     -- counted per server on the card table alone, then placed in racks
@@ -91,6 +128,7 @@ inventory AS (
     ) c
     JOIN marketplace_server s ON s.id = c.server_id
     JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
+    WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY s.rack_id, r.site_id, c.card_model_id
 ),
 events AS (
@@ -142,6 +180,7 @@ busy AS (
                / extract(epoch FROM b."end" - b.start)) AS hours
     FROM busy_cards b
     JOIN cards c ON c.id = b.card_id
+      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
     CROSS JOIN LATERAL generate_series(
         GREATEST((b.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
         LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
@@ -194,7 +233,7 @@ short_held AS (
                 ELSE {minute_ceil_sql("x.hi")}
            END AS hi
     FROM leases l
-    JOIN alloc x ON x.lease_id = l.lease_id
+    JOIN lease_alloc x ON x.lease_id = l.lease_id
     WHERE l.kind = 'short'
 ),
 short_days AS (
@@ -247,20 +286,29 @@ sites AS (
            count(*) FILTER (WHERE r.status = 'planned')
     FROM days d
     CROSS JOIN marketplace_rack r
+    WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY d.day, r.site_id
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue),
        (SELECT count(*) FROM sites)
 """
+# The chunk's lock and old rows: the whole fleet's days take every site's lock (in site order;
+# a site's chunk takes its own), so a fleet-wide and a per-site recompute never write the same
+# rows at once.
 _PREPARE_SQL = """
-SELECT pg_advisory_xact_lock(hashtext(%(lock)s));
+SELECT pg_advisory_xact_lock(hashtext(%(lock)s || ':' || id))
+FROM (SELECT id FROM marketplace_site
+      WHERE %(site)s::bigint IS NULL OR id = %(site)s::bigint ORDER BY id) AS sites;
 SET LOCAL idle_in_transaction_session_timeout = '5min';
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';
-DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s;
-DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
-DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s;
+DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
+DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
+DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s
+    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
 """
 
 
@@ -270,7 +318,9 @@ def _busy_metric_id() -> int:
     return builtin_metric_id("card_busy_hours")
 
 
-def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
+def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> dict[str, int]:
+    """Replace the snapshots of [d0, d1], of the whole fleet or of one site (its racks'
+    occupancy, the revenue of the leases it is owed, its racking)."""
     start, end = clock.day_start(d0), clock.day_start(d1 + dt.timedelta(days=1))
     params: dict[str, Any] = {
         "d0": d0,
@@ -281,6 +331,7 @@ def _recompute_chunk(d0: dt.date, d1: dt.date) -> dict[str, int]:
         "now": clock.now(),
         "busy_metric": _busy_metric_id(),
         "lock": LOCK_KEY,
+        "site": site_id,
     }
     with connection.cursor() as cursor:
         # one round trip: the job's settings and the chunk's old rows (client-side binding
@@ -331,13 +382,16 @@ def snapshots_recompute(
     run_claim(run)
     run.refresh_from_db()
     try:
-        chunk_start = day_from
-        while chunk_start <= day_to:
-            chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
-            with transaction.atomic():
-                _recompute_chunk(chunk_start, chunk_end)
-                run_heartbeat(run)
-            chunk_start = chunk_end + dt.timedelta(days=1)
+        if RecomputeChunk.objects.filter(run=run).exists():  # handed out a site at a time
+            _chunks_work(run)
+        else:
+            chunk_start = day_from
+            while chunk_start <= day_to:
+                chunk_end = min(chunk_start + dt.timedelta(days=CHUNK_DAYS - 1), day_to)
+                with transaction.atomic():
+                    _recompute_chunk(chunk_start, chunk_end)
+                    run_heartbeat(run)
+                chunk_start = chunk_end + dt.timedelta(days=1)
     except Exception as exc:
         run.status = "failed"
         run.error = f"{exc.__class__.__name__}: {exc}"
@@ -350,6 +404,115 @@ def snapshots_recompute(
     run.save(update_fields=["status", "error", "finished_at"])
     audit_record(actor=actor, action="snapshots.recompute", instance=run, after=snapshot(run))
     return run
+
+
+# --- A site at a time (the nightly) ---
+
+CHUNK_POLL_SECONDS = 0.5  # the run's worker, waiting on chunks others hold, looks this often
+
+# Take one of the run's open chunks for this session: nobody's, or (`reclaim`) one whose taker's
+# session is gone or silent past the stale bound. One statement: of two sessions, one gets it.
+_CHUNK_TAKE_SQL = """
+UPDATE analytics_recomputechunk c
+SET owner_pid = a.pid, owner_started = a.backend_start, heartbeat_at = now()
+FROM pg_stat_activity a
+WHERE a.pid = pg_backend_pid()
+  AND c.id = (
+      SELECT k.id FROM analytics_recomputechunk k
+      WHERE k.run_id = %(run)s AND k.status = 'open'
+        AND (k.owner_pid IS NULL
+             OR (%(reclaim)s AND (
+                 k.heartbeat_at < now() - %(stale)s * interval '1 second'
+                 OR NOT EXISTS (
+                     SELECT 1 FROM pg_stat_activity s
+                     WHERE s.pid = k.owner_pid
+                       AND (s.backend_start IS NULL OR s.backend_start = k.owner_started)))))
+      ORDER BY k.id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+  )
+RETURNING c.id, c.site_id
+"""
+
+
+def _chunk_take(run_id: int, *, reclaim: bool) -> tuple[int, int] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHUNK_TAKE_SQL,
+            {"run": run_id, "reclaim": reclaim, "stale": RUN_STALE_AFTER.total_seconds()},
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _chunk_do(run: RecomputeRun, chunk_id: int, site_id: int) -> None:
+    """Replace the site's snapshots of the run's days (a year of days per transaction, each
+    beating the chunk's heartbeat), then mark the chunk done."""
+    chunk = RecomputeChunk(pk=chunk_id)
+    piece_start = run.day_from
+    while piece_start <= run.day_to:
+        piece_end = min(piece_start + dt.timedelta(days=CHUNK_DAYS - 1), run.day_to)
+        with transaction.atomic():
+            _recompute_chunk(piece_start, piece_end, site_id)
+            run_heartbeat(chunk)
+        piece_start = piece_end + dt.timedelta(days=1)
+    RecomputeChunk.objects.filter(pk=chunk_id).update(status="done", finished_at=clock.now())
+
+
+def _chunks_work(run: RecomputeRun) -> None:
+    """The run's own worker: take its open chunks until none is left, then wait for those
+    other workers hold, taking over any whose taker died."""
+    while True:
+        taken = _chunk_take(run.pk, reclaim=True)
+        if taken is not None:
+            _chunk_do(run, *taken)
+            continue
+        if not RecomputeChunk.objects.filter(run=run, status="open").exists():
+            return
+        run_heartbeat(run)
+        time.sleep(CHUNK_POLL_SECONDS)
+
+
+def snapshots_recompute_by_site(
+    *, day_from: dt.date, day_to: dt.date, trigger: str = "nightly"
+) -> RecomputeRun:
+    """Recompute [day_from, day_to] a site at a time: a chunk per site, which any `analytics`
+    worker may take (a task is queued for each but the first), this worker taking whatever is
+    left and any chunk whose taker died. The result equals the fleet-wide statement's
+    (`snapshots_recompute`); a run whose own worker dies is redone on its row, its chunks not
+    yet done again (`recompute_runs_recover`)."""
+    range_validate(day_from, day_to)
+    runs_close_abandoned(model=RecomputeRun, stale_after=RUN_STALE_AFTER)
+    with transaction.atomic():
+        run = RecomputeRun.objects.create(
+            day_from=day_from, day_to=day_to, trigger=trigger, started_at=clock.now()
+        )
+        sites = list(Site.objects.order_by("pk").values_list("pk", flat=True))
+        RecomputeChunk.objects.bulk_create(RecomputeChunk(run=run, site_id=s) for s in sites)
+        run_id, helpers = run.pk, max(len(sites) - 1, 0)
+
+        def hand_out() -> None:
+            for _ in range(helpers):
+                if not enqueue_nudge("analytics.recompute_chunks", run_id):
+                    break  # the broker is away: this worker does them all
+
+        transaction.on_commit(hand_out)
+    return snapshots_recompute(day_from=day_from, day_to=day_to, trigger=trigger, run=run)
+
+
+def recompute_chunks_help(run_id: int) -> int:
+    """Another worker's help with a run: take its chunks nobody has until none is left (how
+    many it did). A chunk that fails is let go at once, for the run's worker to take again."""
+    run = RecomputeRun.objects.filter(pk=run_id, status="running").first()
+    done = 0
+    while run is not None and (taken := _chunk_take(run.pk, reclaim=False)) is not None:
+        try:
+            _chunk_do(run, *taken)
+        except Exception:
+            RecomputeChunk.objects.filter(pk=taken[0], status="open").update(owner_pid=None)
+            raise
+        done += 1
+    return done
 
 
 def recompute_is_long(day_from: dt.date, day_to: dt.date) -> bool:
@@ -404,7 +567,7 @@ def snapshots_nightly() -> RecomputeRun:
         (last,) = cursor.fetchone()
     day_from = yesterday if last is None else min(last + dt.timedelta(days=1), yesterday)
     day_from = max(day_from, clock.add_months(yesterday, -MAX_RANGE_MONTHS) + dt.timedelta(days=1))
-    return snapshots_recompute(day_from=day_from, day_to=yesterday, trigger="nightly")
+    return snapshots_recompute_by_site(day_from=day_from, day_to=yesterday, trigger="nightly")
 
 
 def recompute_runs_recover() -> list[RecomputeRun]:

@@ -1,7 +1,12 @@
 from celery import shared_task
 
 from analytics.models import RecomputeRun
-from analytics.services import recompute_runs_recover, snapshots_nightly, snapshots_recompute
+from analytics.services import (
+    recompute_chunks_help,
+    recompute_runs_recover,
+    snapshots_nightly,
+    snapshots_recompute,
+)
 
 
 @shared_task(name="analytics.nightly_recompute", acks_late=True)
@@ -33,3 +38,10 @@ def recompute_run(run_id: int) -> str:
     return snapshots_recompute(
         day_from=run.day_from, day_to=run.day_to, trigger=run.trigger, run=run
     ).status
+
+
+@shared_task(name="analytics.recompute_chunks", acks_late=True)
+def recompute_chunks(run_id: int) -> int:
+    """Help with a run handed out a site at a time (the nightly's): take its chunks nobody has
+    until none is left. Redelivered or late, it finds none and returns."""
+    return recompute_chunks_help(run_id)

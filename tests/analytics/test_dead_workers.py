@@ -16,7 +16,7 @@ import pytest
 from django.db import connection, connections
 
 from analytics.models import OccupancyDaily, RecomputeRun, RevenueDaily
-from analytics.services import LOCK_KEY, snapshots_nightly, snapshots_recompute
+from analytics.services import site_lock_key, snapshots_nightly, snapshots_recompute
 from analytics.tasks import nightly_recompute
 from billing.models import Invoice, InvoiceLine, InvoiceRun
 from billing.services.invoicing import invoice_run
@@ -99,7 +99,10 @@ def kill_worker_once_it_waits(code: str) -> None:
 def test_a_nightly_killed_mid_run_is_closed_and_redone_by_its_redelivery(story):
     with at("2027-03-11 01:00"):
         snapshots_nightly()  # 2027-03-10 done: the next nightly starts on the 11th
-    with Blocker("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY]), at(NIGHT):
+    with (
+        Blocker("SELECT pg_advisory_lock(hashtext(%s))", [site_lock_key(story["site"].pk)]),
+        at(NIGHT),
+    ):
         kill_worker_once_it_waits(
             "from analytics.tasks import nightly_recompute\n"
             f"with at({NIGHT!r}): nightly_recompute()"
@@ -150,7 +153,10 @@ def test_an_invoice_run_whose_worker_died_is_closed_and_redone(story):
 def test_recover_runs_redoes_a_dead_recompute_on_its_row_and_then_leaves_it(story):
     from analytics.tasks import recover_runs
 
-    with Blocker("SELECT pg_advisory_lock(hashtext(%s))", [LOCK_KEY]), at(NIGHT):
+    with (
+        Blocker("SELECT pg_advisory_lock(hashtext(%s))", [site_lock_key(story["site"].pk)]),
+        at(NIGHT),
+    ):
         kill_worker_once_it_waits(
             "from analytics.services import snapshots_recompute\n"
             "import datetime as dt\n"
