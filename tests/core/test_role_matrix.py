@@ -694,11 +694,16 @@ BODIES: dict[tuple[str, str], Callable[[World, str], Any]] = {
         "status": "planned",
     },
     ("api/v1/racks/{pk}/", "PATCH"): lambda w, a: {"name": "RX3"},
-    ("api/v1/servers/", "POST"): lambda w, a: {"rack": w.rack.pk, "name": "srv-x", "position": 30},
+    # slots no factory reaches (their positions count up through the whole session)
+    ("api/v1/servers/", "POST"): lambda w, a: {
+        "rack": w.rack.pk,
+        "name": "srv-x",
+        "position": 32000,
+    },
     ("api/v1/servers/{pk}/", "PUT"): lambda w, a: {
         "rack": w.rack.pk,
         "name": "srv-y",
-        "position": 31,
+        "position": 32001,
     },
     ("api/v1/servers/{pk}/", "PATCH"): lambda w, a: {"name": "srv-z"},
     ("api/v1/card-models/", "POST"): lambda w, a: {
