@@ -6,6 +6,7 @@ from django.contrib import admin
 from analytics.models import (
     BusinessCase,
     OccupancyDaily,
+    RecomputeChunk,
     RecomputeRun,
     RevenueDaily,
     SiteDaily,
@@ -34,6 +35,12 @@ class RevenueDailyAdmin(GovernedAdmin):
 @admin.register(RecomputeRun)
 class RecomputeRunAdmin(GovernedAdmin):
     list_display = ["id", "day_from", "day_to", "status", "trigger", "started_at", "finished_at"]
+
+
+@admin.register(RecomputeChunk)
+class RecomputeChunkAdmin(GovernedAdmin):
+    list_display = ["id", "run", "site", "status", "owner_pid", "heartbeat_at", "finished_at"]
+    list_select_related = ["run", "site"]
 
 
 @admin.register(BusinessCase)

@@ -187,3 +187,8 @@ def run(ctx: Context) -> dict[str, Any]:
         "rows": [result["row"] for result in results.values()],
         "variants": {name: result["detail"] for name, result in results.items()},
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes."""
+    return {"availability p95 (ms)": (result["rows"][0]["p95_ms"], "time")}

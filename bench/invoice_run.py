@@ -67,3 +67,8 @@ def run(ctx: Context) -> dict[str, Any]:
             }
         ],
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes."""
+    return {"invoice run (s)": (result["rows"][0]["first_run_s"], "time")}

@@ -347,3 +347,12 @@ def run(ctx: Context) -> dict[str, Any]:
         "rows": rows,
         "variants": {name: result["detail"] for name, result in results.items()},
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes."""
+    short = result["rows"][0]
+    return {
+        "lease creation (leases/s)": (short["leases_per_s"], "rate"),
+        "lease creation p95 (ms)": (short["p95_ms"], "time"),
+    }

@@ -272,3 +272,12 @@ def run(ctx: Context) -> dict[str, Any]:
             name: {**result["detail"], **checks[name]} for name, result in results.items()
         },
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes: our lists' req/s."""
+    return {
+        f"list {row['variant']} (req/s)": (row["req_per_s"], "rate")
+        for row in result["rows"]
+        if not str(row["variant"]).endswith("textbook")
+    }

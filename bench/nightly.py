@@ -125,3 +125,12 @@ def run(ctx: Context) -> dict[str, Any]:
             }
         ],
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes."""
+    row = result["rows"][0]
+    return {
+        "nightly day (ms)": (row["recompute_ms"], "time"),
+        "backfill 365 days (s)": (row["backfill_365_s"], "time"),
+    }

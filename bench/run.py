@@ -63,7 +63,9 @@ BENCHMARKS: tuple[str, ...] = (
     "webhooks",
 )
 
-BENCH_DB = "aidc_bench"
+BENCH_DB = "aidc_bench"  # the 10,000-card fleet; other sizes: aidc_bench_<cards>
+BASE_CARDS = 10000
+GROWTH_LIMIT = 1.2  # time may grow at most this many times as fast as the fleet
 BENCH_REDIS_DB = 14
 BENCH_KEY_PREFIX = "aidc-bench"
 FLEET_PREFIX = "GF"
@@ -118,18 +120,23 @@ def bench_redis_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db}"))
 
 
-def prepare_database(server_url: str, *, fresh: bool) -> None:
-    """Create aidc_bench when missing (drop it first with `fresh`). No other database is touched."""
+def bench_db(cards: int) -> str:
+    return BENCH_DB if cards == BASE_CARDS else f"{BENCH_DB}_{cards}"
+
+
+def prepare_database(server_url: str, database: str, *, fresh: bool) -> None:
+    """Create the bench database when missing (drop it first with `fresh`). No other database
+    is touched."""
     with psycopg.connect(
         with_database(server_url, "postgres"), autocommit=True, connect_timeout=5
     ) as conn:
-        name = sql.Identifier(BENCH_DB)
+        name = sql.Identifier(database)
         if fresh:
-            log(f"dropping database {BENCH_DB}")
+            log(f"dropping database {database}")
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB])
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
         if exists.fetchone() is None:
-            log(f"creating database {BENCH_DB}")
+            log(f"creating database {database}")
             conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
@@ -379,11 +386,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "names", nargs="*", help=f"benchmarks to run (default: all of {BENCHMARKS})"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    parser.add_argument("--fresh", action="store_true", help=f"drop and recreate {BENCH_DB} first")
+    parser.add_argument(
+        "--fresh", action="store_true", help="drop and recreate the bench database first"
+    )
     parser.add_argument("--warmup", type=int, default=50, help="warm-up requests (default 50)")
     parser.add_argument("--requests", type=int, default=500, help="measured requests (500)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--cards", type=int, default=10000, help="fleet size when built")
+    parser.add_argument(
+        "--cards",
+        type=int,
+        default=BASE_CARDS,
+        help=f"fleet size ({BENCH_DB} at {BASE_CARDS:,} cards, else {BENCH_DB}_<cards>)",
+    )
+    parser.add_argument(
+        "--sizes",
+        help="comma-separated fleet sizes: the benchmarks at each, then how their times grow "
+        f"against the fleet (at most {GROWTH_LIMIT}x as fast), e.g. 10000,30000,100000",
+    )
     parser.add_argument("--days", type=int, default=365, help="days of leases when built")
     parser.add_argument(
         "--seconds", type=float, help="duration of a time-bound benchmark (load: 60 s)"
@@ -413,7 +432,28 @@ def main(argv: list[str] | None = None) -> int:
     server_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
     if not server_url or not redis_url:
         raise SystemExit("[bench] DATABASE_URL and REDIS_URL must be set (use `make bench`)")
-    database_url = with_database(server_url, BENCH_DB)
+    sizes = [int(size) for size in args.sizes.split(",")] if args.sizes else [args.cards]
+    failed = False
+    by_size: dict[int, list[dict[str, Any]]] = {}
+    for cards in sizes:
+        records, size_failed = run_at(args, selected, server_url, redis_url, cards)
+        by_size[cards] = records
+        failed = failed or size_failed
+    if len(sizes) > 1:
+        print_growth(by_size)
+    return 1 if failed else 0
+
+
+def run_at(
+    args: argparse.Namespace,
+    selected: list[Benchmark],
+    server_url: str,
+    redis_url: str,
+    cards: int,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The selected benchmarks on the fleet of `cards` cards (built when missing)."""
+    database = bench_db(cards)
+    database_url = with_database(server_url, database)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -423,11 +463,11 @@ def main(argv: list[str] | None = None) -> int:
         "TEST_CLOCK": "false",
         "THROTTLE_RATE": "1000000/min",
     }
-    log(f"database {BENCH_DB}, Redis {env['REDIS_URL']}, key prefix {BENCH_KEY_PREFIX}")
+    log(f"database {database}, Redis {env['REDIS_URL']}, key prefix {BENCH_KEY_PREFIX}")
 
-    prepare_database(server_url, fresh=args.fresh)
+    prepare_database(server_url, database, fresh=args.fresh)
     manage(env, "migrate", "--noinput", "-v", "0")
-    ensure_fleet(env, database_url, cards=args.cards, days=args.days)
+    ensure_fleet(env, database_url, cards=cards, days=args.days)
     token = create_tenant(env)
     machine = {**machine_facts(database_url), "gunicorn_threads": args.threads}
     fleet = fleet_facts(database_url)
@@ -494,7 +534,50 @@ def main(argv: list[str] | None = None) -> int:
     )
     path = append_results(records)
     log(f"results appended to {path.relative_to(ROOT)}")
-    return 1 if failed else 0
+    return records, failed
+
+
+def print_growth(by_size: dict[int, list[dict[str, Any]]]) -> None:
+    """Each benchmark's growth figures (its module's `growth(result)`: name -> (value, kind),
+    kind "time" or "rate") at each size, against the smallest: the time ratio over the size
+    ratio must stay at most GROWTH_LIMIT (a rate's time is its inverse)."""
+    sizes = sorted(by_size)
+    base = sizes[0]
+    figures: dict[str, dict[int, tuple[float, str]]] = {}
+    for cards in sizes:
+        for record in by_size[cards]:
+            growth = getattr(
+                importlib.import_module(f"bench.{record['benchmark']}"), "growth", None
+            )
+            if growth is None or "error" in record:
+                continue
+            for name, value in growth(record["result"]).items():
+                figures.setdefault(name, {})[cards] = value
+    print(f"\n== growth against {base:,} cards (time ratio / size ratio <= {GROWTH_LIMIT}) ==")
+    header = [
+        "figure",
+        *[f"{cards:,} cards" for cards in sizes],
+        *[f"x{cards / base:g} growth" for cards in sizes[1:]],
+    ]
+    rows = [header]
+    for name, values in figures.items():
+        if base not in values:
+            continue
+        base_value, kind = values[base]
+        row = [name, *[f"{values[c][0]:,.1f}" if c in values else "-" for c in sizes]]
+        for cards in sizes[1:]:
+            if cards not in values or not base_value or not values[cards][0]:
+                row.append("-")
+                continue
+            value = values[cards][0]
+            time_ratio = value / base_value if kind == "time" else base_value / value
+            growth_ratio = time_ratio / (cards / base)
+            verdict = "met" if growth_ratio <= GROWTH_LIMIT else "NOT met"
+            row.append(f"{growth_ratio:.2f} {verdict}")
+        rows.append(row)
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

@@ -180,3 +180,8 @@ def run(ctx: Context) -> dict[str, Any]:
             }
         ],
     }
+
+
+def growth(result: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    """What `make bench BENCH_ARGS="--sizes …"` compares across fleet sizes."""
+    return {"usage ingestion (records/s)": (result["rows"][0]["http_records_per_s"], "rate")}

@@ -2,7 +2,8 @@
 
 `generate_leases(days=D, seed=S)` builds, deterministically for a given fleet, clock and seed:
 
-- 2,000 tenants ("Gen tenant 0001"…, categories in turn), each with at least one lease;
+- 2,000 tenants per 10,000 cards ("Gen tenant 0001"…, categories in turn; at least 2,000), each
+  with at least one lease;
 - a base of long leases (12/24/36 months from operator-local midnight, renewed back to back or
   followed by another tenant after a gap) holding about 59 % of the cards at any instant, the
   first ones started before the window (not before the cards were commissioned) so the window
@@ -43,7 +44,7 @@ from leasing.terms import long_lease_monthly_fee
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, CardModel, Rack, Server
 
-TENANTS = 2000
+TENANTS = 2000  # per 10,000 cards (and at least this many): tenants grow with the fleet
 CARDS_PER_SERVER = 8
 FUTURE_DAYS = 30
 DAY = 86400
@@ -584,10 +585,10 @@ def generate_leases(*, days: int, seed: int) -> dict[str, int]:
         raise ValueError("days must be positive")
     now = clock.now()
     window = Window.around(now, days)
-    tenant_ids = _create_tenants(TENANTS, now)
-    plan = plan_leases(
-        cards=load_cards(), prices=load_prices(), tenants=TENANTS, window=window, seed=seed
-    )
+    cards = load_cards()
+    tenants = max(TENANTS, round(TENANTS * Card.objects.count() / 10000))
+    tenant_ids = _create_tenants(tenants, now)
+    plan = plan_leases(cards=cards, prices=load_prices(), tenants=tenants, window=window, seed=seed)
     allocations = _write(plan, tenant_ids, now) if plan else 0
     _analyze()
     return {"tenants": len(tenant_ids), "leases": len(plan), "allocations": allocations}
