@@ -191,6 +191,10 @@ if REPLICA_DATABASE_URL:
         "TEST": {"MIRROR": "default"},
     }
 DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
+# What the router reads from the replica: the nightly figures (written only by the recompute).
+REPLICA_READ_MODELS = frozenset(
+    {"analytics.occupancydaily", "analytics.sitedaily", "analytics.revenuedaily"}
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")

@@ -1,7 +1,8 @@
 """Reports may read from a replica of the database (`REPLICA_DATABASE_URL`, optional).
 
 With the setting, the database alias `replica` exists and `ReplicaRouter` sends the ORM's reads
-of the nightly figures (`REPLICA_READ_MODELS`) there; raw report SQL asks `reports_alias()`.
+of the models the setting `REPLICA_READ_MODELS` names (the nightly figures) there; raw report
+SQL asks `reports_alias()`.
 Everything else, and every write, stays on the primary (`default`): a service that has just
 written must read what it wrote. Without the setting, `reports_alias()` is the primary.
 
@@ -22,10 +23,6 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from core import clock
 
 REPLICA = "replica"
-# The nightly figures: written only by the recompute, read by reports and the console.
-REPLICA_READ_MODELS = frozenset(
-    {"analytics.occupancydaily", "analytics.sitedaily", "analytics.revenuedaily"}
-)
 
 
 def reports_alias() -> str:
@@ -51,7 +48,7 @@ class ReplicaRouter:
     there (it is a copy of the primary, migrated with it)."""
 
     def db_for_read(self, model: type[Any], **hints: Any) -> str | None:
-        if model._meta.label_lower in REPLICA_READ_MODELS:
+        if model._meta.label_lower in settings.REPLICA_READ_MODELS:
             return reports_alias()
         return None
 

@@ -26,7 +26,7 @@ from django_celery_beat.models import (
 from accounts.models import Tenant, User
 from analytics.business_case import business_case_create
 from analytics.models import BusinessCase
-from analytics.services import snapshots_recompute
+from analytics.services import snapshots_recompute, snapshots_recompute_by_site
 from billing.models import (
     Budget,
     CreditNote,
@@ -250,6 +250,7 @@ def build_world() -> World:
         recompute = snapshots_recompute(
             day_from=dt.date(2027, 5, 1), day_to=dt.date(2027, 5, 2), trigger="api"
         )
+        snapshots_recompute_by_site(day_from=dt.date(2027, 5, 3), day_to=dt.date(2027, 5, 3))
     endpoints = {
         name: endpoint_create(
             actor=None, tenant=sides[name].tenant, url=f"https://h.example/{name}"

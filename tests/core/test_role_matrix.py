@@ -357,6 +357,7 @@ ADMIN_MODELS: dict[str, str] = {
     "analytics.occupancydaily": "governed",
     "analytics.sitedaily": "governed", "analytics.revenuedaily": "governed",
     "analytics.recomputerun": "governed", "analytics.businesscase": "governed",
+    "analytics.recomputechunk": "governed",
 }  # fmt: skip
 _ANY = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _EDITABLE = {
