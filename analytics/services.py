@@ -81,7 +81,10 @@ alloc AS MATERIALIZED (
     -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
     WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
       AND lower(a.period) < %(end)s
-      AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
+      AND (%(site)s::bigint IS NULL OR (
+          c.site_id = %(site)s::bigint
+          -- a site's cards probe the (card, period) index of the exclusion constraint
+          AND a.period && tstzrange(%(start)s, %(end)s, '[)')))
 ),
 lease_alloc AS MATERIALIZED (
     -- every allocation in the chunk of the leases the site may owe revenue to: those holding
@@ -101,6 +104,7 @@ lease_alloc AS MATERIALIZED (
     WHERE %(site)s::bigint IS NOT NULL
       AND coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
       AND lower(a.period) < %(end)s
+      AND a.period && tstzrange(%(start)s, %(end)s, '[)')
       AND a.lease_id IN (
           SELECT lease_id FROM alloc
           UNION
@@ -124,7 +128,11 @@ inventory AS (
         SELECT server_id, card_model_id,
                count(*) FILTER (WHERE status <> 'retired') AS installed,
                count(*) FILTER (WHERE status = 'available') AS in_service
-        FROM marketplace_card GROUP BY server_id, card_model_id
+        FROM marketplace_card
+        WHERE %(site)s::bigint IS NULL OR server_id = ANY(ARRAY(
+            SELECT s.id FROM marketplace_server s JOIN marketplace_rack r ON r.id = s.rack_id
+            WHERE r.site_id = %(site)s::bigint))
+        GROUP BY server_id, card_model_id
     ) c
     JOIN marketplace_server s ON s.id = c.server_id
     JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'

@@ -1,7 +1,8 @@
 """Usage ingestion through the HTTP API: batches of 1,000 records under gunicorn.
 
-Targets: ≥ 40,000 records/s, and ≥ 1/3 of a bare `INSERT … SELECT unnest(…) ON CONFLICT DO
-NOTHING` of the same number of rows into the same table, measured in the same run. Then the
+Targets: ≥ 40,000 records/s, and ≥ 1/3 of a binary `COPY` of the same number of rows into the
+same table (the contract's reference), measured in the same run. The bare `INSERT … SELECT
+unnest(…) ON CONFLICT DO NOTHING` of the same rows is measured too, for comparison. Then the
 first batches are posted again: a retry must add nothing and report every record as duplicate.
 """
 
@@ -12,7 +13,9 @@ import json
 import secrets
 import threading
 import time
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.harness import ApiClient, BenchError, Context
 
@@ -39,12 +42,12 @@ ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
 """
 
 
-def _leases(ctx: Context) -> list[tuple[int, dt.datetime, dt.datetime]]:
+def _leases(ctx: Context) -> list[tuple[int, dt.datetime, dt.datetime, int]]:
     """Long leases running through the last 30 days: windows inside their term are valid."""
     with ctx.connect() as conn:
         rows = conn.execute(
             """
-            SELECT id, start, "end" FROM leasing_lease
+            SELECT id, start, "end", tenant_id FROM leasing_lease
             WHERE kind = 'long' AND status IN ('active', 'ended')
               AND start < now() - interval '30 days' AND "end" > now()
             ORDER BY id LIMIT 200
@@ -59,7 +62,7 @@ def _records(leases: list[Any], run: str, batch: int) -> list[dict[str, Any]]:
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     out = []
     for i in range(BATCH):
-        lease_id, _, _ = leases[(batch * BATCH + i) % len(leases)]
+        lease_id = leases[(batch * BATCH + i) % len(leases)][0]
         start = now - dt.timedelta(hours=1 + (batch * BATCH + i) % 600)
         out.append(
             {
@@ -133,6 +136,43 @@ def _bare(ctx: Context, leases: list[Any], run: str, metric: int) -> float:
     return BATCHES * BATCH / wall
 
 
+_COPY_SQL = """
+COPY billing_usagerecord (tenant_id, lease_id, metric_id, quantity, start, "end", month, source,
+                          external_id, poster, created_at)
+FROM STDIN (FORMAT BINARY)
+"""
+_COPY_TYPES = [
+    "int8", "int8", "int8", "numeric", "timestamptz", "timestamptz", "date", "text", "text",
+    "text", "timestamptz",
+]  # fmt: skip
+
+
+def _copy(ctx: Context, leases: list[Any], run: str, metric: int) -> float:
+    """Rows/s of a binary COPY of the same number of rows, a COPY per batch of 1,000 (the
+    contract's reference: the fastest way rows go into the table, no validation, no dedupe)."""
+    tz = ZoneInfo("Asia/Shanghai")
+    tenants = {lease_id: tenant_id for lease_id, _, _, tenant_id in leases}
+    batches = [_records(leases, f"{run}-copy", b) for b in range(BATCHES)]
+    now = dt.datetime.now(dt.UTC)
+    with ctx.connect() as conn:
+        started = time.perf_counter()
+        for records in batches:
+            with conn.cursor().copy(_COPY_SQL) as copy:
+                copy.set_types(_COPY_TYPES)
+                for r in records:
+                    start = dt.datetime.fromisoformat(r["start"])
+                    copy.write_row(
+                        (
+                            tenants[r["lease"]], r["lease"], metric, Decimal(r["quantity"]),
+                            start, dt.datetime.fromisoformat(r["end"]),
+                            start.astimezone(tz).date().replace(day=1), r["source"],
+                            r["external_id"], "operator", now,
+                        )
+                    )  # fmt: skip
+        wall = time.perf_counter() - started
+    return BATCHES * BATCH / wall
+
+
 def run(ctx: Context) -> dict[str, Any]:
     token = (
         ctx.manage(
@@ -154,13 +194,11 @@ def run(ctx: Context) -> dict[str, Any]:
     http = _http(ctx, token, bodies)
     retry = _http(ctx, token, bodies[:RETRIED])
     bare_rps = _bare(ctx, leases, run_id, metric)
+    copy_rps = _copy(ctx, leases, run_id, metric)
     http_rps = http["accepted"] / http["seconds"]
-    ratio = http_rps / bare_rps
+    ratio = http_rps / copy_rps
     return {
-        "target": (
-            f">= {TARGET_RPS} records/s and >= 1/3 of the bare statement (INSERT…unnest "
-            "ON CONFLICT; the contract's baseline is a binary COPY)"
-        ),
+        "target": (f">= {TARGET_RPS} records/s and >= 1/3 of a binary COPY of the same rows"),
         "meets_target": http_rps >= TARGET_RPS
         and ratio >= TARGET_RATIO
         and http["failures"] == 0
@@ -171,6 +209,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 "batch_size": BATCH,
                 "clients": CLIENTS,
                 "http_records_per_s": round(http_rps),
+                "copy_rows_per_s": round(copy_rps),
                 "bare_rows_per_s": round(bare_rps),
                 "ratio": round(ratio, 3),
                 "accepted": http["accepted"],

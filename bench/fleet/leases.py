@@ -450,14 +450,20 @@ def _create_tenants(count: int, at: dt.datetime) -> list[int]:
         cursor.execute(
             f"""
             INSERT INTO {table} (created_at, updated_at, name, category, tax_id, billing_address)
-            SELECT %(at)s, %(at)s, 'Gen tenant ' || lpad(n::text, 4, '0'),
+            SELECT %(at)s, %(at)s, 'Gen tenant ' || lpad(n::text, %(digits)s, '0'),
                    (%(categories)s::text[])[1 + (n - 1) %% %(kinds)s],
                    '91420500GT' || lpad(n::text, 8, '0'),
                    'Generated tenant ' || n || ', 1 Compute Road'
             FROM generate_series(1, %(count)s) AS n
             RETURNING id, name
             """,
-            {"at": at, "categories": categories, "kinds": len(categories), "count": count},
+            {
+                "at": at,
+                "categories": categories,
+                "kinds": len(categories),
+                "count": count,
+                "digits": max(4, len(str(count))),  # names sort as their numbers do
+            },
         )
         return [pk for pk, _ in sorted(cursor.fetchall(), key=lambda row: row[1])]
 
