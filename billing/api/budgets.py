@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.tenancy import OwnTenant, TenantInPath
 from accounts.models import Tenant
 from billing.models import Budget, BudgetAction
 from billing.services import spend
@@ -114,24 +114,14 @@ class _BudgetView(APIView):
         return self._answer(request, self.tenant(request, **kwargs), partial=True)
 
 
-class MyBudgetView(_BudgetView):
+class MyBudgetView(OwnTenant, _BudgetView):
     """The signed-in tenant's spend limit and its month so far."""
 
     permission_classes = [roles(read=TENANT, write=TENANT)]
-
-    def tenant(self, request: Request, **kwargs: Any) -> Tenant:
-        user: Any = request.user
-        if user.tenant_id is None:  # admin passes every role check, but has no tenant
-            raise NotFound(
-                "You belong to no tenant: staff use tenants/{id}/budget/.", code="no_tenant"
-            )
-        return Tenant.objects.get(pk=user.tenant_id)
+    staff_path = "tenants/{id}/budget/"
 
 
-class TenantBudgetView(_BudgetView):
+class TenantBudgetView(TenantInPath, _BudgetView):
     """Any tenant's spend limit: staff read it, finance sets it."""
 
     permission_classes = [roles(read=STAFF, write=FINANCE)]
-
-    def tenant(self, request: Request, **kwargs: Any) -> Tenant:
-        return get_object_or_404(Tenant, pk=kwargs["tenant_id"])

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api.tenancy import OwnTenant, TenantInPath
 from accounts.models import Tenant
 from billing import documents
 from billing.api.filters import month_param
@@ -79,28 +79,17 @@ class _BillingProfileView(APIView):
         return self._answer(request, self.tenant(request, **kwargs), partial=True)
 
 
-class MyBillingProfileView(_BillingProfileView):
+class MyBillingProfileView(OwnTenant, _BillingProfileView):
     """The signed-in tenant's billing profile (发票抬头), as its fapiao will name it."""
 
     permission_classes = [roles(read=TENANT, write=TENANT)]
-
-    def tenant(self, request: Request, **kwargs: Any) -> Tenant:
-        user: Any = request.user
-        if user.tenant_id is None:  # admin passes every role check, but has no tenant
-            raise NotFound(
-                "You belong to no tenant: staff use tenants/{id}/billing-profile/.",
-                code="no_tenant",
-            )
-        return Tenant.objects.get(pk=user.tenant_id)
+    staff_path = "tenants/{id}/billing-profile/"
 
 
-class TenantBillingProfileView(_BillingProfileView):
+class TenantBillingProfileView(TenantInPath, _BillingProfileView):
     """Any tenant's billing profile, for finance."""
 
     permission_classes = [roles(read=FINANCE, write=FINANCE)]
-
-    def tenant(self, request: Request, **kwargs: Any) -> Tenant:
-        return get_object_or_404(Tenant, pk=kwargs["tenant_id"])
 
 
 def _fapiao(
