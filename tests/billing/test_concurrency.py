@@ -2,10 +2,8 @@
 batches never duplicate."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from billing.models import Invoice, UsageRecord, VoucherGrant, VoucherRedemption
@@ -14,31 +12,11 @@ from billing.services.vouchers import voucher_grant_create, voucher_program_crea
 from core import clock
 from leasing.services import lease_create
 from tests.billing.conftest import D, run
+from tests.concurrency import run_concurrently
 from tests.factories import RackFactory, TenantFactory, api_key, make_server_with_cards
 from tests.timing import at
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_concurrently(count, work):
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def target(index):
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_invoices_sharing_a_grant_issued_at_once_never_over_redeem(domestic):

@@ -10,7 +10,7 @@ from billing.services.fapiao import invoice_fapiao_record
 from billing.services.invoicing import invoice_issue
 from core.exceptions import ApplicationError
 from tests.billing.conftest import invoice_for, long_lease, run
-from tests.billing.test_concurrency import run_concurrently
+from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory
 from tests.timing import at
 

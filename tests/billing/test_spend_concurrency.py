@@ -12,6 +12,7 @@ from billing.services.spend import spend_evaluate
 from events.models import Event
 from leasing.models import Lease
 from leasing.services import lease_create, lease_stop
+from tests.concurrency import run_concurrently
 from tests.factories import CardModelFactory, RackFactory, TenantFactory, make_server_with_cards
 from tests.timing import at
 
@@ -76,24 +77,10 @@ def test_two_passes_at_once_send_each_notice_once():
     with at("2027-03-10 08:00"):
         lease = lease_create(actor=None, tenant=tenant, kind="short", card_model=model,
                              card_count=1)  # fmt: skip
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def evaluate(index: int) -> None:
-        try:
-            barrier.wait(10)
-            results[index] = spend_evaluate(tenant_id=tenant.pk if index else None)
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
     with at("2027-03-10 10:00"):
-        threads = [threading.Thread(target=evaluate, args=(i,)) for i in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        results = run_concurrently(
+            2, lambda index: spend_evaluate(tenant_id=tenant.pk if index else None)
+        )
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(r.notices for r in results) == [0, 3]  # 50 %, 80 % and reached, once
     assert sorted(r.stopped for r in results) == [[], [lease.pk]]

@@ -16,7 +16,7 @@ from billing.services.vouchers import (
 )
 from leasing.services import lease_create
 from tests.billing.conftest import D, run
-from tests.billing.test_concurrency import run_concurrently
+from tests.concurrency import run_concurrently
 from tests.factories import TenantFactory
 from tests.timing import at
 

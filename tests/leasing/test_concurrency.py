@@ -1,15 +1,15 @@
 """Real threads, real transactions: the database never double-books a card."""
 
 import datetime as dt
-import threading
 from collections import Counter
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from rest_framework.test import APIClient
 
 from leasing.models import Allocation, Lease
+from tests.concurrency import run_concurrently
 from tests.factories import (
     CardFactory,
     CardModelFactory,
@@ -34,25 +34,6 @@ def assert_no_overlapping_allocations() -> None:
             """
         )
         assert cursor.fetchone()[0] == 0
-
-
-def run_concurrently(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(index)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 def test_64_requests_for_the_last_8_cards_give_exactly_one_lease(make_user) -> None:
