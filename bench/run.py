@@ -63,7 +63,9 @@ BENCHMARKS: tuple[str, ...] = (
     "webhooks",
 )
 
-BENCH_DB = "aidc_bench"  # the 10,000-card fleet; other sizes: aidc_bench_<cards>
+# the 10,000-card fleet; other sizes: <BENCH_DB>_<cards>. Two checkouts whose schemas differ
+# (a branch with a migration) each name their own, e.g. BENCH_DB=aidc_bench_mybranch.
+BENCH_DB = os.environ.get("BENCH_DB", "aidc_bench")
 BASE_CARDS = 10000
 GROWTH_LIMIT = 1.2  # time may grow at most this many times as fast as the fleet
 BENCH_REDIS_DB = 14
