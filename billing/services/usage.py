@@ -68,6 +68,15 @@ class _Reject(Exception):
         self.code, self.message = code, message
 
 
+def _storable(value: str) -> bool:
+    """Whether UTF-8 can hold the text: a lone surrogate (JSON's "\\ud800") cannot."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(raw: dict[str, Any], name: str, limit: int) -> str:
     value = raw.get(name)
     if (
@@ -75,7 +84,7 @@ def _text(raw: dict[str, Any], name: str, limit: int) -> str:
         or not value
         or len(value) > limit
         or "\x00" in value
-        or any("\ud800" <= c <= "\udfff" for c in value)  # lone surrogates: not storable
+        or not (value.isascii() or _storable(value))
     ):
         raise _Reject("invalid", f"{name} must be a non-empty string of at most {limit} characters")
     return value
