@@ -1,9 +1,11 @@
 """Nightly occupancy and revenue snapshots, recomputed in set-based SQL
 (docs/domain.md §Occupancy and revenue).
 
-A range of days is recomputed in chunks of many days per statement; each chunk replaces its
-days' rows atomically (DELETE + INSERT … SELECT in one transaction), so a rerun or a run killed
-half-way and rerun leaves exactly the rows of one clean run.
+A range of days is recomputed in chunks of many days per statement; each chunk brings its
+days' rows to what it computed atomically, in one statement: rows it no longer computes are
+deleted, new ones inserted, changed ones updated, and unchanged ones left alone (a rerun of an
+unchanged day writes nothing: no dead rows, no index entries). A rerun or a run killed half-way
+and rerun leaves exactly the rows of one clean run.
 
 Leased card-hours per rack, card model and day avoid joining every day to every allocation:
 each allocation contributes its partial first and last day directly, and its whole days as a
@@ -216,9 +218,7 @@ grid AS (
       ON e.rack_id = k.rack_id AND e.card_model_id = k.card_model_id AND e.day = d.day
     WINDOW w AS (PARTITION BY k.rack_id, k.card_model_id ORDER BY d.day)
 ),
-occupancy AS (
-    INSERT INTO analytics_occupancydaily (day, rack_id, site_id, card_model_id, cards_installed,
-        cards_in_service, card_hours_available, card_hours_leased, card_hours_busy)
+occupancy_rows AS MATERIALIZED (
     SELECT g.day, g.rack_id, g.site_id, g.card_model_id,
            coalesce(i.installed, 0), coalesce(i.in_service, 0),
            coalesce(i.in_service, 0) * g.day_hours
@@ -229,7 +229,28 @@ occupancy AS (
     LEFT JOIN inventory i ON i.rack_id = g.rack_id AND i.card_model_id = g.card_model_id
     LEFT JOIN busy b
       ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
-    RETURNING 1
+),
+occupancy_stale AS (
+    DELETE FROM analytics_occupancydaily o
+    WHERE o.day BETWEEN %(d0)s AND %(d1)s
+      AND (%(site)s::bigint IS NULL OR o.site_id = %(site)s::bigint)
+      AND NOT EXISTS (SELECT FROM occupancy_rows n WHERE n.day = o.day
+                      AND n.rack_id = o.rack_id AND n.card_model_id = o.card_model_id)
+),
+occupancy AS (
+    INSERT INTO analytics_occupancydaily AS o (day, rack_id, site_id, card_model_id,
+        cards_installed, cards_in_service, card_hours_available, card_hours_leased,
+        card_hours_busy)
+    SELECT * FROM occupancy_rows
+    ON CONFLICT (day, rack_id, card_model_id) DO UPDATE SET
+        site_id = excluded.site_id, cards_installed = excluded.cards_installed,
+        cards_in_service = excluded.cards_in_service,
+        card_hours_available = excluded.card_hours_available,
+        card_hours_leased = excluded.card_hours_leased, card_hours_busy = excluded.card_hours_busy
+    WHERE (o.site_id, o.cards_installed, o.cards_in_service, o.card_hours_available,
+           o.card_hours_leased, o.card_hours_busy)
+          IS DISTINCT FROM (excluded.site_id, excluded.cards_installed, excluded.cards_in_service,
+           excluded.card_hours_available, excluded.card_hours_leased, excluded.card_hours_busy)
 ),
 short_held AS (
     -- held intervals widened to whole minutes, as billed (leasing.terms); a running hold
@@ -255,9 +276,7 @@ short_days AS (
     WHERE LEAST(h.hi, d.de) > GREATEST(h.lo, d.ds)
     GROUP BY d.day, h.lease_id
 ),
-revenue AS (
-    INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, card_model_id,
-        lease_kind, amount)
+revenue_rows AS MATERIALIZED (
     -- a long lease accrues fee × cards / days in month on each active day, as the difference
     -- of the month's running value (k active days so far) rounded to 6 places: the month's days
     -- then add up to round(fee × cards × days / days in month, 6), which rounds to the invoice
@@ -285,10 +304,26 @@ revenue AS (
     FROM short_days s
     JOIN leases l ON l.lease_id = s.lease_id
     WHERE s.minutes > 0
-    RETURNING 1
 ),
-sites AS (
-    INSERT INTO analytics_sitedaily (day, site_id, racks_racked, racks_planned)
+revenue_stale AS (
+    DELETE FROM analytics_revenuedaily o
+    WHERE o.day BETWEEN %(d0)s AND %(d1)s
+      AND (%(site)s::bigint IS NULL OR o.site_id = %(site)s::bigint)
+      AND NOT EXISTS (SELECT FROM revenue_rows n WHERE n.day = o.day AND n.lease_id = o.lease_id)
+),
+revenue AS (
+    INSERT INTO analytics_revenuedaily AS o (day, lease_id, tenant_id, site_id, card_model_id,
+        lease_kind, amount)
+    SELECT * FROM revenue_rows
+    ON CONFLICT (day, lease_id) DO UPDATE SET
+        tenant_id = excluded.tenant_id, site_id = excluded.site_id,
+        card_model_id = excluded.card_model_id, lease_kind = excluded.lease_kind,
+        amount = excluded.amount
+    WHERE (o.tenant_id, o.site_id, o.card_model_id, o.lease_kind, o.amount)
+          IS DISTINCT FROM (excluded.tenant_id, excluded.site_id, excluded.card_model_id,
+                            excluded.lease_kind, excluded.amount)
+),
+site_rows AS MATERIALIZED (
     SELECT d.day, r.site_id,
            count(*) FILTER (WHERE r.status = 'racked'),
            count(*) FILTER (WHERE r.status = 'planned')
@@ -296,12 +331,25 @@ sites AS (
     CROSS JOIN marketplace_rack r
     WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY d.day, r.site_id
-    RETURNING 1
+),
+site_stale AS (
+    DELETE FROM analytics_sitedaily o
+    WHERE o.day BETWEEN %(d0)s AND %(d1)s
+      AND (%(site)s::bigint IS NULL OR o.site_id = %(site)s::bigint)
+      AND NOT EXISTS (SELECT FROM site_rows n WHERE n.day = o.day AND n.site_id = o.site_id)
+),
+sites AS (
+    INSERT INTO analytics_sitedaily AS o (day, site_id, racks_racked, racks_planned)
+    SELECT * FROM site_rows
+    ON CONFLICT (day, site_id) DO UPDATE SET
+        racks_racked = excluded.racks_racked, racks_planned = excluded.racks_planned
+    WHERE (o.racks_racked, o.racks_planned)
+          IS DISTINCT FROM (excluded.racks_racked, excluded.racks_planned)
 )
-SELECT (SELECT count(*) FROM occupancy), (SELECT count(*) FROM revenue),
-       (SELECT count(*) FROM sites)
+SELECT (SELECT count(*) FROM occupancy_rows), (SELECT count(*) FROM revenue_rows),
+       (SELECT count(*) FROM site_rows)
 """
-# The chunk's lock and old rows: the whole fleet's days take every site's lock (in site order;
+# The chunk's lock and settings: the whole fleet's days take every site's lock (in site order;
 # a site's chunk takes its own), so a fleet-wide and a per-site recompute never write the same
 # rows at once.
 _PREPARE_SQL = """
@@ -311,12 +359,6 @@ FROM (SELECT id FROM marketplace_site
 SET LOCAL idle_in_transaction_session_timeout = '5min';
 SET LOCAL jit = off;
 SET LOCAL work_mem = '64MB';
-DELETE FROM analytics_occupancydaily WHERE day BETWEEN %(d0)s AND %(d1)s
-    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
-DELETE FROM analytics_sitedaily WHERE day BETWEEN %(d0)s AND %(d1)s
-    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
-DELETE FROM analytics_revenuedaily WHERE day BETWEEN %(d0)s AND %(d1)s
-    AND (%(site)s::bigint IS NULL OR site_id = %(site)s::bigint);
 """
 
 
@@ -342,8 +384,8 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         "site": site_id,
     }
     with connection.cursor() as cursor:
-        # one round trip: the job's settings and the chunk's old rows (client-side binding
-        # sends the statements as one simple query)
+        # one round trip for the lock and the job's settings (client-side binding sends the
+        # statements as one simple query)
         cursor.execute(_PREPARE_SQL, params)
         cursor.execute(_RECOMPUTE_SQL, params)
         occupancy_rows, revenue_rows, site_rows = cursor.fetchone()

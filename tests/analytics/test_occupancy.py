@@ -4,12 +4,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from analytics.models import OccupancyDaily, RevenueDaily
 from analytics.reports import occupancy_report, revenue_report
 from analytics.services import snapshots_recompute
 from leasing.services import card_swap, lease_create, lease_stop
-from marketplace.models import Card
+from marketplace.models import Card, Rack
 from tests.analytics.conftest import DAY
 from tests.timing import at
 
@@ -90,6 +91,51 @@ def test_a_rerun_replaces_and_never_duplicates(story):
         == first
     )
     assert RevenueDaily.objects.count() == 2
+
+
+def _versions() -> dict[str, set]:
+    """Each snapshot row's key and row version (xmin): a row rewritten gets a new one."""
+    with connection.cursor() as cursor:
+        found = {}
+        for table, key in (
+            ("analytics_occupancydaily", "day, rack_id, card_model_id"),
+            ("analytics_revenuedaily", "day, lease_id"),
+            ("analytics_sitedaily", "day, site_id"),
+        ):
+            cursor.execute(f"SELECT ({key})::text, xmin::text FROM {table}")
+            found[table] = set(cursor.fetchall())
+    return found
+
+
+def test_a_rerun_of_an_unchanged_day_writes_nothing_and_a_change_touches_only_its_rows(story):
+    with at("2027-03-12 01:00"):
+        snapshots_recompute(day_from=DAY, day_to=DAY)
+        before = _versions()
+        snapshots_recompute(day_from=DAY, day_to=DAY)
+        assert _versions() == before  # same rows, same versions: nothing written
+        right = sorted(RevenueDaily.objects.values_list("day", "lease_id", "amount"))
+        # a wrong row is put right, a row the day no longer computes goes
+        RevenueDaily.objects.filter(lease_id=story["long"].pk).update(amount=Decimal("0.5"))
+        planned = Rack.objects.get(site=story["site"], status="planned")
+        OccupancyDaily.objects.create(
+            day=DAY,
+            rack_id=planned.pk,
+            site_id=story["site"].pk,
+            card_model_id=story["model"].pk,
+            cards_installed=4,
+            cards_in_service=4,
+            card_hours_available=96,
+            card_hours_leased=0,
+            card_hours_busy=0,
+        )
+        snapshots_recompute(day_from=DAY, day_to=DAY)
+    assert sorted(RevenueDaily.objects.values_list("day", "lease_id", "amount")) == right
+    assert not OccupancyDaily.objects.filter(rack_id=planned.pk).exists()
+    after = _versions()
+    assert after["analytics_occupancydaily"] == before["analytics_occupancydaily"]
+    assert after["analytics_sitedaily"] == before["analytics_sitedaily"]
+    changed = after["analytics_revenuedaily"] - before["analytics_revenuedaily"]
+    assert [key for key, _ in changed] == [f"({DAY},{story['long'].pk})"]
 
 
 def test_a_bad_range_is_refused(story):
