@@ -53,8 +53,12 @@ RUN_STALE_AFTER = dt.timedelta(minutes=15)
 # when it falls inside the chunk, and minutes are binned without it.
 _RECOMPUTE_SQL = f"""
 WITH days AS (
-    SELECT g.day, (g.day::timestamp AT TIME ZONE %(tz)s) AS ds,
-           ((g.day + 1)::timestamp AT TIME ZONE %(tz)s) AS de
+    -- n: the day's place in the chunk, which per-row series of days join on
+    SELECT n, g.day, (g.day::timestamp AT TIME ZONE %(tz)s) AS ds,
+           ((g.day + 1)::timestamp AT TIME ZONE %(tz)s) AS de,
+           date_trunc('month', g.day)::date AS month_start,
+           extract(day FROM date_trunc('month', g.day) + interval '1 month'
+                            - interval '1 day') AS dim
     -- a series of integers, whose length the planner knows (PostgreSQL 15 guesses 1,000 rows
     -- for a series of dates, and sized every hash table and sort above it for 1,000 days)
     FROM generate_series(0, %(d1)s::date - %(d0)s::date) AS n
@@ -90,31 +94,7 @@ alloc AS MATERIALIZED (
           -- a site's cards probe the (card, period) index of the exclusion constraint
           AND a.period && tstzrange(%(start)s, %(end)s, '[)')))
 ),
-lease_alloc AS MATERIALIZED (
-    -- every allocation in the chunk of the leases the site may owe revenue to: those holding
-    -- a card there, and those of the site, wherever their other cards are (for the whole
-    -- fleet: `alloc` itself)
-    SELECT lease_id, site_id, lo, hi, s_day, e_day FROM alloc WHERE %(site)s::bigint IS NULL
-    UNION ALL
-    SELECT a.lease_id, c.site_id, lower(a.period), upper(a.period),
-           CASE WHEN lower(a.period) >= %(start)s
-                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d0)s::date - 1 END,
-           CASE WHEN upper(a.period) < %(end)s
-                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d1)s::date + 1 END
-    FROM leasing_allocation a
-    JOIN cards c ON c.id = a.card_id
-    WHERE %(site)s::bigint IS NOT NULL
-      AND coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
-      AND lower(a.period) < %(end)s
-      AND a.period && tstzrange(%(start)s, %(end)s, '[)')
-      AND a.lease_id IN (
-          SELECT lease_id FROM alloc
-          UNION
-          SELECT id FROM leasing_lease WHERE site_id = %(site)s::bigint
-      )
-),
+lease_alloc AS {{LEASE_ALLOC}},
 leases AS MATERIALIZED (
     -- every lease holding a card in the chunk (a long lease holds its cards all its term);
     -- its revenue goes to its own site, else to the lowest id among its cards' sites
@@ -194,10 +174,10 @@ busy AS (
     JOIN cards c ON c.id = b.card_id
       AND (%(site)s::bigint IS NULL OR c.site_id = %(site)s::bigint)
     CROSS JOIN LATERAL generate_series(
-        GREATEST((b.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
-        LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date),
-        interval '1 day') AS g(day)
-    JOIN days d ON d.day = g.day::date
+        GREATEST((b.start AT TIME ZONE %(tz)s)::date, %(d0)s::date) - %(d0)s::date,
+        LEAST(((b."end" - interval '1 microsecond') AT TIME ZONE %(tz)s)::date, %(d1)s::date)
+            - %(d0)s::date) AS g(n)
+    JOIN days d ON d.n = g.n
     GROUP BY c.rack_id, c.site_id, c.card_model_id, d.day
 ),
 keys AS (
@@ -272,9 +252,9 @@ short_days AS (
     SELECT d.day, h.lease_id,
            sum(extract(epoch FROM LEAST(h.hi, d.de) - GREATEST(h.lo, d.ds)) / 60) AS minutes
     FROM short_held h
-    CROSS JOIN LATERAL generate_series(GREATEST(h.s_day, %(d0)s::date),
-                                       LEAST(h.e_day, %(d1)s::date), interval '1 day') AS g(day)
-    JOIN days d ON d.day = g.day::date
+    CROSS JOIN LATERAL generate_series(GREATEST(h.s_day, %(d0)s::date) - %(d0)s::date,
+                                       LEAST(h.e_day, %(d1)s::date) - %(d0)s::date) AS g(n)
+    JOIN days d ON d.n = g.n
     WHERE LEAST(h.hi, d.de) > GREATEST(h.lo, d.ds)
     GROUP BY d.day, h.lease_id
 ),
@@ -283,21 +263,17 @@ revenue_rows AS MATERIALIZED (
     -- of the month's running value (k active days so far) rounded to 6 places: the month's days
     -- then add up to round(fee × cards × days / days in month, 6), which rounds to the invoice
     -- line, where 6-place days rounded one by one could drift a cent off it
-    SELECT m.day, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
-           round({month_share_sql("l.unit_price", "l.card_count", "m.k", "m.dim")}, 6)
-               - round({month_share_sql("l.unit_price", "l.card_count", "m.k - 1", "m.dim")}, 6)
+    SELECT d.day, l.lease_id, l.tenant_id, l.site_id, l.card_model_id, l.kind,
+           round({month_share_sql("l.unit_price", "l.card_count", "m.k", "d.dim")}, 6)
+               - round({month_share_sql("l.unit_price", "l.card_count", "m.k - 1", "d.dim")}, 6)
     FROM leases l
+    CROSS JOIN LATERAL (SELECT (l.start AT TIME ZONE %(tz)s)::date AS first_day) AS f
     CROSS JOIN LATERAL generate_series(
-        GREATEST((l.start AT TIME ZONE %(tz)s)::date, %(d0)s::date),
-        LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date),
-        interval '1 day') AS g(day)
-    CROSS JOIN LATERAL (
-        SELECT g.day::date AS day,
-               g.day::date - GREATEST(date_trunc('month', g.day)::date,
-                                      (l.start AT TIME ZONE %(tz)s)::date) + 1 AS k,
-               extract(day FROM date_trunc('month', g.day) + interval '1 month'
-                                - interval '1 day') AS dim
-    ) AS m
+        GREATEST(f.first_day, %(d0)s::date) - %(d0)s::date,
+        LEAST((l."end" AT TIME ZONE %(tz)s)::date - 1, %(d1)s::date) - %(d0)s::date) AS g(n)
+    JOIN days d ON d.n = g.n
+    -- k: the lease's active days of the month so far
+    CROSS JOIN LATERAL (SELECT d.day - GREATEST(d.month_start, f.first_day) + 1 AS k) AS m
     WHERE l.kind = 'long'
     UNION ALL
     -- a short lease its minutes at the hourly price
@@ -351,6 +327,35 @@ sites AS (
 SELECT (SELECT count(*) FROM occupancy_rows), (SELECT count(*) FROM revenue_rows),
        (SELECT count(*) FROM site_rows)
 """
+# The fleet's statement and a site's differ in which allocations feed revenue: the planner is
+# spared the site's branch when the whole fleet is recomputed.
+_LEASE_ALLOC_SITE = """MATERIALIZED (
+    -- every allocation in the chunk of the leases the site may owe revenue to: those holding
+    -- a card there, and those of the site, wherever their other cards are
+    SELECT a.lease_id, c.site_id, lower(a.period) AS lo, upper(a.period) AS hi,
+           CASE WHEN lower(a.period) >= %(start)s
+                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d0)s::date - 1 END AS s_day,
+           CASE WHEN upper(a.period) < %(end)s
+                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d1)s::date + 1 END AS e_day
+    FROM leasing_allocation a
+    JOIN cards c ON c.id = a.card_id
+    WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
+      AND lower(a.period) < %(end)s
+      AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+      AND a.lease_id IN (
+          SELECT lease_id FROM alloc
+          UNION
+          SELECT id FROM leasing_lease WHERE site_id = %(site)s::bigint
+      )
+)"""
+_LEASE_ALLOC_FLEET = """(
+    -- for the whole fleet, the allocations themselves (the site's form reads more)
+    SELECT lease_id, site_id, lo, hi, s_day, e_day FROM alloc
+)"""
+_RECOMPUTE_FLEET_SQL = _RECOMPUTE_SQL.replace("{LEASE_ALLOC}", _LEASE_ALLOC_FLEET)
+_RECOMPUTE_SITE_SQL = _RECOMPUTE_SQL.replace("{LEASE_ALLOC}", _LEASE_ALLOC_SITE)
 # The chunk's lock and settings: the whole fleet's days take every site's lock (in site order;
 # a site's chunk takes its own), so a fleet-wide and a per-site recompute never write the same
 # rows at once.
@@ -389,7 +394,7 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         # one round trip for the lock and the job's settings (client-side binding sends the
         # statements as one simple query)
         cursor.execute(_PREPARE_SQL, params)
-        cursor.execute(_RECOMPUTE_SQL, params)
+        cursor.execute(_RECOMPUTE_FLEET_SQL if site_id is None else _RECOMPUTE_SITE_SQL, params)
         occupancy_rows, revenue_rows, site_rows = cursor.fetchone()
     return {"occupancy_rows": occupancy_rows, "revenue_rows": revenue_rows, "site_rows": site_rows}
 
