@@ -35,7 +35,10 @@ from marketplace.models import Site
 logger = logging.getLogger(__name__)
 
 MAX_RANGE_MONTHS = 36
-CHUNK_DAYS = 366
+# Days per statement. A quarter keeps a chunk's hash tables in work_mem at 100,000 cards: a year
+# of 365 days backfilled in 42 s there with 92-day chunks, 55 s with a year's, 53 s with 31-day
+# ones (per-chunk costs), and alike at 10,000 cards (3.6 s).
+CHUNK_DAYS = 92
 LOCK_KEY = "analytics.recompute"
 
 
@@ -44,7 +47,7 @@ def site_lock_key(site_id: int) -> str:
     return f"{LOCK_KEY}:{site_id}"
 
 
-# a chunk (a year of days) takes seconds; a run silent for this long has lost its worker
+# a chunk (a quarter of days) takes seconds; a run silent for this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=15)
 
 # One statement per chunk of days: the allocations overlapping the chunk are read once (by the
@@ -503,7 +506,7 @@ def _chunk_take(run_id: int, *, reclaim: bool) -> tuple[int, int] | None:
 
 
 def _chunk_do(run: RecomputeRun, chunk_id: int, site_id: int) -> None:
-    """Replace the site's snapshots of the run's days (a year of days per transaction, each
+    """Replace the site's snapshots of the run's days (CHUNK_DAYS days per transaction, each
     beating the chunk's heartbeat), then mark the chunk done."""
     chunk = RecomputeChunk(pk=chunk_id)
     piece_start = run.day_from
