@@ -210,3 +210,73 @@ def test_ensure_twice_at_once_makes_each_partition_once():
         with connection.cursor() as cursor:
             for month in months:
                 cursor.execute(f"DROP TABLE IF EXISTS {partition_name(month)}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_existing_rows_into_their_months(domestic):
+    """Back to the unpartitioned ledger, rows of three months (a correction among them), and
+    forward again: the same rows, each in its month's partition, with its key; new ids follow."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    from billing.pricebook import builtin_metric_id
+
+    before, after = (
+        ("billing", "0014_budget_notice_per_limit"),
+        ("billing", "0015_usage_ledger_partitioned"),
+    )
+    lease = long_lease(domestic)
+    metric = builtin_metric_id("storage_tb_hours")
+    MigrationExecutor(connection).migrate([before])
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO billing_usagerecord (quantity, start, "end", month, source,
+                    external_id, created_at, lease_id, metric_id, tenant_id, poster)
+                SELECT 2, d, d + interval '1 hour', date_trunc('month', d)::date, 'ceph',
+                       'r-' || n, now(), %(lease)s, %(metric)s, %(tenant)s, 'operator'
+                FROM generate_series(timestamptz '2031-03-20 00:00+08',
+                                     timestamptz '2031-06-09 00:00+08', interval '10 days')
+                     WITH ORDINALITY AS g(d, n)
+                RETURNING id
+                """,
+                {"lease": lease.pk, "metric": metric, "tenant": lease.tenant_id},
+            )
+            first = cursor.fetchone()[0]
+            cursor.execute(
+                """
+                INSERT INTO billing_usagerecord (quantity, start, "end", month, source,
+                    external_id, created_at, lease_id, metric_id, tenant_id, poster, corrects_id)
+                SELECT -1, start, "end", month, source, 'fix', now(), lease_id, metric_id,
+                       tenant_id, poster, id
+                FROM billing_usagerecord WHERE id = %s
+                """,
+                [first],
+            )
+            cursor.execute("SELECT * FROM billing_usagerecord ORDER BY id")
+            rows = cursor.fetchall()
+    finally:
+        MigrationExecutor(connection).migrate([after])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM billing_usagerecord ORDER BY id")
+        assert cursor.fetchall() == rows
+    assert len(rows) == 10
+    where = placed()
+    assert {where[f"r-{n}"] for n in range(1, 10)} == {
+        partition_name(dt.date(2031, m, 1)) for m in (3, 4, 5, 6)
+    }
+    assert set(UsageKey.objects.values_list("record_id", "month", "external_id")) == set(
+        UsageRecord.objects.values_list("id", "month", "external_id")
+    )
+    assert UsageRecord.objects.get(external_id="fix").corrects.external_id == "r-1"
+    # new records take ids after the copied ones, and the copied ids are duplicates
+    with at("2031-06-01 00:00"):
+        result = usage_records_ingest(
+            records=[storage(lease, "r-1", "2031-05-02T00:00:00+08:00"),
+                     storage(lease, "next", "2031-05-02T00:00:00+08:00")]
+        )  # fmt: skip
+    assert (result.accepted, result.duplicates) == (1, 1)
+    assert UsageRecord.objects.get(external_id="next").pk > max(row[0] for row in rows)
+    with connection.cursor() as cursor:  # the other tests find 2031 without partitions
+        for month in (3, 4, 5, 6):
+            cursor.execute(f"DROP TABLE {partition_name(dt.date(2031, month, 1))}")
