@@ -212,6 +212,7 @@ def _clean_up(ctx: Context, writer_tenants: list[int], source: str) -> dict[str,
     leases = clean_up(ctx, writer_tenants)
     with ctx.connect() as conn:
         usage = conn.execute("DELETE FROM billing_usagerecord WHERE source = %s", [source]).rowcount
+        conn.execute("DELETE FROM billing_usagekey WHERE source = %s", [source])
     return {**leases, "usage_records_deleted": usage}
 
 

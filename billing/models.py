@@ -58,7 +58,13 @@ class Metric(models.Model):
 
 
 class UsageRecord(models.Model):
-    """One metered quantity over a window. Never edited: corrections are negative records."""
+    """One metered quantity over a window. Never edited: corrections are negative records.
+
+    The table is partitioned by `month` (docs/scaling.md §The usage ledger): its database key is
+    (id, month), `id` alone still unique (one sequence) and the primary key here. A record's
+    (tenant, poster, source, external_id) is unique across all months through `UsageKey`, which
+    every writer inserts first (billing.services.usage, billing.services.metering).
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
     lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="usage_records")
@@ -77,8 +83,16 @@ class UsageRecord(models.Model):
         choices=UsagePoster.choices,
         help_text="who posted it: ids are unique per tenant and poster",
     )
+    # No database FK: on a partitioned table only (id, month) is unique. Ingestion checks the
+    # corrected record exists (same tenant, poster, lease and metric), and records are never
+    # deleted.
     corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        db_constraint=False,
     )
     invoice = models.ForeignKey(
         "Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_records"
@@ -88,11 +102,7 @@ class UsageRecord(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            # a tenant's ids never meet another tenant's, nor the operator's or the meter's
-            models.UniqueConstraint(
-                fields=["tenant", "poster", "source", "external_id"],
-                name="billing_usagerecord_unique_external_id",
-            ),
+            # unique (tenant, poster, source, external_id): UsageKey's primary key
             models.CheckConstraint(
                 condition=Q(source=PLATFORM_SOURCE, poster=UsagePoster.PLATFORM)
                 | (~Q(source=PLATFORM_SOURCE) & ~Q(poster=UsagePoster.PLATFORM)),
@@ -114,6 +124,31 @@ class UsageRecord(models.Model):
                 fields=["month"], condition=Q(invoice__isnull=True), name="billing_usage_uninvoiced"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+
+class UsageKey(models.Model):
+    """A usage record's id as its poster gave it, unique across all months of the partitioned
+    ledger (a unique index there would have to include `month`): a tenant's ids never meet
+    another tenant's, nor the operator's or the meter's. Inserted in the same statement as its
+    record, only when new (`ON CONFLICT DO NOTHING`), so a retried batch adds nothing."""
+
+    pk = models.CompositePrimaryKey("tenant", "poster", "source", "external_id")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    poster = models.CharField(max_length=8, choices=UsagePoster.choices)
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128)
+    # the record (id, month) in the ledger; no database FK (see UsageRecord.corrects)
+    record = models.ForeignKey(
+        UsageRecord,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    month = models.DateField()
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"

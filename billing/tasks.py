@@ -43,6 +43,15 @@ def recover_runs() -> int:
     return len(invoice_runs_recover())
 
 
+@shared_task(name="billing.ensure_usage_partitions")
+def ensure_usage_partitions() -> list[str]:
+    """Beat, daily, and each worker as it starts: the usage ledger's partitions of this month
+    and the next ones, and those of months found in its default partition."""
+    from billing.services.partitions import usage_partitions_ensure
+
+    return usage_partitions_ensure()
+
+
 @shared_task(name="billing.evaluate_spend")
 def evaluate_spend(tenant_id: int | None = None) -> int:
     """Beat, every minute (all budgeted tenants in one pass), and after each lease creation,

@@ -51,6 +51,11 @@ app.conf.beat_schedule = {
         "task": "events.sweep_deliveries",
         "schedule": 5.0,
     },
+    # the usage ledger's monthly partitions, made ahead (billing.services.partitions)
+    "ensure-usage-partitions": {
+        "task": "billing.ensure_usage_partitions",
+        "schedule": crontab(minute=41, hour=4),
+    },
     "purge-old-events": {
         "task": "events.purge",
         "schedule": crontab(minute=29, hour=4),
@@ -66,13 +71,16 @@ app.conf.beat_schedule = {
 }
 
 RECOVERY_TASKS = ("billing.recover_runs", "analytics.recover_runs", "events.sweep_deliveries")
+# idempotent upkeep that should not wait for its daily tick after a (first) start
+START_TASKS = (*RECOVERY_TASKS, "billing.ensure_usage_partitions")
 
 
 @worker_ready.connect
 def recover_runs_on_start(sender: Any = None, **kwargs: Any) -> None:
     """A worker that starts (often the one replacing a killed worker) redoes the runs whose
-    worker died at once, rather than at beat's next tick."""
-    for name in RECOVERY_TASKS:
+    worker died at once, rather than at beat's next tick, and makes the usage ledger's
+    partitions of the months ahead."""
+    for name in START_TASKS:
         try:
             app.send_task(name, ignore_result=True)
         except Exception:  # the broker just answered the worker: log and leave it to beat

@@ -5,7 +5,8 @@ at operator-local midnights; each (allocation, local day) is one record with the
 `short:<allocation>:<day>`, so re-running the meter never counts twice. The meter runs hourly
 (and when a lease stops): a finished allocation (stopped, swapped out, ended) is metered to its
 last minute; a running one up to the last whole day, since a record, once written, never
-changes. One set-based statement.
+changes. One set-based statement: the ids into the usage key table (`ON CONFLICT DO NOTHING`),
+the records whose ids were new into the ledger.
 """
 
 from __future__ import annotations
@@ -63,18 +64,27 @@ windows AS (
         interval '1 day'
     ) AS g(day)
     WHERE held.hi > held.lo
+),
+r AS MATERIALIZED (
+    SELECT nextval('billing_usagerecord_id_seq') AS id, tenant_id, lease_id, card_id,
+           (extract(epoch FROM w_end - w_start) / 60)::numeric AS quantity,
+           w_start, w_end, date_trunc('month', day)::date AS month,
+           'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD') AS external_id
+    FROM windows
+    WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date
+),
+k AS (  -- the usage key first: only new ids make records (billing.services.usage)
+    INSERT INTO billing_usagekey (tenant_id, poster, source, external_id, record_id, month)
+    SELECT tenant_id, %(poster)s, %(source)s, external_id, id, month FROM r
+    ON CONFLICT DO NOTHING
+    RETURNING record_id
 )
 INSERT INTO billing_usagerecord
-    (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
+    (id, tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
      external_id, poster, created_at)
-SELECT tenant_id, lease_id, card_id, %(metric)s,
-       (extract(epoch FROM w_end - w_start) / 60)::numeric,
-       w_start, w_end, date_trunc('month', day)::date, %(source)s,
-       'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD'), %(poster)s,
-       %(now)s
-FROM windows
-WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date
-ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
+SELECT r.id, tenant_id, lease_id, card_id, %(metric)s, quantity, w_start, w_end, month,
+       %(source)s, external_id, %(poster)s, %(now)s
+FROM r JOIN k ON k.record_id = r.id
 """
 
 CATCH_UP = dt.timedelta(days=3)

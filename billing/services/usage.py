@@ -2,9 +2,11 @@
 
 Validation is per record in plain Python (types, windows) and then set-based against the
 database (one query each for leases, cards and corrected records), never a query per record.
-Valid records go in with one `INSERT … SELECT unnest(…) ON CONFLICT DO NOTHING`: unique per
-(source, external_id) within the ids of one poster for one tenant, so a retried batch adds
-nothing and reports its duplicates, and nobody else's ids ever make a record a "duplicate".
+Valid records go in with one statement over `unnest(…)`: their keys into `UsageKey` with
+`ON CONFLICT DO NOTHING`, and the records whose keys were new into the (partitioned) ledger.
+Unique per (source, external_id) within the ids of one poster for one tenant, across all months,
+so a retried batch adds nothing and reports its duplicates, and nobody else's ids ever make a
+record a "duplicate".
 
 Ids belong to whoever posts them: the platform's meter (its source `platform` is reserved), the
 operator's meters (staff callers), or one tenant. A correction names a record of the same poster
@@ -23,7 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from billing.choices import RESERVED_SOURCES, UsagePoster
-from billing.models import Metric, UsageRecord
+from billing.models import Metric, UsageKey, UsageRecord
 from billing.pricebook import ensure_builtin_metrics
 from core import clock
 from core.exceptions import InvalidInput
@@ -174,7 +176,8 @@ def _corrections_state(
     """The records the batch's corrections name, among the poster's records for the tenant of
     each correction's lease: (lease, metric, quantity, id) of each, what is left of each after
     the corrections stored so far, and which of the batch's corrections are stored already
-    (retries). Three set-based queries, none when the batch corrects nothing."""
+    (retries). Three set-based queries (two by the key table), none when the batch corrects
+    nothing."""
     corrected: dict[_Key, tuple[int, int, Decimal, int]] = {}
     remaining: dict[_Key, Decimal] = {}
     correcting = [r for r in parsed if r.corrects and r.lease_id in leases]
@@ -183,20 +186,25 @@ def _corrections_state(
     tenants = {leases[r.lease_id][1] for r in correcting}
     wanted = {(leases[r.lease_id][1], r.source, r.corrects) for r in correcting}
     pks: dict[int, _Key] = {}
-    for (
-        pk,
-        tenant,
-        source,
-        external_id,
-        lease_id,
-        metric_id,
-        quantity,
-    ) in UsageRecord.objects.filter(
-        poster=poster,
-        tenant_id__in=tenants,
-        source__in={s for _, s, _ in wanted},
-        external_id__in={e for _, _, e in wanted},
-    ).values_list("pk", "tenant_id", "source", "external_id", "lease_id", "metric_id", "quantity"):
+    with connection.cursor() as cursor:  # by the key table, then (id, month): one partition each
+        cursor.execute(
+            """
+            SELECT k.record_id, k.tenant_id, k.source, k.external_id, u.lease_id, u.metric_id,
+                   u.quantity
+            FROM billing_usagekey k
+            JOIN billing_usagerecord u ON u.id = k.record_id AND u.month = k.month
+            WHERE k.poster = %s AND k.tenant_id = ANY(%s) AND k.source = ANY(%s)
+              AND k.external_id = ANY(%s)
+            """,
+            [
+                poster.value,
+                list(tenants),
+                list({s for _, s, _ in wanted}),
+                list({e for _, _, e in wanted}),
+            ],
+        )
+        rows = cursor.fetchall()
+    for pk, tenant, source, external_id, lease_id, metric_id, quantity in rows:
         key = (tenant, source, external_id)
         if key in wanted:
             corrected[key] = (lease_id, metric_id, quantity, pk)
@@ -210,7 +218,7 @@ def _corrections_state(
     ):
         remaining[pks[corrects_id]] += total
     stored = set(
-        UsageRecord.objects.filter(
+        UsageKey.objects.filter(
             poster=poster,
             tenant_id__in=tenants,
             source__in={r.source for r in correcting},
@@ -220,20 +228,34 @@ def _corrections_state(
     return corrected, remaining, stored
 
 
+# Keys first, records only for the keys that were new: one statement, so the key table's
+# primary key decides between two batches racing with the same ids. `r` is materialized (it is
+# read twice), so each row draws its id once.
 _INSERT_SQL = """
+WITH r AS MATERIALIZED (
+    SELECT nextval('billing_usagerecord_id_seq') AS id, l.tenant_id, r.lease_id, r.card_id,
+           r.metric_id, r.quantity, r.start, r."end",
+           date_trunc('month', r.start AT TIME ZONE %(tz)s)::date AS month, r.source,
+           r.external_id, r.corrects_id
+    FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
+                %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
+                %(source)s::text[], %(external_id)s::text[], %(corrects)s::bigint[])
+         AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id,
+              corrects_id)
+    JOIN leasing_lease l ON l.id = r.lease_id
+),
+k AS (
+    INSERT INTO billing_usagekey (tenant_id, poster, source, external_id, record_id, month)
+    SELECT tenant_id, %(poster)s, source, external_id, id, month FROM r
+    ON CONFLICT DO NOTHING
+    RETURNING record_id
+)
 INSERT INTO billing_usagerecord
-    (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
+    (id, tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
      external_id, poster, corrects_id, created_at)
-SELECT l.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
-       date_trunc('month', r.start AT TIME ZONE %(tz)s)::date, r.source, r.external_id,
-       %(poster)s, r.corrects_id, now()
-FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
-            %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
-            %(source)s::text[], %(external_id)s::text[], %(corrects)s::bigint[])
-     AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id,
-          corrects_id)
-JOIN leasing_lease l ON l.id = r.lease_id
-ON CONFLICT (tenant_id, poster, source, external_id) DO NOTHING
+SELECT r.id, r.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
+       r.month, r.source, r.external_id, %(poster)s, r.corrects_id, now()
+FROM r JOIN k ON k.record_id = r.id
 """
 
 

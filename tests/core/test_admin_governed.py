@@ -39,10 +39,12 @@ def test_governed_models_are_read_only_in_the_admin(label, request_as_superuser)
 
 @pytest.mark.parametrize("app_label", ["billing", "analytics"])
 def test_billing_and_analytics_models_are_visible_in_the_admin(app_label) -> None:
+    # the admin takes no model with a composite primary key (UsageKey: its ids are the
+    # usage records' own, which UsageRecord's admin shows)
     missing = [
         model.__name__
         for model in apps.get_app_config(app_label).get_models()
-        if model not in admin.site._registry
+        if model not in admin.site._registry and not model._meta.is_composite_pk
     ]
     assert missing == []
 
