@@ -2,8 +2,9 @@
 
 Validation is per record in plain Python (types, windows) and then set-based against the
 database (one query each for leases, cards and corrected records), never a query per record.
-Valid records go in with one statement over `unnest(…)`: their keys into `UsageKey` with
-`ON CONFLICT DO NOTHING`, and the records whose keys were new into the (partitioned) ledger.
+Valid records are staged by a binary `COPY` and go on in one statement: their keys into
+`UsageKey` with `ON CONFLICT DO NOTHING`, and the records whose keys were new into the
+(partitioned) ledger.
 Unique per (source, external_id) within the ids of one poster for one tenant, across all months,
 so a retried batch adds nothing and reports its duplicates, and nobody else's ids ever make a
 record a "duplicate".
@@ -228,21 +229,35 @@ def _corrections_state(
     return corrected, remaining, stored
 
 
-# Keys first, records only for the keys that were new: one statement, so the key table's
-# primary key decides between two batches racing with the same ids. `r` is materialized (it is
-# read twice), so each row draws its id once.
+# The batch's valid records reach the database by a binary COPY into a session's temporary
+# staging table (psycopg formats rows in C; binding 1,000-element arrays cost ~9 ms of Python a
+# batch), and one statement moves them on: keys first, records only for the keys that were new,
+# so the key table's primary key decides between two batches racing with the same ids. The
+# statement empties the staging table as it reads it, so a batch never sees another's rows,
+# whatever the transaction around it.
+_STAGING_SQL = """
+SET LOCAL client_min_messages = warning;
+CREATE TEMPORARY TABLE IF NOT EXISTS billing_usage_staging (
+    lease_id bigint, card_id bigint, metric_id bigint, quantity numeric, start timestamptz,
+    "end" timestamptz, source text, external_id text, corrects_id bigint
+) ON COMMIT DELETE ROWS
+"""
+_COPY_SQL = "COPY billing_usage_staging FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = [
+    "int8", "int8", "int8", "numeric", "timestamptz", "timestamptz", "text", "text", "int8",
+]  # fmt: skip
+# `r` is materialized (it is read twice), so each row draws its id once.
 _INSERT_SQL = """
-WITH r AS MATERIALIZED (
-    SELECT nextval('billing_usagerecord_id_seq') AS id, l.tenant_id, r.lease_id, r.card_id,
-           r.metric_id, r.quantity, r.start, r."end",
-           date_trunc('month', r.start AT TIME ZONE %(tz)s)::date AS month, r.source,
-           r.external_id, r.corrects_id
-    FROM unnest(%(lease)s::bigint[], %(card)s::bigint[], %(metric)s::bigint[],
-                %(quantity)s::numeric[], %(start)s::timestamptz[], %(end)s::timestamptz[],
-                %(source)s::text[], %(external_id)s::text[], %(corrects)s::bigint[])
-         AS r(lease_id, card_id, metric_id, quantity, start, "end", source, external_id,
-              corrects_id)
-    JOIN leasing_lease l ON l.id = r.lease_id
+WITH staged AS (
+    DELETE FROM billing_usage_staging RETURNING *
+),
+r AS MATERIALIZED (
+    SELECT nextval('billing_usagerecord_id_seq') AS id, l.tenant_id, s.lease_id, s.card_id,
+           s.metric_id, s.quantity, s.start, s."end",
+           date_trunc('month', s.start AT TIME ZONE %(tz)s)::date AS month, s.source,
+           s.external_id, s.corrects_id
+    FROM staged s
+    JOIN leasing_lease l ON l.id = s.lease_id
 ),
 k AS (
     INSERT INTO billing_usagekey (tenant_id, poster, source, external_id, record_id, month)
@@ -423,25 +438,19 @@ def _correction_check(record: _Record, tenant_id: int, metric_id: int, state: _I
 
 
 def _records_insert(valid: list[tuple[_Record, int, int | None]], *, poster: UsagePoster) -> int:
-    """Insert the valid records in one set-based statement; how many were new (the others
-    repeat a stored record's key and change nothing)."""
-    columns: dict[str, list[Any]] = {
-        "lease": [], "card": [], "metric": [], "quantity": [], "start": [], "end": [],
-        "source": [], "external_id": [], "corrects": [],
-    }  # fmt: skip
-    for record, metric_id, corrects_id in valid:
-        columns["lease"].append(record.lease_id)
-        columns["card"].append(record.card_id)
-        columns["metric"].append(metric_id)
-        columns["quantity"].append(record.quantity)
-        columns["start"].append(record.start)
-        columns["end"].append(record.end)
-        columns["source"].append(record.source)
-        columns["external_id"].append(record.external_id)
-        columns["corrects"].append(corrects_id)
+    """Insert the valid records: staged by COPY, then one set-based statement; how many were
+    new (the others repeat a stored record's key and change nothing)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_SQL,
-            {**columns, "tz": settings.OPERATOR_TIME_ZONE, "poster": poster.value},
-        )
+        cursor.execute(_STAGING_SQL)
+        with cursor.cursor.copy(_COPY_SQL) as copy:
+            copy.set_types(_COPY_TYPES)
+            for record, metric_id, corrects_id in valid:
+                copy.write_row(
+                    (
+                        record.lease_id, record.card_id, metric_id, record.quantity,
+                        record.start, record.end, record.source, record.external_id,
+                        corrects_id,
+                    )
+                )  # fmt: skip
+        cursor.execute(_INSERT_SQL, {"tz": settings.OPERATOR_TIME_ZONE, "poster": poster.value})
         return cursor.rowcount

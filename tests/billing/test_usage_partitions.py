@@ -146,7 +146,7 @@ def test_ensure_makes_months_ahead_and_adopts_the_defaults_rows_idempotently(dom
             [partition_name(MARCH)],
         )
         (checks,) = cursor.fetchone()
-    assert indexes == 10 and checks == 3  # the key, 3 of the model's, 6 of its FKs; its checks
+    assert indexes == 8 and checks == 3  # the key, 5 of the model's, 2 of its FKs; its checks
 
     assert usage_partitions_ensure(today=MAY, ahead=1) == []
     assert placed() == where
