@@ -69,8 +69,15 @@ class UsageRecord(models.Model):
     # Every index here is written by every insert, and meters post millions of records a month:
     # a nullable reference is indexed only where set (partial indexes below), the metric only
     # with the window's end, and a tenant's month by the partition and the tenant's index.
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    lease = models.ForeignKey(Lease, on_delete=models.PROTECT, related_name="usage_records")
+    # Lease and tenant are guarded by one foreign key (lease_id, tenant_id) → the lease's
+    # (id, tenant_id), added by migration 0017: a record's tenant is its lease's, and each
+    # record pays one deferred check at commit instead of two.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    lease = models.ForeignKey(
+        Lease, on_delete=models.PROTECT, related_name="usage_records", db_constraint=False
+    )
     card = models.ForeignKey(
         Card, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -155,7 +162,11 @@ class UsageKey(models.Model):
     record, only when new (`ON CONFLICT DO NOTHING`), so a retried batch adds nothing."""
 
     pk = models.CompositePrimaryKey("tenant", "poster", "source", "external_id")
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # no database FK: a key is written only in its record's statement, and the record's foreign
+    # key (lease, tenant) guards the tenant
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     poster = models.CharField(max_length=8, choices=UsagePoster.choices)
     source = models.CharField(max_length=64)
     external_id = models.CharField(max_length=128)

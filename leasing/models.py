@@ -71,6 +71,9 @@ class Lease(TimeStampedModel):
                 & (Q(termination_fee__isnull=True) | Q(termination_fee__gte=0)),
                 name="leasing_lease_money_non_negative",
             ),
+            # what the usage ledger's one foreign key (lease, tenant) points at: a record's
+            # tenant is its lease's, checked once per record (billing migration 0017)
+            models.UniqueConstraint(fields=["id", "tenant"], name="leasing_lease_id_tenant"),
         ]
         indexes = [
             models.Index(fields=["tenant", "status"], name="leasing_lease_tenant_status"),

@@ -31,7 +31,7 @@ from billing.pricebook import ensure_builtin_metrics
 from core import clock
 from core.exceptions import InvalidInput
 from core.queue import enqueue_nudge
-from leasing.models import Allocation, Lease
+from leasing.models import Allocation
 
 MAX_BATCH = 10_000
 RECORD_FIELDS = frozenset(
@@ -343,13 +343,13 @@ class _IngestState:
         if not metrics:
             ensure_builtin_metrics()
             metrics = {m.code: m for m in Metric.objects.all()}
-        scope = {} if tenant_id is None else {"tenant_id": tenant_id}
-        leases = {
-            row[0]: row
-            for row in Lease.objects.filter(
-                pk__in={r.lease_id for r in parsed}, **scope
-            ).values_list("pk", "tenant_id", "start", "end", "status")
-        }
+        with connection.cursor() as cursor:  # one array, not a parameter per lease
+            cursor.execute(
+                'SELECT id, tenant_id, start, "end", status FROM leasing_lease'
+                " WHERE id = ANY(%s) AND (%s::bigint IS NULL OR tenant_id = %s)",
+                [list({r.lease_id for r in parsed}), tenant_id, tenant_id],
+            )
+            leases = {row[0]: row for row in cursor.fetchall()}
         card_pairs = {(r.lease_id, r.card_id) for r in parsed if r.card_id is not None}
         held_cards = set(
             Allocation.objects.filter(
