@@ -178,6 +178,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# Prepared statements for the hot reads (core/prepared.py): psycopg prepares only the statements
+# run through core.prepared's cursor (Django's own cursors bind on the client and never prepare).
+# Off (PREPARED_STATEMENTS=false) behind a pooler that does not carry prepared statements.
+PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True)
+if PREPARED_STATEMENTS:
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 # A replica for reports (core/replica.py): optional; its connection is configured like the
 # primary's, and the test run points it at the test database (MIRROR).
 REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import connections, models
 from django.dispatch import receiver
 from django.utils import timezone
 from django_filters.rest_framework import FilterSet
@@ -30,7 +30,9 @@ from rest_framework.settings import api_settings
 from core.choices import invalid_choice_message
 from core.filters import FilterBackend
 from core.idempotency import idempotent
+from core.pagination import PageNumberPagination
 from core.permissions import user_role
+from core.prepared import binary_safe, prepared_cursor
 from core.roles import Role
 
 
@@ -291,18 +293,44 @@ def represent_rows(
     return out
 
 
-class _CountedRows:
-    """What a list view paginates: counted as the model queryset (without the joins `.values()`
-    may add, which cannot change the count), sliced as its `.values()` rows."""
+def fetch_page(
+    queryset: models.QuerySet[Any], rows: models.QuerySet[Any], offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The `.values()` rows `rows[offset:offset + limit]` and the count of `queryset` (the
+    same rows without the joins `.values()` may add, which cannot change the count), in one
+    prepared statement (core.prepared): the count is a scalar subquery next to the page, so
+    PostgreSQL plans it as it would a `count(*)` of its own, and both read one snapshot. No
+    rows: the count is 0 (nothing tells it; see `PageNumberPagination.paginate_fetched`)."""
+    page = rows[offset : offset + limit]
+    connection = connections[page.db]
+    compiler = page.query.get_compiler(connection=connection)
+    try:
+        sql, params = compiler.as_sql()
+        count_sql, count_params = _count_sql(queryset, connection)
+    except EmptyResultSet:
+        return [], 0
+    statement = f'SELECT p.*, ({count_sql}) AS "__count" FROM ({sql}) p'
+    binary = all(binary_safe(expression.output_field) for expression, _, _ in compiler.select)
+    with prepared_cursor(page.db, binary=binary) as cursor:
+        cursor.execute(statement, (*count_params, *params))
+        fetched = cursor.fetchall()
+    if not fetched:
+        return [], 0
+    names = [*page.query.extra_select, *page.query.values_select, *page.query.annotation_select]
+    indexes = range(len(names))
+    out = [{names[i]: row[i] for i in indexes} for row in compiler.results_iter([fetched])]
+    return out, fetched[0][-1]
 
-    def __init__(self, queryset: models.QuerySet[Any], rows: models.QuerySet[Any]) -> None:
-        self.queryset, self.rows, self.ordered = queryset, rows, queryset.ordered
 
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
+def _count_sql(queryset: models.QuerySet[Any], connection: Any) -> tuple[str, tuple[Any, ...]]:
+    """`SELECT count(*)` of `queryset` as SQL: of its primary keys, without ordering (the
+    primary key decides every column, so a DISTINCT of the rows counts as one of the keys)."""
+    query = queryset.query
+    if query.combinator or query.distinct_fields or query.is_sliced or query.group_by:
+        raise ImproperlyConfigured("fetch_page counts plain filtered querysets only")
+    keys = queryset.order_by().values("pk").query
+    sql, params = keys.get_compiler(connection=connection).as_sql()
+    return f"SELECT count(*) FROM ({sql}) c", tuple(params)
 
 
 class ValuesReadMixin:
@@ -342,11 +370,18 @@ class ValuesReadMixin:
         view: Any = self
         queryset = view.filter_queryset(view.get_queryset())
         rows = queryset.values(*self.values_columns())
-        page = view.paginate_queryset(_CountedRows(queryset, rows))
-        if page is not None:
-            response: Response = view.get_paginated_response(self.represent_rows(page))
-            return response
-        return Response(self.represent_rows(rows))
+        paginator = view.paginator
+        if paginator is None:
+            return Response(self.represent_rows(rows))
+        if not isinstance(paginator, PageNumberPagination):
+            raise ImproperlyConfigured(f"{type(self).__name__}: use core's PageNumberPagination")
+        page = paginator.paginate_fetched(
+            lambda offset, limit: fetch_page(queryset, rows, offset, limit), request, view
+        )
+        if page is None:
+            return Response(self.represent_rows(rows))
+        response: Response = view.get_paginated_response(self.represent_rows(page))
+        return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()  # type: ignore[attr-defined]
