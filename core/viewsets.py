@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, FullResultSet, ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connections, models
 from django.dispatch import receiver
@@ -303,23 +303,112 @@ def fetch_page(
     rows: the count is 0 (nothing tells it; see `PageNumberPagination.paginate_fetched`)."""
     page = rows[offset : offset + limit]
     connection = connections[page.db]
-    compiler = page.query.get_compiler(connection=connection)
     try:
-        sql, params = compiler.as_sql()
-        count_sql, count_params = _count_sql(queryset, connection)
+        statement, params = _page_statement(queryset, page.query, connection)
     except EmptyResultSet:
         return [], 0
-    statement = f'SELECT p.*, ({count_sql}) AS "__count" FROM ({sql}) p'
-    binary = all(binary_safe(expression.output_field) for expression, _, _ in compiler.select)
-    with prepared_cursor(page.db, binary=binary) as cursor:
-        cursor.execute(statement, (*count_params, *params))
+    with prepared_cursor(page.db, binary=statement.binary) as cursor:
+        cursor.execute(statement.sql, params)
         fetched = cursor.fetchall()
     if not fetched:
         return [], 0
-    names = [*page.query.extra_select, *page.query.values_select, *page.query.annotation_select]
+    count: int = fetched[0][-1]
+    if statement.converters:
+        fetched = [_converted(row, statement.converters, connection) for row in fetched]
+    names = statement.names
     indexes = range(len(names))
-    out = [{names[i]: row[i] for i in indexes} for row in compiler.results_iter([fetched])]
-    return out, fetched[0][-1]
+    return [{names[i]: row[i] for i in indexes} for row in fetched], count
+
+
+@dataclass(frozen=True)
+class _PageStatement:
+    sql: str
+    names: tuple[str, ...]  # of the row's columns (the count follows them)
+    binary: bool  # results read in binary (core.prepared)
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...]  # Django's, by column
+
+
+# The statements of the pages read so far, by the shape of their query: compiling a page's
+# query and its count took ~0.6 ms of a request, compiling its WHERE alone ~0.07 ms. A query's
+# SQL is its WHERE clause (with the parameters) and what the key holds; a shape whose statement
+# has parameters outside its WHERE clauses is compiled every time (None).
+_page_statements: dict[tuple[Any, ...], _PageStatement | None] = {}
+_PAGE_STATEMENTS_MAX = 1000
+
+
+def _page_statement(
+    queryset: models.QuerySet[Any], page: Any, connection: Any
+) -> tuple[_PageStatement, tuple[Any, ...]]:
+    """The statement of `page` (a sliced `.values()` query of `queryset`) with its count, and
+    its parameters."""
+    key, where_params = _shape(page, connection)
+    statement = _page_statements.get(key) if key is not None else None
+    if statement is not None:
+        return statement, (*where_params, *where_params)
+    compiler = page.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    count_sql, count_params = _count_sql(queryset, connection)
+    fields = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
+    statement = _PageStatement(
+        sql=f'SELECT p.*, ({count_sql}) AS "__count" FROM ({sql}) p',
+        names=(*page.extra_select, *page.values_select, *page.annotation_select),
+        binary=all(binary_safe(field.output_field) for field in fields),
+        converters=tuple(compiler.get_converters(fields).items()),
+    )
+    if key is not None:
+        reusable = tuple(params) == tuple(count_params) == tuple(where_params)
+        if len(_page_statements) >= _PAGE_STATEMENTS_MAX:
+            _page_statements.clear()
+        _page_statements[key] = statement if reusable else None
+    return statement, (*count_params, *params)
+
+
+def _shape(query: Any, connection: Any) -> tuple[tuple[Any, ...] | None, list[Any]]:
+    """What decides the SQL of a page's query (None: nothing reliable), and the parameters of
+    its WHERE clause. Raises EmptyResultSet when the query can match nothing."""
+    compiler = query.get_compiler(connection=connection)
+    try:
+        where_sql, where_params = compiler.compile(query.where)
+    except FullResultSet:
+        where_sql, where_params = "", []
+    if (
+        query.extra
+        or query.extra_tables
+        or query.annotations
+        or query.combinator
+        or query.group_by
+        or query.select_for_update
+        or query._filtered_relations
+    ):
+        return None, where_params
+    joins = tuple(
+        (alias, query.alias_refcount[alias], join.table_name, getattr(join, "join_type", None))
+        for alias, join in query.alias_map.items()
+    )
+    key = (
+        connection.alias, query.model, where_sql, joins, query.values_select, query.order_by,
+        query.extra_order_by, query.default_ordering, query.standard_ordering, query.distinct,
+        query.distinct_fields, query.low_mark, query.high_mark,
+    )  # fmt: skip
+    return key, list(where_params)
+
+
+def _converted(
+    row: tuple[Any, ...], converters: tuple[tuple[int, tuple[list[Any], Any]], ...], connection: Any
+) -> list[Any]:
+    """`row` through Django's converters (what SQLCompiler.apply_converters does)."""
+    values = list(row)
+    for position, (functions, expression) in converters:
+        value = values[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[position] = value
+    return values
+
+
+@receiver(setting_changed)
+def _clear_page_statements(**kwargs: Any) -> None:
+    _page_statements.clear()
 
 
 def _count_sql(queryset: models.QuerySet[Any], connection: Any) -> tuple[str, tuple[Any, ...]]:
