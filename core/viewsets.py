@@ -345,7 +345,7 @@ def _page_statement(
     statement = _page_statements.get(key) if key is not None else None
     if statement is not None:
         return statement, (*where_params, *where_params)
-    compiler = page.get_compiler(connection=connection)
+    compiler = _joined_late(queryset, page).get_compiler(connection=connection)
     sql, params = compiler.as_sql()
     count_sql, count_params = _count_sql(queryset, connection)
     fields = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
@@ -361,6 +361,19 @@ def _page_statement(
             _page_statements.clear()
         _page_statements[key] = statement if reusable else None
     return statement, (*count_params, *params)
+
+
+def _joined_late(queryset: models.QuerySet[Any], page: Any) -> Any:
+    """`page` (a slice of `queryset`'s `.values()` rows) with the joins that only `.values()`
+    needs (display names: the tenant's, the card's serial…) made for the page's rows only: the
+    page's keys are chosen by `queryset` alone, in its order, and the columns read for those.
+    PostgreSQL joins before it sorts and cuts: a page of 50 usage records among 963 looked up
+    963 cards. Left as it is when its ordering is not plain field names."""
+    if not page.order_by or not all(isinstance(name, str) for name in page.order_by):
+        return page
+    keys = queryset.values("pk")[page.low_mark : page.high_mark]
+    rows = queryset.model._base_manager.filter(pk__in=keys)
+    return rows.values(*page.values_select).order_by(*page.order_by).query
 
 
 def _shape(query: Any, connection: Any) -> tuple[tuple[Any, ...] | None, list[Any]]:
