@@ -271,6 +271,11 @@ REST_FRAMEWORK = {
     # encodings have HTML-form meanings (an empty field is an omitted one, no null, no lists)
     # that let `category=` or `now=` through as "not sent"; they are a 415.
     "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalJSONParser"],
+    # DRF's JSON, encoded by orjson (core/renderers.py); the browsable API as DRF has it.
+    "DEFAULT_RENDERER_CLASSES": [
+        "core.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
