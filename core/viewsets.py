@@ -285,14 +285,15 @@ def represent_rows(
 ) -> list[dict[str, Any]]:
     """What `serializer_class(instances, many=True).data` gives, from `.values()` rows."""
     converters = _converters(values_plan(serializer_class))
-    out = []
-    for row in rows:
-        item = {}
-        for name, column, convert in converters:
-            value = row[column]
-            item[name] = value if convert is None or value is None else convert(value)
-        out.append(item)
-    return out
+    return [
+        {
+            name: row[column]
+            if convert is None
+            else (None if (v := row[column]) is None else convert(v))
+            for name, column, convert in converters
+        }
+        for row in rows
+    ]
 
 
 def fetch_page(
