@@ -37,7 +37,7 @@ from typing import Any
 
 from bench.harness import ROOT, BenchError, Context, latency_summary
 from bench.lease_create import clean_up
-from bench.usage_ingest import _leases as running_long_leases
+from bench.usage_ingest import long_leases as running_long_leases
 
 SECONDS = 60.0
 USERS = {"reader": 8, "writer": 4, "meter": 1, "reports": 2, "finance": 1}

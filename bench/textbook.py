@@ -3,8 +3,9 @@
 What the DRF tutorial writes: a `ListAPIView` over a `ModelSerializer` with every field,
 page-number pagination of 50, no authentication, permission or throttling, and a plain
 `.filter()` on the query parameters the comparison needs (`tenant=` and the endpoint's own
-filter). Served only when the setting `BENCH_ENDPOINTS` is true (bench/run.py turns it on for its
-gunicorn; never in production), under `/bench/`:
+filter). It renders with DRF's own renderers (DRF's default `DEFAULT_RENDERER_CLASSES`), not
+the project's orjson one. Served only when the setting `BENCH_ENDPOINTS` is true (bench/run.py
+turns it on for its gunicorn; never in production), under `/bench/`:
 
     /bench/textbook/leases/?tenant=<id>&status=<status>
     /bench/textbook/usage-records/?tenant=<id>&metric=<metric code>
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import path
-from rest_framework import generics, pagination, serializers
+from rest_framework import generics, pagination, renderers, serializers
 from rest_framework.permissions import AllowAny
 
 from billing.models import UsageRecord
@@ -43,6 +44,7 @@ class _TextbookListView(generics.ListAPIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer]
     pagination_class = TextbookPagination
     filter_backends: list[Any] = []
 

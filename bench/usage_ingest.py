@@ -54,7 +54,7 @@ FROM r JOIN k ON k.record_id = r.id
 """
 
 
-def _leases(ctx: Context) -> list[tuple[int, dt.datetime, dt.datetime, int]]:
+def long_leases(ctx: Context) -> list[tuple[int, dt.datetime, dt.datetime, int]]:
     """Long leases running through the last 30 days: windows inside their term are valid."""
     with ctx.connect() as conn:
         rows = conn.execute(
@@ -126,7 +126,7 @@ def _http(ctx: Context, token: str, bodies: list[bytes]) -> dict[str, Any]:
     return {"accepted": accepted, "duplicates": duplicates, "failures": failures, "seconds": wall}
 
 
-def _bare(ctx: Context, leases: list[Any], run: str, metric: int) -> float:
+def bare_insert(ctx: Context, leases: list[Any], run: str, metric: int) -> float:
     """Rows/s of the bare statement over the same number of rows, in batches of 1,000."""
     batches = [_records(leases, f"{run}-bare", b) for b in range(BATCHES)]
     with ctx.connect() as conn:
@@ -193,7 +193,7 @@ def run(ctx: Context) -> dict[str, Any]:
         .strip()
         .splitlines()[-1]
     )
-    leases = _leases(ctx)
+    leases = long_leases(ctx)
     with ctx.connect() as conn:
         (metric,) = conn.execute(
             "SELECT id FROM billing_metric WHERE code = 'storage_tb_hours'"
@@ -205,7 +205,7 @@ def run(ctx: Context) -> dict[str, Any]:
     _http(ctx, token, [json.dumps({"records": _records(leases, f"{run_id}-w", 0)}).encode()])
     http = _http(ctx, token, bodies)
     retry = _http(ctx, token, bodies[:RETRIED])
-    bare_rps = _bare(ctx, leases, run_id, metric)
+    bare_rps = bare_insert(ctx, leases, run_id, metric)
     copy_rps = _copy(ctx, leases, run_id, metric)
     http_rps = http["accepted"] / http["seconds"]
     ratio = http_rps / copy_rps

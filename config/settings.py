@@ -178,6 +178,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+# Prepared statements for the hot reads (core/prepared.py): psycopg prepares only the statements
+# run through core.prepared's cursor (Django's own cursors bind on the client and never prepare).
+# Off (PREPARED_STATEMENTS=false) behind a pooler that does not carry prepared statements.
+PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True)
+if PREPARED_STATEMENTS:
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 # A replica for reports (core/replica.py): optional; its connection is configured like the
 # primary's, and the test run points it at the test database (MIRROR).
 REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
@@ -265,6 +271,11 @@ REST_FRAMEWORK = {
     # encodings have HTML-form meanings (an empty field is an omitted one, no null, no lists)
     # that let `category=` or `now=` through as "not sent"; they are a 415.
     "DEFAULT_PARSER_CLASSES": ["core.parsers.DecimalJSONParser"],
+    # DRF's JSON, encoded by orjson (core/renderers.py); the browsable API as DRF has it.
+    "DEFAULT_RENDERER_CLASSES": [
+        "core.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [

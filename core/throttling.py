@@ -2,7 +2,9 @@
 
 DRF's SimpleRateThrottle keeps a list of request times per client in the cache and rewrites it
 on every request: at thousands of requests a minute that list is the slowest thing in a request.
-A fixed-window counter (`INCR` + `EXPIRE` in one pipeline) gives the same limit at O(1).
+A fixed-window counter gives the same limit at O(1): one script per request increments the
+window's counter and sets its expiry when it is the window's first request (atomically; a
+pipeline of `INCR` and `EXPIRE` on every request cost the client about twice the time).
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ def _redis() -> redis.Redis:
             settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1
         )
     return _client
+
+
+_INCREMENT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_script: Any = None
+
+
+def _count(*, keys: list[str], args: list[int]) -> Any:
+    """The window counter after this request (EVALSHA, loaded once per process)."""
+    global _script
+    client = _redis()
+    if _script is None:
+        _script = client.register_script(_INCREMENT)
+    return _script(keys=keys, args=args, client=client)  # the client of the moment
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -57,10 +76,7 @@ class TokenRateThrottle(BaseThrottle):
         prefix = settings.REDIS_KEY_PREFIX
         key = f"{prefix}:throttle:{self.scope}:{self._ident(request)}:{window_start}"
         try:
-            pipe = _redis().pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, self.window + 1)
-            count, _ = pipe.execute()
+            count = int(_count(keys=[key], args=[self.window + 1]))
         except redis.RedisError as exc:
             # throttling must not take the API down with Redis: fail open, and say so
             logger.warning("throttling skipped: Redis unavailable (%r)", exc)

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, FullResultSet, ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import connections, models
 from django.dispatch import receiver
 from django.utils import timezone
+from django_filters.filters import QuerySetRequestMixin
+from django_filters.filterset import BaseFilterSet
 from django_filters.rest_framework import FilterSet
 from rest_framework import ISO_8601, mixins, relations, serializers, viewsets
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -30,7 +32,9 @@ from rest_framework.settings import api_settings
 from core.choices import invalid_choice_message
 from core.filters import FilterBackend
 from core.idempotency import idempotent
+from core.pagination import PageNumberPagination
 from core.permissions import user_role
+from core.prepared import binary_safe, prepared_cursor
 from core.roles import Role
 
 
@@ -281,28 +285,160 @@ def represent_rows(
 ) -> list[dict[str, Any]]:
     """What `serializer_class(instances, many=True).data` gives, from `.values()` rows."""
     converters = _converters(values_plan(serializer_class))
-    out = []
-    for row in rows:
-        item = {}
-        for name, column, convert in converters:
-            value = row[column]
-            item[name] = value if convert is None or value is None else convert(value)
-        out.append(item)
-    return out
+    return [
+        {
+            name: row[column]
+            if convert is None
+            else (None if (v := row[column]) is None else convert(v))
+            for name, column, convert in converters
+        }
+        for row in rows
+    ]
 
 
-class _CountedRows:
-    """What a list view paginates: counted as the model queryset (without the joins `.values()`
-    may add, which cannot change the count), sliced as its `.values()` rows."""
+def fetch_page(
+    queryset: models.QuerySet[Any], rows: models.QuerySet[Any], offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The `.values()` rows `rows[offset:offset + limit]` and the count of `queryset` (the
+    same rows without the joins `.values()` may add, which cannot change the count), in one
+    prepared statement (core.prepared): the count is a scalar subquery next to the page, so
+    PostgreSQL plans it as it would a `count(*)` of its own, and both read one snapshot. No
+    rows: the count is 0 (nothing tells it; see `PageNumberPagination.paginate_fetched`)."""
+    page = rows[offset : offset + limit]
+    connection = connections[page.db]
+    try:
+        statement, params = _page_statement(queryset, page.query, connection)
+    except EmptyResultSet:
+        return [], 0
+    with prepared_cursor(page.db, binary=statement.binary) as cursor:
+        cursor.execute(statement.sql, params)
+        fetched = cursor.fetchall()
+    if not fetched:
+        return [], 0
+    count: int = fetched[0][-1]
+    if statement.converters:
+        fetched = [_converted(row, statement.converters, connection) for row in fetched]
+    names = statement.names
+    indexes = range(len(names))
+    return [{names[i]: row[i] for i in indexes} for row in fetched], count
 
-    def __init__(self, queryset: models.QuerySet[Any], rows: models.QuerySet[Any]) -> None:
-        self.queryset, self.rows, self.ordered = queryset, rows, queryset.ordered
 
-    def count(self) -> int:
-        return self.queryset.count()
+@dataclass(frozen=True)
+class _PageStatement:
+    sql: str
+    names: tuple[str, ...]  # of the row's columns (the count follows them)
+    binary: bool  # results read in binary (core.prepared)
+    converters: tuple[tuple[int, tuple[list[Any], Any]], ...]  # Django's, by column
 
-    def __getitem__(self, index: Any) -> Any:
-        return self.rows[index]
+
+# The statements of the pages read so far, by the shape of their query: compiling a page's
+# query and its count took ~0.6 ms of a request, compiling its WHERE alone ~0.07 ms. A query's
+# SQL is its WHERE clause (with the parameters) and what the key holds; a shape whose statement
+# has parameters outside its WHERE clauses is compiled every time (None).
+_page_statements: dict[tuple[Any, ...], _PageStatement | None] = {}
+_PAGE_STATEMENTS_MAX = 1000
+
+
+def _page_statement(
+    queryset: models.QuerySet[Any], page: Any, connection: Any
+) -> tuple[_PageStatement, tuple[Any, ...]]:
+    """The statement of `page` (a sliced `.values()` query of `queryset`) with its count, and
+    its parameters."""
+    key, where_params = _shape(page, connection)
+    statement = _page_statements.get(key) if key is not None else None
+    if statement is not None:
+        return statement, (*where_params, *where_params)
+    compiler = _joined_late(queryset, page).get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    count_sql, count_params = _count_sql(queryset, connection)
+    fields = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
+    statement = _PageStatement(
+        sql=f'SELECT p.*, ({count_sql}) AS "__count" FROM ({sql}) p',
+        names=(*page.extra_select, *page.values_select, *page.annotation_select),
+        binary=all(binary_safe(field.output_field) for field in fields),
+        converters=tuple(compiler.get_converters(fields).items()),
+    )
+    if key is not None:
+        reusable = tuple(params) == tuple(count_params) == tuple(where_params)
+        if len(_page_statements) >= _PAGE_STATEMENTS_MAX:
+            _page_statements.clear()
+        _page_statements[key] = statement if reusable else None
+    return statement, (*count_params, *params)
+
+
+def _joined_late(queryset: models.QuerySet[Any], page: Any) -> Any:
+    """`page` (a slice of `queryset`'s `.values()` rows) with the joins that only `.values()`
+    needs (display names: the tenant's, the card's serial…) made for the page's rows only: the
+    page's keys are chosen by `queryset` alone, in its order, and the columns read for those.
+    PostgreSQL joins before it sorts and cuts: a page of 50 usage records among 963 looked up
+    963 cards. Left as it is when its ordering is not plain field names."""
+    if not page.order_by or not all(isinstance(name, str) for name in page.order_by):
+        return page
+    keys = queryset.values("pk")[page.low_mark : page.high_mark]
+    rows = queryset.model._base_manager.filter(pk__in=keys)
+    return rows.values(*page.values_select).order_by(*page.order_by).query
+
+
+def _shape(query: Any, connection: Any) -> tuple[tuple[Any, ...] | None, list[Any]]:
+    """What decides the SQL of a page's query (None: nothing reliable), and the parameters of
+    its WHERE clause. Raises EmptyResultSet when the query can match nothing."""
+    compiler = query.get_compiler(connection=connection)
+    try:
+        where_sql, where_params = compiler.compile(query.where)
+    except FullResultSet:
+        where_sql, where_params = "", []
+    if (
+        query.extra
+        or query.extra_tables
+        or query.annotations
+        or query.combinator
+        or query.group_by
+        or query.select_for_update
+        or query._filtered_relations
+    ):
+        return None, where_params
+    joins = tuple(
+        (alias, query.alias_refcount[alias], join.table_name, getattr(join, "join_type", None))
+        for alias, join in query.alias_map.items()
+    )
+    key = (
+        connection.alias, query.model, where_sql, joins, query.values_select, query.order_by,
+        query.extra_order_by, query.default_ordering, query.standard_ordering, query.distinct,
+        query.distinct_fields, query.low_mark, query.high_mark,
+    )  # fmt: skip
+    return key, list(where_params)
+
+
+def _converted(
+    row: tuple[Any, ...], converters: tuple[tuple[int, tuple[list[Any], Any]], ...], connection: Any
+) -> list[Any]:
+    """`row` through Django's converters (what SQLCompiler.apply_converters does)."""
+    values = list(row)
+    for position, (functions, expression) in converters:
+        value = values[position]
+        for function in functions:
+            value = function(value, expression, connection)
+        values[position] = value
+    return values
+
+
+@receiver(setting_changed)
+def _clear_page_statements(**kwargs: Any) -> None:
+    _page_statements.clear()
+
+
+def _count_sql(queryset: models.QuerySet[Any], connection: Any) -> tuple[str, tuple[Any, ...]]:
+    """`SELECT count(*)` of `queryset` as SQL: of its primary keys, without ordering (the
+    primary key decides every column, so a DISTINCT of the rows counts as one of the keys)."""
+    query = queryset.query
+    if query.combinator or query.distinct_fields or query.is_sliced or query.group_by:
+        raise ImproperlyConfigured("fetch_page counts plain filtered querysets only")
+    keys = queryset.order_by().values("pk").query
+    sql, params = keys.get_compiler(connection=connection).as_sql()
+    return f"SELECT count(*) FROM ({sql}) c", tuple(params)
+
+
+_values_bases: dict[tuple[type[Any], tuple[str, ...]], models.QuerySet[Any]] = {}
 
 
 class ValuesReadMixin:
@@ -324,6 +460,19 @@ class ValuesReadMixin:
         plan = values_plan(self.get_serializer_class())  # type: ignore[attr-defined]
         return [col.column for col in plan if col.column not in self.computed_columns]
 
+    def get_queryset(self) -> models.QuerySet[Any]:
+        """For `list`, the queryset already reading the `.values()` columns, built once per
+        view class and copied per request (setting up the joins of `.values()` took ~5 % of
+        a list request). Tenant scoping and the filters apply to it as to the model's."""
+        if getattr(self, "action", None) != "list":
+            return super().get_queryset()  # type: ignore[misc]
+        key = (type(self), tuple(self.values_columns()))
+        base = _values_bases.get(key)
+        if base is None:
+            base = super().get_queryset().values(*key[1])  # type: ignore[misc]
+            _values_bases[key] = base
+        return base.all()
+
     def complete_rows(self, rows: list[dict[str, Any]]) -> None:
         """Add the `computed_columns` to `rows` (in place)."""
 
@@ -335,18 +484,26 @@ class ValuesReadMixin:
 
     def represent(self, pk: Any) -> dict[str, Any]:
         """One object (of the caller's queryset: tenant-scoped) as its list row."""
-        queryset = self.get_queryset().filter(pk=pk)  # type: ignore[attr-defined]
+        queryset = self.get_queryset().filter(pk=pk)
         return self.represent_rows([queryset.values(*self.values_columns()).get()])[0]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         view: Any = self
         queryset = view.filter_queryset(view.get_queryset())
-        rows = queryset.values(*self.values_columns())
-        page = view.paginate_queryset(_CountedRows(queryset, rows))
-        if page is not None:
-            response: Response = view.get_paginated_response(self.represent_rows(page))
-            return response
-        return Response(self.represent_rows(rows))
+        columns = tuple(self.values_columns())
+        rows = queryset if queryset.query.values_select == columns else queryset.values(*columns)
+        paginator = view.paginator
+        if paginator is None:
+            return Response(self.represent_rows(rows))
+        if not isinstance(paginator, PageNumberPagination):
+            raise ImproperlyConfigured(f"{type(self).__name__}: use core's PageNumberPagination")
+        page = paginator.paginate_fetched(
+            lambda offset, limit: fetch_page(queryset, rows, offset, limit), request, view
+        )
+        if page is None:
+            return Response(self.represent_rows(rows))
+        response: Response = view.get_paginated_response(self.represent_rows(page))
+        return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()  # type: ignore[attr-defined]
@@ -416,8 +573,25 @@ def _requested_filters(filterset_class: type[FilterSet], keys: tuple[str, ...]) 
         }
         cached = type(filterset_class.__name__, (filterset_class,), {})
         cached.base_filters = base_filters  # after the metaclass, which sets every filter
+        if filterset_class.get_form_class is BaseFilterSet.get_form_class and not any(
+            isinstance(filter_, QuerySetRequestMixin) for filter_ in base_filters.values()
+        ):
+            cached.get_form_class = _form_class_once
         _subsets[(filterset_class, names)] = cached
     return cached
+
+
+def _form_class_once(self: FilterSet) -> type[Any]:
+    """The filter set's form class, built once per class: django-filter builds a new class
+    (fields and metaclasses) for every request, ~4 % of a list request here. Only for filters
+    whose form fields do not depend on the request (not a model choice filter's queryset);
+    each form still gets its own copies of the fields (Django copies them per form)."""
+    cls = type(self)
+    form_class: type[Any] | None = cls.__dict__.get("_form_class")
+    if form_class is None:
+        form_class = BaseFilterSet.get_form_class(self)
+        cls._form_class = form_class
+    return form_class
 
 
 FILTER_BACKENDS = [RequestedFiltersBackend, SearchFilter, OrderingFilter]

@@ -3,12 +3,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Tenant
 from core import clock
+from core.prepared import prepared_cursor
 from core.serializers import (
     ActorField,
     IdField,
@@ -81,7 +81,7 @@ CROSS JOIN LATERAL (
     JOIN marketplace_card c ON c.id = a.card_id
     WHERE a.lease_id = l.id AND (upper_inf(a.period) OR upper(a.period) >= l."end")
 ) h
-WHERE l.id = ANY(%s)
+WHERE l.id = ANY(%s::bigint[])
 """
 
 
@@ -90,7 +90,7 @@ def held_cards(lease_ids: Collection[int]) -> dict[int, tuple[list[int], list[in
     query."""
     if not lease_ids:
         return {}
-    with connection.cursor() as cursor:
+    with prepared_cursor(binary=True) as cursor:  # planned once per connection, not once a page
         cursor.execute(_HELD_SQL, [list(lease_ids)])
         return {lease: (cards or [], servers or []) for lease, cards, servers in cursor.fetchall()}
 
