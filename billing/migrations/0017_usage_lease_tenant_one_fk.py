@@ -3,7 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 # One foreign key for lease and tenant: (lease_id, tenant_id) references the lease's (id, tenant_id)
 # (unique since leasing 0004), deferred to commit like Django's own. It replaces the two single
 # foreign keys dropped below: a record's tenant must be its lease's, one check per record.
