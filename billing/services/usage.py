@@ -43,6 +43,7 @@ RECORD_FIELDS = frozenset(
 # at any built-in price fits an invoice line. The serializer's decimal (14 digits, 6 places)
 # documents the same bound. What many records sum to is bounded by the invoice run.
 MAX_QUANTITY = Decimal("1e8")
+SIX_PLACES = Decimal("0.000001")
 
 
 @dataclass
@@ -122,7 +123,7 @@ def _instant(raw: dict[str, Any], name: str) -> dt.datetime:
 
 def _quantity(raw: dict[str, Any]) -> Decimal:
     value = raw.get("quantity")
-    if isinstance(value, bool | float) or value is None:
+    if isinstance(value, (bool, float)) or value is None:
         # floats are refused: the JSON parser hands numbers over as Decimal
         raise _Reject("invalid", "quantity must be a decimal number")
     try:
@@ -135,9 +136,9 @@ def _quantity(raw: dict[str, Any]) -> Decimal:
         raise _Reject(
             "quantity_out_of_range", f"quantity must be less than {MAX_QUANTITY:,f} in magnitude"
         )
-    if quantity != quantity.quantize(Decimal("0.000001")):
+    if quantity != quantity.quantize(SIX_PLACES):
         raise _Reject("invalid", "quantity has more than 6 decimal places")
-    if quantity == 0:
+    if not quantity:
         raise _Reject("invalid", "quantity must not be zero")
     return quantity
 
