@@ -45,7 +45,7 @@ from billing.models import (
 from billing.parties import invoice_parties_freeze, seller_check
 from billing.pricebook import builtin_metric_id
 from billing.rules import usage_billable_sql
-from billing.services.metering import short_leases_meter
+from billing.services.metering import month_meter, short_leases_meter
 from billing.services.vouchers import vouchers_apply, vouchers_preview_by_grant
 from core import clock
 from core.actors import Actor
@@ -465,8 +465,7 @@ def invoice_run(
     run_claim(run)
     run.refresh_from_db()
     try:
-        ms, me = clock.month_bounds(month)
-        short_leases_meter(since=ms, until=me)
+        month_meter(month)
         built = invoices_build(month=month)
         run.invoices = built.invoices
         run.error = _skipped_message(month, built.skipped)
