@@ -169,7 +169,14 @@ def chunk_take(
     return None if row is None else model._default_manager.get(pk=row[0])
 
 
-def _chunk_done(model: type[RunChunk], chunk: RunChunk) -> None:
+def _chunk_do(model: type[Chunk], chunk: Chunk, do: Callable[[Chunk], None]) -> None:
+    """`do` the chunk and mark it done; a chunk that fails is let go at once (nobody's), for
+    the run's worker, or the run done again, to take."""
+    try:
+        do(chunk)
+    except Exception:
+        model._default_manager.filter(pk=chunk.pk, status="open").update(owner_pid=None)
+        raise
     model._default_manager.filter(pk=chunk.pk).update(status="done", finished_at=clock.now())
 
 
@@ -198,8 +205,7 @@ def chunks_work(
     while True:
         chunk = chunk_take(model, run.pk, reclaim=True, stale_after=stale_after)
         if chunk is not None:
-            do(chunk)
-            _chunk_done(model, chunk)
+            _chunk_do(model, chunk, do)
             done += 1
             continue
         if not model._default_manager.filter(run_id=run.pk, status="open").exists():
@@ -219,11 +225,6 @@ def chunks_help(
     it did). A chunk that fails is let go at once, for the run's worker to take again."""
     done = 0
     while (chunk := chunk_take(model, run_id, reclaim=False, stale_after=stale_after)) is not None:
-        try:
-            do(chunk)
-        except Exception:
-            model._default_manager.filter(pk=chunk.pk, status="open").update(owner_pid=None)
-            raise
-        _chunk_done(model, chunk)
+        _chunk_do(model, chunk, do)
         done += 1
     return done
