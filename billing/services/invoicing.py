@@ -394,6 +394,11 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> li
     Drafts whose lines or totals would not fit lose their wanted lines (so the run deletes
     them): their tenants are returned."""
     cursor.execute("SET LOCAL jit = off")
+    # The billable rule probes each record's tenant's invoice of its month: with the invoice
+    # table's statistics behind its rows (a month's drafts just created, not yet analysed), the
+    # planner merged on the month alone, which every draft shares, and compared 312 M pairs
+    # (39 s for 1,000 tenants at 30,000 cards; 0.13 s hashed on tenant and month).
+    cursor.execute("SET LOCAL enable_mergejoin = off")
     # ON COMMIT DROP tables outlive a build nested in a larger transaction: start clean.
     cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
     cursor.execute(records_sql, params)
