@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from core.runs import OwnedRun
+from core.runs import OwnedRun, RunChunk
 from marketplace.models import Site
 
 
@@ -96,15 +96,13 @@ class RecomputeRun(OwnedRun):
         return f"{self.day_from}…{self.day_to} {self.status}"
 
 
-class RecomputeChunk(OwnedRun):
+class RecomputeChunk(RunChunk):
     """One site's share of a run's days (the nightly's): any worker of the `analytics` queue
     may take an open one (`owner_*` says who has it); the run's own worker takes what is left,
     and again any whose taker died, until every one is `done` (analytics.services)."""
 
     run = models.ForeignKey(RecomputeRun, on_delete=models.CASCADE, related_name="chunks")
     site = models.ForeignKey("marketplace.Site", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(max_length=8, default="open")  # open | done
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "site"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +27,15 @@ from core.actors import Actor
 from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput
 from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
-from core.runs import run_claim, run_heartbeat, runs_close_abandoned, runs_to_redo
+from core.runs import (
+    chunks_hand_out,
+    chunks_help,
+    chunks_work,
+    run_claim,
+    run_heartbeat,
+    runs_close_abandoned,
+    runs_to_redo,
+)
 from leasing.terms import minute_ceil_sql, minute_floor_sql, month_share_sql
 from marketplace.models import Site
 
@@ -468,69 +475,24 @@ def snapshots_recompute(
 
 # --- A site at a time (the nightly) ---
 
-CHUNK_POLL_SECONDS = 0.5  # the run's worker, waiting on chunks others hold, looks this often
 
-# Take one of the run's open chunks for this session: nobody's, or (`reclaim`) one whose taker's
-# session is gone or silent past the stale bound. One statement: of two sessions, one gets it.
-_CHUNK_TAKE_SQL = """
-UPDATE analytics_recomputechunk c
-SET owner_pid = a.pid, owner_started = a.backend_start, heartbeat_at = now()
-FROM pg_stat_activity a
-WHERE a.pid = pg_backend_pid()
-  AND c.id = (
-      SELECT k.id FROM analytics_recomputechunk k
-      WHERE k.run_id = %(run)s AND k.status = 'open'
-        AND (k.owner_pid IS NULL
-             OR (%(reclaim)s AND (
-                 k.heartbeat_at < now() - %(stale)s * interval '1 second'
-                 OR NOT EXISTS (
-                     SELECT 1 FROM pg_stat_activity s
-                     WHERE s.pid = k.owner_pid
-                       AND (s.backend_start IS NULL OR s.backend_start = k.owner_started)))))
-      ORDER BY k.id
-      LIMIT 1
-      FOR UPDATE SKIP LOCKED
-  )
-RETURNING c.id, c.site_id
-"""
-
-
-def _chunk_take(run_id: int, *, reclaim: bool) -> tuple[int, int] | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CHUNK_TAKE_SQL,
-            {"run": run_id, "reclaim": reclaim, "stale": RUN_STALE_AFTER.total_seconds()},
-        )
-        row = cursor.fetchone()
-    return None if row is None else (row[0], row[1])
-
-
-def _chunk_do(run: RecomputeRun, chunk_id: int, site_id: int) -> None:
-    """Replace the site's snapshots of the run's days (CHUNK_DAYS days per transaction, each
-    beating the chunk's heartbeat), then mark the chunk done."""
-    chunk = RecomputeChunk(pk=chunk_id)
+def _chunk_do(run: RecomputeRun, chunk: RecomputeChunk) -> None:
+    """Replace the chunk's site's snapshots of the run's days (CHUNK_DAYS days per transaction,
+    each beating the chunk's heartbeat)."""
     piece_start = run.day_from
     while piece_start <= run.day_to:
         piece_end = min(piece_start + dt.timedelta(days=CHUNK_DAYS - 1), run.day_to)
         with transaction.atomic():
-            _recompute_chunk(piece_start, piece_end, site_id)
+            _recompute_chunk(piece_start, piece_end, chunk.site_id)
             run_heartbeat(chunk)
         piece_start = piece_end + dt.timedelta(days=1)
-    RecomputeChunk.objects.filter(pk=chunk_id).update(status="done", finished_at=clock.now())
 
 
 def _chunks_work(run: RecomputeRun) -> None:
-    """The run's own worker: take its open chunks until none is left, then wait for those
-    other workers hold, taking over any whose taker died."""
-    while True:
-        taken = _chunk_take(run.pk, reclaim=True)
-        if taken is not None:
-            _chunk_do(run, *taken)
-            continue
-        if not RecomputeChunk.objects.filter(run=run, status="open").exists():
-            return
-        run_heartbeat(run)
-        time.sleep(CHUNK_POLL_SECONDS)
+    """The run's own worker: its chunks (core.runs.chunks_work)."""
+    chunks_work(
+        RecomputeChunk, run, lambda chunk: _chunk_do(run, chunk), stale_after=RUN_STALE_AFTER
+    )
 
 
 def snapshots_recompute_by_site(
@@ -549,14 +511,7 @@ def snapshots_recompute_by_site(
         )
         sites = list(Site.objects.order_by("pk").values_list("pk", flat=True))
         RecomputeChunk.objects.bulk_create(RecomputeChunk(run=run, site_id=s) for s in sites)
-        run_id, helpers = run.pk, max(len(sites) - 1, 0)
-
-        def hand_out() -> None:
-            for _ in range(helpers):
-                if not enqueue_nudge("analytics.recompute_chunks", run_id):
-                    break  # the broker is away: this worker does them all
-
-        transaction.on_commit(hand_out)
+        chunks_hand_out("analytics.recompute_chunks", run.pk, max(len(sites) - 1, 0))
     return snapshots_recompute(day_from=day_from, day_to=day_to, trigger=trigger, run=run)
 
 
@@ -564,15 +519,11 @@ def recompute_chunks_help(run_id: int) -> int:
     """Another worker's help with a run: take its chunks nobody has until none is left (how
     many it did). A chunk that fails is let go at once, for the run's worker to take again."""
     run = RecomputeRun.objects.filter(pk=run_id, status="running").first()
-    done = 0
-    while run is not None and (taken := _chunk_take(run.pk, reclaim=False)) is not None:
-        try:
-            _chunk_do(run, *taken)
-        except Exception:
-            RecomputeChunk.objects.filter(pk=taken[0], status="open").update(owner_pid=None)
-            raise
-        done += 1
-    return done
+    if run is None:
+        return 0
+    return chunks_help(
+        RecomputeChunk, run.pk, lambda chunk: _chunk_do(run, chunk), stale_after=RUN_STALE_AFTER
+    )
 
 
 def recompute_is_long(day_from: dt.date, day_to: dt.date) -> bool:

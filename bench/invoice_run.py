@@ -1,8 +1,9 @@
-"""Invoice run: 2,000 tenants and 10,000 leases in under 30 s.
+"""Invoice run: 2,000 tenants and 10,000 leases in under 5 s (20,000 and 100,000 in under 30 s).
 
 Runs the month before the current one through the service (metering included), in
 `manage.py shell` against the bench database, then runs it again: the second run must change
-nothing (and shows what a refresh costs).
+nothing (and shows what a refresh costs). Before them the last run's drafts are removed and
+the ledger vacuumed and analysed, as autovacuum keeps it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ from core import clock
 month = clock.add_months(clock.month_first(clock.local_today()), -1)
 Invoice.objects.filter(month=month, status="draft").delete()
 with connection.cursor() as cursor:
-    cursor.execute("UPDATE billing_usagerecord SET invoice_id = NULL WHERE month = %s", [month])
+    cursor.execute(
+        "UPDATE billing_usagerecord SET invoice_id = NULL"
+        " WHERE month = %s AND invoice_id IS NOT NULL",
+        [month],
+    )
+    # as autovacuum keeps a production database (a bench server may run without it): the rows
+    # the last run and the reset left dead gone, the ledger's statistics up to date
+    cursor.execute("VACUUM ANALYZE billing_usagerecord, billing_invoice, billing_invoiceline")
 t = time.perf_counter(); first = invoice_run(month=month); first_s = time.perf_counter() - t
 month_lines = InvoiceLine.objects.filter(invoice__month=month)
 lines = month_lines.count()

@@ -15,6 +15,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceRun,
+    InvoiceRunBatch,
     Metric,
     Payment,
     UsageRecord,
@@ -82,6 +83,12 @@ class InvoiceLineAdmin(GovernedAdmin):
 @admin.register(InvoiceRun)
 class InvoiceRunAdmin(GovernedAdmin):
     list_display = ["id", "month", "status", "invoices", "finished_at"]
+
+
+@admin.register(InvoiceRunBatch)
+class InvoiceRunBatchAdmin(GovernedAdmin):
+    list_display = ["id", "run", "tenant_from", "tenant_to", "status", "owner_pid", "finished_at"]
+    list_select_related = ["run"]
 
 
 @admin.register(CreditNote)

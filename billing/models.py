@@ -24,7 +24,7 @@ from billing.choices import (
     UsagePoster,
 )
 from core.models import TimeStampedModel
-from core.runs import OwnedRun
+from core.runs import OwnedRun, RunChunk
 from leasing.models import Lease
 from marketplace.models import Card, CardModel
 
@@ -344,6 +344,28 @@ class InvoiceRun(TimeStampedModel, OwnedRun):
 
     class Meta:
         ordering = ["-id"]
+
+
+class InvoiceRunBatch(RunChunk):
+    """A range of tenant ids of a run, `[tenant_from, tenant_to)` (`tenant_to` null: no end), built
+    in one transaction: any worker of the `billing` queue may take an open one (`owner_*` say who
+    has it); the run's own worker takes what is left, and again any whose taker died, until every
+    one is `done` (billing.services.invoicing). `skipped`: the tenants it left without a draft
+    (their charges do not fit an invoice), as `[tenant id, name, reason]`."""
+
+    run = models.ForeignKey(InvoiceRun, on_delete=models.CASCADE, related_name="batches")
+    tenant_from = models.BigIntegerField()
+    tenant_to = models.BigIntegerField(null=True, blank=True)
+    skipped = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["run", "tenant_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "tenant_from"], name="billing_batch_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} tenants {self.tenant_from}… {self.status}"
 
 
 class Invoice(TimeStampedModel):

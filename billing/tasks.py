@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing.models import InvoiceRun
-from billing.services.invoicing import invoice_run, invoice_runs_recover
+from billing.services.invoicing import invoice_batches_help, invoice_run, invoice_runs_recover
 from billing.services.metering import lease_meter_at_stop, short_leases_meter
 from core import clock
 
@@ -27,6 +27,13 @@ def run_invoices(run_id: int) -> str:
     """Build the drafts of an InvoiceRun's month."""
     run = InvoiceRun.objects.get(pk=run_id)
     return invoice_run(month=run.month, run=run).status
+
+
+@shared_task(name="billing.run_invoice_batches", acks_late=True)
+def run_invoice_batches(run_id: int) -> int:
+    """Help with an invoice run handed out in batches of tenants: build its batches nobody has
+    until none is left. Redelivered or late, it finds none and returns."""
+    return invoice_batches_help(run_id)
 
 
 @shared_task(name="billing.run_previous_month_invoices")

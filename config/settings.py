@@ -454,6 +454,10 @@ INVENTORY_IMPORT_MAX_BYTES = 10 * 1024 * 1024
 # --- Bounded work per request (docs/decisions.md §Bounded work per request) ---
 # reports/recompute/ over more days than this goes to a worker (202 and a run to poll).
 RECOMPUTE_SYNC_MAX_DAYS = env.int("RECOMPUTE_SYNC_MAX_DAYS", default=31)
+# An invoice run builds its drafts a batch of this many tenant ids at a time (one transaction
+# each); other `billing` workers help, up to this many helper tasks queued per run.
+INVOICE_RUN_BATCH_TENANTS = env.int("INVOICE_RUN_BATCH_TENANTS", default=1000)
+INVOICE_RUN_HELPERS = env.int("INVOICE_RUN_HELPERS", default=8)
 # The most rows a report answers (JSON or CSV); beyond it a 400 asks for months or less range.
 REPORT_MAX_ROWS = env.int("REPORT_MAX_ROWS", default=100_000)
 # A report of more rows is streamed from a server-side cursor (memory stays flat).

@@ -281,7 +281,8 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             # an error is never kept for its Idempotency-Key, so a retry runs again
             failure = error_body(
                 "invoice_run_failed",
-                f"The invoice run for {month:%Y-%m} failed; its drafts are as they were "
+                f"The invoice run for {month:%Y-%m} failed; the drafts of the tenants it had not "
+                "finished are as they were "
                 f"(run {run.pk}). Try again; if it fails again, the cause is in the server log.",
             )
             failure["error"]["run"] = run.pk

@@ -37,6 +37,7 @@ from billing.models import (
     Invoice,
     InvoiceLine,
     InvoiceRun,
+    InvoiceRunBatch,
     Payment,
     VoucherClaim,
     VoucherGrant,
@@ -45,7 +46,7 @@ from billing.models import (
 from billing.parties import invoice_parties_freeze, seller_check
 from billing.pricebook import builtin_metric_id
 from billing.rules import usage_billable_sql
-from billing.services.metering import short_leases_meter
+from billing.services.metering import month_meter, short_leases_meter
 from billing.services.vouchers import vouchers_apply, vouchers_preview_by_grant
 from core import clock
 from core.actors import Actor
@@ -53,7 +54,14 @@ from core.audit import audit_record, snapshot
 from core.exceptions import InvalidInput, InvalidState
 from core.money import round_money
 from core.queue import QUEUE_DOWN, enqueue_nudge, queue_check
-from core.runs import run_claim, runs_close_abandoned, runs_to_redo
+from core.runs import (
+    chunks_hand_out,
+    chunks_help,
+    chunks_work,
+    run_claim,
+    runs_close_abandoned,
+    runs_to_redo,
+)
 from events.choices import EventType
 from leasing.terms import month_share_sql
 
@@ -83,13 +91,23 @@ USAGE_AMOUNT_SQL = """CASE WHEN u.metric_id = %(card_minutes)s
                 THEN round(u.quantity * l.unit_price / 60, 2)
                 ELSE round(u.quantity * m.unit_price, 2) END"""
 
-# Wanted lines of every draft of the month. Parameters: tz, ms/me (instants), ms_date/me_date,
-# dim (days in month), month (first day), card_minutes (metric id).
+
+def _in_batch(column: str) -> str:
+    """SQL: `column` (a tenant id) lies in the batch's range `[lo, hi)` (null bounds: open)."""
+    return (
+        f"(%(lo)s::bigint IS NULL OR {column} >= %(lo)s::bigint)"
+        f" AND (%(hi)s::bigint IS NULL OR {column} < %(hi)s::bigint)"
+    )
+
+
+# Wanted lines of every draft of the month (of a batch's tenants). Parameters: tz, ms/me
+# (instants), ms_date/me_date, dim (days in month), month (first day), card_minutes (metric id),
+# lo/hi (the batch's tenant ids).
 _WANTED_LINES_SQL = f"""
 CREATE TEMP TABLE billing_wanted_lines ON COMMIT DROP AS
 WITH drafts AS MATERIALIZED (
     SELECT id, tenant_id FROM billing_invoice
-    WHERE month = %(month)s AND status = 'draft'
+    WHERE month = %(month)s AND status = 'draft' AND {_in_batch("tenant_id")}
       AND (%(invoice)s::bigint IS NULL OR id = %(invoice)s::bigint)
 ),
 long_fees AS (
@@ -103,7 +121,7 @@ long_fees AS (
     FROM leasing_lease l
     JOIN marketplace_cardmodel cm ON cm.id = l.card_model_id
     {LONG_FEE_DAYS_SQL}
-    WHERE {LONG_FEE_BILLED_SQL}
+    WHERE {LONG_FEE_BILLED_SQL} AND {_in_batch("l.tenant_id")}
 ),
 usage AS (
     SELECT r.tenant_id, r.lease_id, r.metric_id, r.month, sum(r.quantity) AS quantity
@@ -141,7 +159,7 @@ termination_fees AS (
            1::numeric, 'fee'::text, l.termination_fee::numeric(14, 4), l.termination_fee,
            l.terminated_on, (l.committed_end AT TIME ZONE %(tz)s)::date, 4
     FROM leasing_lease l
-    WHERE {TERMINATION_FEE_BILLED_SQL}
+    WHERE {TERMINATION_FEE_BILLED_SQL} AND {_in_batch("l.tenant_id")}
 ),
 wanted AS MATERIALIZED (
     SELECT * FROM long_fees
@@ -162,6 +180,7 @@ FROM billing_usagerecord r
 JOIN billing_metric m ON m.id = r.metric_id
 WHERE {usage_billable_sql("r", "m", "%(month)s")}
   AND (%(tenant)s::bigint IS NULL OR r.tenant_id = %(tenant)s::bigint)
+  AND {_in_batch("r.tenant_id")}
 """
 
 # Issuing claims the invoice's usage: the same rule, for one tenant, linked under row locks.
@@ -178,7 +197,7 @@ SELECT r.id, r.tenant_id, r.lease_id, r.metric_id, r.quantity, r.month
 FROM billing_usagerecord r WHERE r.invoice_id = %(invoice)s
 """
 
-_ENSURE_DRAFTS_SQL = """
+_ENSURE_DRAFTS_SQL = f"""
 INSERT INTO billing_invoice
     (tenant_id, month, status, currency, subtotal, tax_rate, tax, voucher_deduction, amount_due,
      payment_reference, void_reason, created_at, updated_at)
@@ -186,10 +205,12 @@ SELECT t.tenant_id, %(month)s, 'draft', %(currency)s, 0, %(vat)s, 0, 0, 0, '', '
 FROM (
     SELECT l.tenant_id FROM leasing_lease l
     WHERE l.kind = 'long' AND l.status <> 'cancelled' AND l.start < %(me)s AND l."end" > %(ms)s
+      AND {_in_batch("l.tenant_id")}
     UNION
     SELECT l.tenant_id FROM leasing_lease l
     WHERE l.termination_fee IS NOT NULL
       AND l.terminated_on >= %(ms_date)s AND l.terminated_on < %(me_date)s
+      AND {_in_batch("l.tenant_id")}
     UNION
     SELECT r.tenant_id FROM billing_run_records r
 ) t
@@ -308,6 +329,7 @@ _MERGE_SQL = [
     DELETE FROM billing_invoiceline il
     USING billing_invoice i
     WHERE il.invoice_id = i.id AND i.month = %(month)s AND i.status = 'draft'
+      AND {_in_batch("i.tenant_id")}
       AND (%(invoice)s::bigint IS NULL OR i.id = %(invoice)s::bigint)
       AND NOT EXISTS (SELECT 1 FROM billing_wanted_lines w WHERE {_SAME_LINE})
     """,
@@ -319,7 +341,7 @@ _MERGE_SQL = [
     ORDER BY invoice_id, sort, lease_id, period_start, metric_id
     """,
     # Refresh totals where they differ.
-    """
+    f"""
     UPDATE billing_invoice i SET subtotal = t.subtotal,
            tax = round(t.subtotal * i.tax_rate, 2),
            amount_due = t.subtotal + round(t.subtotal * i.tax_rate, 2),
@@ -328,7 +350,7 @@ _MERGE_SQL = [
         SELECT i2.id, coalesce(sum(il.amount), 0) AS subtotal
         FROM billing_invoice i2
         LEFT JOIN billing_invoiceline il ON il.invoice_id = i2.id
-        WHERE i2.month = %(month)s AND i2.status = 'draft'
+        WHERE i2.month = %(month)s AND i2.status = 'draft' AND {_in_batch("i2.tenant_id")}
           AND (%(invoice)s::bigint IS NULL OR i2.id = %(invoice)s::bigint)
         GROUP BY i2.id
     ) t
@@ -336,9 +358,10 @@ _MERGE_SQL = [
           (t.subtotal, t.subtotal + round(t.subtotal * i.tax_rate, 2))
     """,
     # Drafts left with nothing to bill go away.
-    """
+    f"""
     DELETE FROM billing_invoice i
     WHERE i.month = %(month)s AND i.status = 'draft' AND %(invoice)s::bigint IS NULL
+      AND {_in_batch("i.tenant_id")}
       AND NOT EXISTS (SELECT 1 FROM billing_invoiceline il WHERE il.invoice_id = i.id)
     """,
 ]
@@ -359,6 +382,8 @@ def _run_params(month: dt.date) -> dict[str, Any]:
         "now": clock.now(),
         "invoice": None,
         "tenant": None,
+        "lo": None,  # a batch's tenants: [lo, hi)
+        "hi": None,
         "card_minutes": builtin_metric_id(CARD_MINUTES),
     }
 
@@ -369,6 +394,11 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> li
     Drafts whose lines or totals would not fit lose their wanted lines (so the run deletes
     them): their tenants are returned."""
     cursor.execute("SET LOCAL jit = off")
+    # The billable rule probes each record's tenant's invoice of its month: with the invoice
+    # table's statistics behind its rows (a month's drafts just created, not yet analysed), the
+    # planner merged on the month alone, which every draft shares, and compared 312 M pairs
+    # (39 s for 1,000 tenants at 30,000 cards; 0.13 s hashed on tenant and month).
+    cursor.execute("SET LOCAL enable_mergejoin = off")
     # ON COMMIT DROP tables outlive a build nested in a larger transaction: start clean.
     cursor.execute("DROP TABLE IF EXISTS billing_run_records, billing_wanted_lines")
     cursor.execute(records_sql, params)
@@ -380,31 +410,6 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> li
     for statement in _MERGE_SQL:
         cursor.execute(statement, params)
     return skipped
-
-
-@dataclass
-class BuildResult:
-    invoices: int
-    skipped: list[SkippedTenant]
-
-
-@transaction.atomic
-def invoices_build(*, month: dt.date) -> BuildResult:
-    """Create or refresh the drafts of `month` for every tenant: the month's drafts, and the
-    tenants left without one because their charges would not fit an invoice."""
-    month = clock.month_first(month)
-    params = _run_params(month)
-    with connection.cursor() as cursor:
-        # One run per month at a time; a concurrent one waits and then finds nothing to change.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('billing.invoice_run'), %s)",
-            [month.year * 100 + month.month],
-        )
-        skipped = _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
-    return BuildResult(
-        invoices=Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count(),
-        skipped=skipped,
-    )
 
 
 def _usage_claim(invoice: Invoice) -> None:
@@ -435,7 +440,10 @@ def invoice_run_check(month: dt.date) -> None:
 
 # a run takes seconds; a queued or running one silent this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=30)
-RUN_FAILED_MESSAGE = "The run failed; its drafts are as they were. The cause is in the server log."
+RUN_FAILED_MESSAGE = (
+    "The run failed; the drafts of the tenants it had not finished are as they were. "
+    "The cause is in the server log."
+)
 
 
 def _skipped_message(month: dt.date, skipped: list[SkippedTenant]) -> str:
@@ -449,14 +457,90 @@ def _skipped_message(month: dt.date, skipped: list[SkippedTenant]) -> str:
     return "\n".join([heading, *(f"- {tenant}" for tenant in skipped)])
 
 
+METERED_ANALYZE_AFTER = 10_000  # records the run's meter wrote
+
+
+def _month_lock_key(month: dt.date) -> int:
+    return month.year * 100 + month.month
+
+
+def _batches_plan(run: InvoiceRun) -> None:
+    """Split the run's tenants into batches of INVOICE_RUN_BATCH_TENANTS tenant ids (ranges
+    aligned to multiples of it, the last open-ended so tenants added since are in it), and queue
+    helpers for other `billing` workers once they commit. A run redone keeps its batches (those
+    done stay done). Inside a caller's transaction (a request with an Idempotency-Key) nobody
+    else could see the batches: this worker does them all."""
+    if InvoiceRunBatch.objects.filter(run=run).exists():
+        return
+    size = settings.INVOICE_RUN_BATCH_TENANTS
+    alone = connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT id / %s FROM accounts_tenant ORDER BY 1", [size])
+            buckets = [row[0] for row in cursor.fetchall()]
+        InvoiceRunBatch.objects.bulk_create(
+            (
+                InvoiceRunBatch(
+                    run=run,
+                    tenant_from=bucket * size,
+                    tenant_to=None if bucket == buckets[-1] else (bucket + 1) * size,
+                )
+                for bucket in buckets
+            ),
+            ignore_conflicts=True,  # the same run planned twice at once: one set of batches
+        )
+        helpers = min(len(buckets) - 1, settings.INVOICE_RUN_HELPERS)
+        if helpers > 0 and not alone:
+            chunks_hand_out("billing.run_invoice_batches", run.pk, helpers)
+
+
+def _batch_build(run: InvoiceRun, batch: InvoiceRunBatch) -> None:
+    """Create or refresh the drafts of the batch's tenants, in one transaction (a worker killed
+    half-way leaves the batch as it was, for another to take). Under the month's lock, shared by
+    its batches (they build side by side; a session holding it alone holds them all back), and
+    the batch's own: two runs of a month never build one range at once, the second waits and
+    then finds nothing to change. The tenants it leaves out are recorded on the batch."""
+    month = run.month
+    params = _run_params(month)
+    params.update(lo=batch.tenant_from, hi=batch.tenant_to)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtext('billing.invoice_run'), %s)",
+            [_month_lock_key(month)],
+        )
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"billing.invoice_run:{month:%Y-%m}:{batch.tenant_from}"],
+        )
+        skipped = _lines_build(cursor, params, records_sql=_RUN_RECORDS_SQL)
+        InvoiceRunBatch.objects.filter(pk=batch.pk).update(
+            skipped=[[tenant.tenant_id, tenant.name, tenant.reason] for tenant in skipped]
+        )
+
+
+def _batches_skipped(run: InvoiceRun) -> list[SkippedTenant]:
+    return sorted(
+        (
+            SkippedTenant(tenant_id=tenant_id, name=name, reason=reason)
+            for skipped in InvoiceRunBatch.objects.filter(run=run).values_list("skipped", flat=True)
+            for tenant_id, name, reason in skipped
+        ),
+        key=lambda tenant: tenant.tenant_id,
+    )
+
+
 def invoice_run(
     *, month: dt.date, actor: Actor = None, run: InvoiceRun | None = None
 ) -> InvoiceRun:
-    """Meter the month's short leases, then build its drafts; recorded as an InvoiceRun.
+    """Meter the month's short leases, then build its drafts a batch of tenants at a time;
+    recorded as an InvoiceRun.
 
     The run row is owned by this session (core.runs): runs whose worker died are closed as
-    failed first, and a redelivered run (`run` given, whatever its status) runs again; the
-    drafts it builds are the same, a run is idempotent.
+    failed first, and a redelivered run (`run` given, whatever its status) runs again, doing
+    the batches not yet done. Batches are handed out (core.runs chunks): other `billing`
+    workers take open ones, this worker takes what is left and any whose taker died. A batch
+    builds its tenants' drafts as the whole month at once would (the statements are the same,
+    bounded to its tenants); a run is idempotent.
     """
     month = clock.month_first(month)
     invoice_run_check(month)
@@ -465,13 +549,23 @@ def invoice_run(
     run_claim(run)
     run.refresh_from_db()
     try:
-        ms, me = clock.month_bounds(month)
-        short_leases_meter(since=ms, until=me)
-        built = invoices_build(month=month)
-        run.invoices = built.invoices
-        run.error = _skipped_message(month, built.skipped)
+        if month_meter(month) >= METERED_ANALYZE_AFTER:
+            # the batches pick their tenants' records by the ledger's statistics: a month
+            # metered in bulk (the meter's beat was away) is counted before they plan
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE billing_usagerecord")
+        _batches_plan(run)
+        chunks_work(
+            InvoiceRunBatch,
+            run,
+            lambda batch: _batch_build(run, batch),
+            stale_after=RUN_STALE_AFTER,
+        )
+        skipped = _batches_skipped(run)
+        run.invoices = Invoice.objects.filter(month=month, status=InvoiceStatus.DRAFT).count()
+        run.error = _skipped_message(month, skipped)
         run.status = RunStatus.DONE
-        for tenant in built.skipped:
+        for tenant in skipped:
             logger.warning("invoice run %s for %s skipped %s", run.pk, month, tenant)
     except Exception:
         # the cause goes to the log, never to API clients
@@ -482,6 +576,18 @@ def invoice_run(
     run.save(update_fields=["invoices", "status", "error", "finished_at", "updated_at"])
     audit_record(actor=actor, action="invoice_run.finish", instance=run, after=snapshot(run))
     return run
+
+
+def invoice_batches_help(run_id: int) -> int:
+    """Another `billing` worker's help with a running invoice run: build its batches nobody has
+    until none is left (how many it built). A batch that fails is let go at once, for the run's
+    worker to take again."""
+    run = InvoiceRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).first()
+    if run is None:
+        return 0
+    return chunks_help(
+        InvoiceRunBatch, run.pk, lambda batch: _batch_build(run, batch), stale_after=RUN_STALE_AFTER
+    )
 
 
 def invoice_runs_recover() -> list[InvoiceRun]:

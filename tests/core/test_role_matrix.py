@@ -347,6 +347,7 @@ ADMIN_MODELS: dict[str, str] = {
     "events.event": "governed", "events.webhookendpoint": "governed",
     "events.delivery": "governed", "events.deliveryattempt": "governed",
     "billing.invoiceline": "governed", "billing.invoicerun": "governed",
+    "billing.invoicerunbatch": "governed",
     "billing.creditnote": "governed", "billing.documentcounter": "governed",
     "billing.payment": "governed",
     "billing.usagerecord": "governed", "billing.metric": "governed",

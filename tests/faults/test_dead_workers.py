@@ -150,6 +150,8 @@ def test_a_worker_killed_mid_invoice_run_is_redone_by_the_next_worker(
         drafts = "SELECT id FROM billing_invoice WHERE month = %s AND status = 'draft'"
         conn.execute(f"DELETE FROM billing_invoiceline WHERE invoice_id IN ({drafts})", [month])
         conn.execute("DELETE FROM billing_invoice WHERE month = %s AND status = 'draft'", [month])
+        runs = "SELECT id FROM billing_invoicerun WHERE month = %s"
+        conn.execute(f"DELETE FROM billing_invoicerunbatch WHERE run_id IN ({runs})", [month])
         conn.execute("DELETE FROM billing_invoicerun WHERE month = %s", [month])
         (run_id,) = conn.execute(
             "INSERT INTO billing_invoicerun (month, status, invoices, error, created_at,"
