@@ -46,28 +46,46 @@ class Placement:
     rack_ids: set[int] = field(default_factory=set)
 
 
-# A card `c` that is free: allocatable (available, in a racked rack `r`) of one model, optionally
-# at one site, that no allocation holds during [start, end). Allocations live in leasing; the
-# NOT EXISTS below is the one place inventory looks at them (it is what the exclusion
-# constraint's GiST index serves). `end` may be NULL: an open-ended hold.
-_FREE_CARD = """
+# A card `c` that may be leased: allocatable (available, in a racked rack `r`) of one model,
+# optionally at one site.
+_ALLOCATABLE_CARD = """
     c.card_model_id = %(card_model)s
     AND c.status = %(available)s
     AND r.status = %(racked)s
     AND (%(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint)
+"""
+
+# ... that is free: no allocation holds it during [start, end). Allocations live in leasing; the
+# NOT EXISTS below and the one in `_FREE_CARDS_SQL` are the places inventory looks at them.
+# This one probes card by card (the exclusion constraint's GiST index on (card, period)): what a
+# walk that stops early wants. `end` may be NULL: an open-ended hold.
+_FREE_CARD = f"""
+    {_ALLOCATABLE_CARD}
     AND NOT EXISTS (
         SELECT 1 FROM leasing_allocation a
         WHERE a.card_id = c.id AND a.period && tstzrange(%(start)s, %(end)s, '[)')
     )
 """
 
-# Every free card, by server.
+# Every free card, by server. Every card of the model is looked at, so the allocations holding
+# one over the window are found at once: the model's allocations ending at or after `start`
+# (an allocation carries its card's model), one range scan of the index on (card_model,
+# upper(period)) that also holds card and period, then anti-joined. Allocations that ended
+# before `start` (the history, most of the table) are never read. `>=` (not `>`): a necessary
+# condition for any bounds; `&&` decides.
 _FREE_CARDS_SQL = f"""
 SELECT c.id, c.server_id, s.rack_id
 FROM marketplace_card c
 JOIN marketplace_server s ON s.id = c.server_id
 JOIN marketplace_rack r ON r.id = s.rack_id
-WHERE {_FREE_CARD}
+WHERE {_ALLOCATABLE_CARD}
+    AND NOT EXISTS (
+        SELECT 1 FROM leasing_allocation a
+        WHERE a.card_id = c.id
+            AND a.card_model_id = %(card_model)s::bigint
+            AND COALESCE(upper(a.period), 'infinity') >= %(start)s
+            AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+    )
 ORDER BY c.server_id, c.id
 """
 
