@@ -72,7 +72,10 @@ _FREE_CARD = f"""
 # (an allocation carries its card's model), one range scan of the index on (card_model,
 # upper(period)) that also holds card and period, then anti-joined. Allocations that ended
 # before `start` (the history, most of the table) are never read. `>=` (not `>`): a necessary
-# condition for any bounds; `&&` decides.
+# condition for any bounds. Whether the period meets the window is then asked as "their
+# intersection is not empty", which is `&&` but not a condition the planner can take to the
+# GiST index: it would AND this scan with a bitmap of every model's allocations over the window
+# (at 100,000 cards ~15 times slower than the range scan alone).
 _FREE_CARDS_SQL = f"""
 SELECT c.id, c.server_id, s.rack_id
 FROM marketplace_card c
@@ -84,7 +87,7 @@ WHERE {_ALLOCATABLE_CARD}
         WHERE a.card_id = c.id
             AND a.card_model_id = %(card_model)s::bigint
             AND COALESCE(upper(a.period), 'infinity') >= %(start)s
-            AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+            AND NOT isempty(a.period * tstzrange(%(start)s, %(end)s, '[)'))
     )
 ORDER BY c.server_id, c.id
 """
