@@ -91,10 +91,15 @@ class Allocation(models.Model):
     # from the card on every insert and change of card, and a change of a card's model follows
     # to its allocations (migration 0004). Availability finds the model's allocations still
     # running after a time with one range scan of `leasing_allocation_model_upper` instead of
-    # probing the GiST index card by card. An instance created here does not know it until
-    # read back.
+    # probing the GiST index card by card. No foreign key of its own: the card's holds it. An
+    # instance created here does not know it until read back.
     card_model = models.ForeignKey(
-        CardModel, on_delete=models.PROTECT, related_name="+", editable=False, db_index=False
+        CardModel,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

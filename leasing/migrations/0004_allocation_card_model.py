@@ -5,17 +5,16 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The column is filled set-based for the rows there are, before it is NOT NULL and before its
-# foreign key (so no deferred check waits on a million rows). From then on the trigger keeps
-# it: on insert (COPY included) and on a change of card it is the card's model, whatever the
-# writer put there; when a card's model changes, its allocations follow.
+# The column is filled set-based for the rows there are, then NOT NULL. From then on the
+# trigger keeps it: on insert (COPY included) and on a change of card it is the card's model,
+# whatever the writer put there; when a card's model changes, its allocations follow. No
+# foreign key: the card's own (and the card's to its allocations) already holds it, and a
+# second check per allocation would only slow lease creation.
 CARD_MODEL = """
 ALTER TABLE leasing_allocation ADD COLUMN card_model_id bigint;
 UPDATE leasing_allocation a SET card_model_id = c.card_model_id
 FROM marketplace_card c WHERE c.id = a.card_id;
 ALTER TABLE leasing_allocation ALTER COLUMN card_model_id SET NOT NULL;
-ALTER TABLE leasing_allocation ADD CONSTRAINT leasing_allocation_card_model_id_fk
-    FOREIGN KEY (card_model_id) REFERENCES marketplace_cardmodel (id) DEFERRABLE INITIALLY DEFERRED;
 
 CREATE FUNCTION leasing_allocation_card_model() RETURNS trigger AS $$
 BEGIN
@@ -63,6 +62,7 @@ class Migration(migrations.Migration):
                     model_name='allocation',
                     name='card_model',
                     field=models.ForeignKey(
+                        db_constraint=False,
                         db_index=False,
                         editable=False,
                         on_delete=django.db.models.deletion.PROTECT,

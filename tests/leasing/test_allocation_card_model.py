@@ -65,3 +65,26 @@ def test_a_cards_allocations_follow_a_change_of_its_model() -> None:
     moved = Allocation.objects.filter(card=card).values_list("card_model_id", flat=True)
     assert set(moved) == {new_model.pk}
     assert _card_model_of(kept.pk) == untouched.card_model_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_the_allocations_there_are() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("leasing", "0003_lease_event_reason_limit")]
+    after = [("leasing", "0004_allocation_card_model")]
+    MigrationExecutor(connection).migrate(before)
+    try:
+        cards = [CardFactory.create() for _ in range(3)]  # three models
+        lease = LeaseFactory(card_model=cards[0].card_model)
+        with connection.cursor() as cursor:
+            for card in cards:
+                cursor.execute(
+                    "INSERT INTO leasing_allocation (lease_id, card_id, period) "
+                    "VALUES (%s, %s, tstzrange(%s, %s))",
+                    [lease.pk, card.pk, START, END],
+                )
+    finally:
+        MigrationExecutor(connection).migrate(after)
+    filled = dict(Allocation.objects.values_list("card_id", "card_model_id"))
+    assert filled == {card.pk: card.card_model_id for card in cards}
