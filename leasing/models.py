@@ -90,6 +90,20 @@ class Allocation(models.Model):
     lease = models.ForeignKey(Lease, on_delete=models.CASCADE, related_name="allocations")
     card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="allocations")
     period = DateTimeRangeField(help_text="[start, end); an open upper bound = until stopped")
+    # The card's model, kept by the database (never by the application): a trigger copies it
+    # from the card on every insert and change of card, and a change of a card's model follows
+    # to its allocations (migration 0004). Availability finds the model's allocations still
+    # running after a time with one range scan of `leasing_allocation_model_upper` instead of
+    # probing the GiST index card by card. No foreign key of its own: the card's holds it. An
+    # instance created here does not know it until read back.
+    card_model = models.ForeignKey(
+        CardModel,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
+        db_constraint=False,
+    )
 
     class Meta:
         ordering = ["id"]
@@ -113,6 +127,19 @@ class Allocation(models.Model):
                     output_field=models.DateTimeField(),
                 ),
                 name="leasing_allocation_upper",
+            ),
+            # A model's allocations ending after t, with their cards and periods (index only):
+            # the busy cards of a model over a window, however long the history.
+            models.Index(
+                F("card_model"),
+                Func(
+                    Func(F("period"), function="upper"),
+                    Value("infinity"),
+                    function="COALESCE",
+                    output_field=models.DateTimeField(),
+                ),
+                include=["card", "period"],
+                name="leasing_allocation_model_upper",
             ),
         ]
 

@@ -174,3 +174,79 @@ def test_the_one_server_walk_places_exactly_as_the_full_rule() -> None:
                 _place(model, count)
         else:
             assert _place(model, count).servers == expected.servers, count
+
+
+@pytest.mark.django_db
+def test_free_cards_found_by_the_models_allocations_are_those_probed_card_by_card() -> None:
+    """`free_cards_by_server` finds the busy cards by one scan of the model's allocations
+    ending at or after the start; over random fleets, holds (ending before, at and after the
+    window's edges, open-ended, on other models) and windows (open-ended too), it must list
+    exactly the cards a probe of every card's allocations leaves free."""
+    import random
+
+    from django.db import connection
+
+    from leasing.models import Allocation
+    from marketplace.selectors import _FREE_CARD, _free_params, free_cards_by_server
+    from tests.factories import LeaseFactory
+
+    probed_sql = f"""
+        SELECT c.id, c.server_id, s.rack_id
+        FROM marketplace_card c
+        JOIN marketplace_server s ON s.id = c.server_id
+        JOIN marketplace_rack r ON r.id = s.rack_id
+        WHERE {_FREE_CARD}
+        ORDER BY c.server_id, c.id
+    """
+
+    def probed(model_id, site_id, start, end):
+        with connection.cursor() as cursor:
+            cursor.execute(probed_sql, _free_params(model_id, site_id, start, end))
+            return cursor.fetchall()
+
+    rnd = random.Random(20261201)
+    hour = dt.timedelta(hours=1)
+    for fleet in range(3):
+        models = [CardModelFactory() for _ in range(2)]
+        sites = [SiteFactory() for _ in range(2)]
+        racks = [
+            RackFactory(site=rnd.choice(sites), status=rnd.choice(["racked", "racked", "planned"]))
+            for _ in range(4)
+        ]
+        cards = []
+        for _ in range(10):
+            _, made = make_server_with_cards(
+                rnd.choice(racks), rnd.choice(models), cards=rnd.choice([4, 8])
+            )
+            cards += made
+        for card in rnd.sample(cards, 6):
+            card.status = rnd.choice(["maintenance", "retired"])
+            card.save()
+        lease = LeaseFactory(card_model=models[0])
+        allocations = []
+        for card in cards:
+            at = START - 48 * hour
+            for _ in range(rnd.randrange(4)):  # a card's holds never overlap
+                at += rnd.randrange(0, 400) * hour
+                length = rnd.randrange(1, 400) * hour
+                end = None if rnd.random() < 0.1 else at + length
+                allocations.append(Allocation(lease=lease, card=card, period=(at, end)))
+                if end is None:
+                    break
+                at = end
+        Allocation.objects.bulk_create(allocations)
+        edges = sorted({START, END, *(a.period[0] for a in allocations)})
+        for _ in range(40):
+            start = rnd.choice(edges) + rnd.choice([-hour, dt.timedelta(0), hour])
+            end = None if rnd.random() < 0.2 else start + rnd.randrange(1, 500) * hour
+            model = rnd.choice(models)
+            site = rnd.choice([None, *sites])
+            site_id = site.pk if site else None
+            found = [
+                (card, server.server_id, server.rack_id)
+                for server in free_cards_by_server(
+                    card_model_id=model.pk, site_id=site_id, start=start, end=end
+                )
+                for card in server.card_ids
+            ]
+            assert found == probed(model.pk, site_id, start, end), (fleet, start, end)
