@@ -82,11 +82,16 @@ def _reaches(model: type[models.Model], target: type[models.Model], depth: int =
 
 
 def _held_by_a_lease(model: type[models.Model]) -> bool:
-    """Rows a lease holds through its allocations (cards): reached through lease → tenant."""
+    """Rows a lease holds through its allocations (cards): reached through lease → tenant. An
+    allocation's other references are not held: its lease, and its card's model (a copy, kept
+    for the availability index)."""
     return any(
         field.related_model is model
         for field in Allocation._meta.get_fields()
-        if field.is_relation and field.many_to_one and field.concrete
+        if field.is_relation
+        and field.many_to_one
+        and field.concrete
+        and field.name not in ("lease", "card_model")
     )
 
 
