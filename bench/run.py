@@ -163,24 +163,32 @@ def fleet_facts(database_url: str) -> dict[str, Any]:
         return facts
 
 
-def ensure_fleet(env: dict[str, str], database_url: str, *, cards: int, days: int) -> None:
+def ensure_fleet(env: dict[str, str], database_url: str, *, cards: int, days: int) -> bool:
+    """Build the fleet when missing; whether it was built."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         present = conn.execute(
             "SELECT 1 FROM marketplace_site WHERE code LIKE %s LIMIT 1", [f"{FLEET_PREFIX}%"]
         ).fetchone()
     if present:
         log(f"generated fleet present: {fleet_facts(database_url)} (--fresh rebuilds it)")
-        return
+        return False
     log(f"building the fleet: generate_fleet --cards {cards} --days {days} (takes a while)")
     started = time.monotonic()
     manage(env, "generate_fleet", "--cards", str(cards), "--days", str(days), capture=False)
     log(f"fleet built in {time.monotonic() - started:.0f}s: {fleet_facts(database_url)}")
-    # Bulk-loaded tables have no planner statistics until autovacuum gets round to them, and
-    # plans made without them (row estimates of 1) can be several times slower: measure what a
-    # settled database does.
+    return True
+
+
+def settle(database_url: str) -> None:
+    """`VACUUM (ANALYZE)` the bench database, as autovacuum would have by the time a real one is
+    queried. Bulk-loaded tables have no planner statistics until then (row estimates of 1 made
+    plans several times slower), and a migration that rewrites a table's rows (filling a new
+    column) leaves a dead copy of each in every index (the allocations' GiST index twice its size,
+    and the queries probing it twice as slow). This server runs with autovacuum off."""
+    started = time.monotonic()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("ANALYZE")
-    log("analyzed the bench database")
+        conn.execute("VACUUM (ANALYZE)")
+    log(f"vacuumed and analyzed the bench database in {time.monotonic() - started:.0f}s")
 
 
 def create_tenant(env: dict[str, str]) -> str:
@@ -468,8 +476,9 @@ def run_at(
     log(f"database {database}, Redis {env['REDIS_URL']}, key prefix {BENCH_KEY_PREFIX}")
 
     prepare_database(server_url, database, fresh=args.fresh)
-    manage(env, "migrate", "--noinput", "-v", "0")
-    ensure_fleet(env, database_url, cards=cards, days=args.days)
+    migrated = "Applying " in manage(env, "migrate", "--noinput", "-v", "1")
+    if ensure_fleet(env, database_url, cards=cards, days=args.days) or migrated:
+        settle(database_url)
     token = create_tenant(env)
     machine = {**machine_facts(database_url), "gunicorn_threads": args.threads}
     fleet = fleet_facts(database_url)
