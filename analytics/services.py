@@ -161,7 +161,9 @@ event_days AS (
 busy_records AS (
     SELECT u.id, u.card_id, u.lease_id, u.quantity, u.start, u."end"
     FROM billing_usagerecord u
-    WHERE u.metric_id = %(busy_metric)s AND u."end" > %(start)s AND u.start < %(end)s
+    -- the price book's busy-hours metric (none yet: no record can name it)
+    WHERE u.metric_id = (SELECT id FROM billing_metric WHERE code = 'card_busy_hours')
+      AND u."end" > %(start)s AND u.start < %(end)s
 ),
 busy_cards AS (
     -- a record names its card, or spreads over the cards its lease held in its window
@@ -379,12 +381,6 @@ SET LOCAL work_mem = '64MB';
 """
 
 
-def _busy_metric_id() -> int:
-    from billing.pricebook import builtin_metric_id
-
-    return builtin_metric_id("card_busy_hours")
-
-
 def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> dict[str, int]:
     """Replace the snapshots of [d0, d1], of the whole fleet or of one site (its racks'
     occupancy, the revenue of the leases it is owed, its racking)."""
@@ -396,7 +392,6 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         "end": end,
         "tz": settings.OPERATOR_TIME_ZONE,
         "now": clock.now(),
-        "busy_metric": _busy_metric_id(),
         "lock": LOCK_KEY,
         "site": site_id,
     }
