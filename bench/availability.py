@@ -21,7 +21,8 @@ from typing import Any
 from bench.harness import ApiClient, BenchError, Context, Response, latency_summary
 
 PATH = "/api/v1/availability/"
-TARGET_P95_MS = 25.0  # at 10,000 cards (50 ms at 100,000)
+TARGET_P95_MS = 25.0  # at 10,000 cards
+TARGET_P95_MS_LARGE = 50.0  # at 100,000 (the contract names these two; larger fleets: this one)
 WINDOW = dt.timedelta(days=30)
 # Starts from tomorrow 00:00 UTC plus up to 27 days and 23 hours: always inside the 30-day
 # reservation horizon.
@@ -178,9 +179,12 @@ def run(ctx: Context) -> dict[str, Any]:
         examples = [ex for r in results.values() for ex in r["detail"]["failure_examples"]]
         raise BenchError(f"failed requests {failed}; e.g. {examples[:3]}")
     target = results[VARIANTS[0].name]["row"]
+    with ctx.connect() as conn:
+        (cards,) = conn.execute("SELECT count(*) FROM marketplace_card").fetchone() or (0,)
+    bound = TARGET_P95_MS if cards <= 10_000 else TARGET_P95_MS_LARGE
     return {
-        "target": f"{VARIANTS[0].name}: p95 < {TARGET_P95_MS:g} ms (10,000 cards)",
-        "meets_target": target["p95_ms"] < TARGET_P95_MS and target["failures"] == 0,
+        "target": f"{VARIANTS[0].name}: p95 < {bound:g} ms ({cards:,} cards)",
+        "meets_target": target["p95_ms"] < bound and target["failures"] == 0,
         "card_models": len(models),
         "sites": len(sites),
         "window_days": WINDOW.days,
