@@ -57,6 +57,16 @@ def site_lock_key(site_id: int) -> str:
 # a chunk (a quarter of days) takes seconds; a run silent for this long has lost its worker
 RUN_STALE_AFTER = dt.timedelta(minutes=15)
 
+# An allocation's bounds as local days (`s_day`, `e_day`) when they fall inside the chunk; the
+# day before or after it otherwise, which every condition on the days treats alike (converting
+# only the bounds inside saves most of the time-zone arithmetic of a day's chunk).
+_BOUND_DAYS_SQL = """CASE WHEN lower(a.period) >= %(start)s
+                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d0)s::date - 1 END AS s_day,
+           CASE WHEN upper(a.period) < %(end)s
+                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
+                ELSE %(d1)s::date + 1 END AS e_day"""
+
 # One statement per chunk of days: the allocations overlapping the chunk are read once (by the
 # index on their upper bound) and feed the three snapshot tables through data-modifying CTEs.
 # Time-zone arithmetic is the costly part of a row: a bound is converted to its local day only
@@ -87,13 +97,7 @@ alloc AS MATERIALIZED (
            -- its rack no longer racked): its held hours count as available too
            (c.status <> 'available' OR c.rack_status <> 'racked') AS oos,
            lower(a.period) AS lo, upper(a.period) AS hi,
-           -- local days of the bounds inside the chunk; the day before or after it otherwise
-           CASE WHEN lower(a.period) >= %(start)s
-                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d0)s::date - 1 END AS s_day,
-           CASE WHEN upper(a.period) < %(end)s
-                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d1)s::date + 1 END AS e_day
+           {_BOUND_DAYS_SQL}
     FROM leasing_allocation a
     JOIN cards c ON c.id = a.card_id
     -- overlapping [start, end): by the index on the upper bound (see leasing.Allocation)
@@ -341,16 +345,11 @@ SELECT (SELECT count(*) FROM occupancy_rows), (SELECT count(*) FROM revenue_rows
 """
 # The fleet's statement and a site's differ in which allocations feed revenue: the planner is
 # spared the site's branch when the whole fleet is recomputed.
-_LEASE_ALLOC_SITE = """MATERIALIZED (
+_LEASE_ALLOC_SITE = f"""MATERIALIZED (
     -- every allocation in the chunk of the leases the site may owe revenue to: those holding
     -- a card there, and those of the site, wherever their other cards are
     SELECT a.lease_id, c.site_id, lower(a.period) AS lo, upper(a.period) AS hi,
-           CASE WHEN lower(a.period) >= %(start)s
-                THEN (lower(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d0)s::date - 1 END AS s_day,
-           CASE WHEN upper(a.period) < %(end)s
-                THEN (upper(a.period) AT TIME ZONE %(tz)s)::date
-                ELSE %(d1)s::date + 1 END AS e_day
+           {_BOUND_DAYS_SQL}
     FROM leasing_allocation a
     JOIN cards c ON c.id = a.card_id
     WHERE coalesce(upper(a.period), 'infinity'::timestamptz) > %(start)s
