@@ -37,18 +37,20 @@ from core import clock
 
 day = clock.local_today() - dt.timedelta(days=1)
 ds, de = clock.day_bounds(day)
-REFERENCE = """
-INSERT INTO bench_reference (day, rack_id, installed, in_service, available, leased)
-SELECT %(day)s, inv.rack_id, inv.installed, inv.in_service, inv.in_service * 24,
-       coalesce(l.hours, 0)
-FROM (
+# per rack: cards installed and in service (both references)
+INVENTORY = """
     SELECT s.rack_id, count(*) FILTER (WHERE c.status <> 'retired') AS installed,
            count(*) FILTER (WHERE c.status = 'available') AS in_service
     FROM marketplace_card c
     JOIN marketplace_server s ON s.id = c.server_id
     JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
     GROUP BY s.rack_id
-) inv
+"""
+REFERENCE = """
+INSERT INTO bench_reference (day, rack_id, installed, in_service, available, leased)
+SELECT %(day)s, inv.rack_id, inv.installed, inv.in_service, inv.in_service * 24,
+       coalesce(l.hours, 0)
+FROM (""" + INVENTORY + """) inv
 LEFT JOIN (
     SELECT s.rack_id,
            sum(extract(epoch FROM upper(a.period * tstzrange(%(ds)s, %(de)s))
@@ -69,14 +71,7 @@ WITH days AS (
            (d::date + 1)::timestamp AT TIME ZONE %(tz)s AS de
     FROM generate_series(%(d0)s::date, %(d1)s::date, interval '1 day') AS d
 ),
-inv AS (
-    SELECT s.rack_id, count(*) FILTER (WHERE c.status <> 'retired') AS installed,
-           count(*) FILTER (WHERE c.status = 'available') AS in_service
-    FROM marketplace_card c
-    JOIN marketplace_server s ON s.id = c.server_id
-    JOIN marketplace_rack r ON r.id = s.rack_id AND r.status = 'racked'
-    GROUP BY s.rack_id
-),
+inv AS (""" + INVENTORY + """),
 leased AS (
     SELECT d.day, s.rack_id,
            sum(extract(epoch FROM upper(a.period * tstzrange(d.ds, d.de))
