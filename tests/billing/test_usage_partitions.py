@@ -279,3 +279,31 @@ def test_the_migration_moves_existing_rows_into_their_months(domestic):
     with connection.cursor() as cursor:  # the other tests find 2031 without partitions
         for month in (3, 4, 5, 6):
             cursor.execute(f"DROP TABLE {partition_name(dt.date(2031, month, 1))}")
+
+
+def test_a_record_whose_tenant_is_not_its_leases_is_refused_by_the_database(domestic):
+    """One foreign key (lease, tenant) → the lease's (id, tenant): checked at commit, like
+    Django's own, so `SET CONSTRAINTS ALL IMMEDIATE` brings the check into the statement."""
+    from django.db import IntegrityError, transaction
+
+    from billing.pricebook import builtin_metric_id
+
+    lease, other = long_lease(domestic), TenantFactory()
+    start = dt.datetime(2031, 3, 10, tzinfo=dt.UTC)
+    metric = builtin_metric_id("storage_tb_hours")
+
+    def insert(tenant_id: int, external_id: str) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                "INSERT INTO billing_usagerecord (tenant_id, lease_id, metric_id, quantity,"
+                ' start, "end", month, source, external_id, poster, created_at) VALUES'
+                " (%s, %s, %s, 1, %s, %s, %s, 'ceph', %s, 'operator', now())",
+                [tenant_id, lease.pk, metric, start, start + dt.timedelta(hours=1), MARCH,
+                 external_id],
+            )  # fmt: skip
+
+    with pytest.raises(IntegrityError, match="billing_usagerecord_lease_tenant_fk"):
+        insert(other.pk, "x-1")
+    insert(lease.tenant_id, "x-2")  # its own tenant: accepted
+    assert list(UsageRecord.objects.values_list("external_id", flat=True)) == ["x-2"]
