@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection, connections, transaction
 
@@ -189,3 +190,60 @@ def test_a_chunk_whose_taker_died_is_taken_over_and_helpers_leave_held_ones(
     assert run.status == "done"
     assert set(RecomputeChunk.objects.values_list("status", flat=True)) == {"done"}
     assert _rows() == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_another_chunk_inserts_meanwhile_is_updated_on_a_second_try(
+    fleet: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two sites' chunks may compute one revenue key when their snapshots disagree on where a
+    lease's cards are: the one that inserts second meets a unique violation and runs again."""
+    import threading
+    import time
+
+    site = fleet["sites"][0]
+    with at("2027-03-13 01:00"):
+        expected = _fleet_wide_rows()
+    day, lease_id, tenant_id, _, model_id, kind, _ = next(
+        row for row in expected["revenue"] if row[3] == site.pk
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (ours,) = cursor.fetchone()
+    # another chunk's session, on a connection of its own (the committing thread shares it)
+    other = psycopg.connect(**connection.get_connection_params())
+
+    def commit_once_we_wait() -> None:
+        deadline = time.monotonic() + 30
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                waiting = watcher.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [ours]
+                ).fetchone()
+                if waiting == ("Lock",):
+                    break
+                time.sleep(0.05)
+        other.commit()
+
+    try:
+        other.execute(  # its insert, not yet committed
+            "INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, "
+            "card_model_id, lease_kind, amount) VALUES (%s, %s, %s, %s, %s, %s, 0)",
+            [day, lease_id, tenant_id, fleet["sites"][1].pk, model_id, kind],
+        )
+        committer = threading.Thread(target=commit_once_we_wait)
+        committer.start()
+        with (
+            caplog.at_level("INFO", logger="analytics.services"),
+            at("2027-03-13 01:00"),
+            transaction.atomic(),
+        ):
+            _recompute_chunk(D0, D1, site.pk)
+        committer.join()
+    finally:
+        other.close()
+    assert "met a concurrent insert" in caplog.text
+    revenue = {row[:2]: row for row in _rows()["revenue"]}
+    assert revenue[(day, lease_id)] == next(
+        row for row in expected["revenue"] if row[:2] == (day, lease_id)
+    )
