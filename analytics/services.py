@@ -189,24 +189,7 @@ inventory AS (
     GROUP BY s.rack_id, r.site_id, c.card_model_id
 ),
 events AS (
-    -- the first day's hours (all of them when it starts and ends on one day)
-    SELECT rack_id, site_id, card_model_id, oos, s_day AS day,
-           extract(epoch FROM LEAST(hi, ((s_day + 1)::timestamp AT TIME ZONE %(tz)s)) - lo)
-               / 3600 AS hours,
-           0 AS delta
-    FROM alloc WHERE s_day BETWEEN %(d0)s AND %(d1)s
-    UNION ALL
-    -- the last day's hours, from its midnight
-    SELECT rack_id, site_id, card_model_id, oos, e_day,
-           extract(epoch FROM hi - (e_day::timestamp AT TIME ZONE %(tz)s)) / 3600, 0
-    FROM alloc WHERE e_day > s_day AND e_day BETWEEN %(d0)s AND %(d1)s
-    UNION ALL
-    -- whole days in between: +1 on the first, −1 after the last
-    SELECT rack_id, site_id, card_model_id, oos, GREATEST(s_day + 1, %(d0)s::date), 0, 1
-    FROM alloc WHERE GREATEST(s_day + 1, %(d0)s::date) < LEAST(e_day, %(d1)s::date + 1)
-    UNION ALL
-    SELECT rack_id, site_id, card_model_id, oos, e_day, 0, -1
-    FROM alloc WHERE e_day <= %(d1)s AND GREATEST(s_day + 1, %(d0)s::date) < e_day
+{{EVENTS}}
 ),
 event_days AS (
     SELECT rack_id, site_id, card_model_id, day, sum(hours) AS hours, sum(delta) AS delta,
@@ -369,8 +352,46 @@ _LEASE_ALLOC_FLEET = """(
     -- for the whole fleet, the allocations themselves (the site's form reads more)
     SELECT lease_id, site_id, lo, hi, s_day, e_day FROM alloc
 )"""
-_RECOMPUTE_FLEET_SQL = _RECOMPUTE_SQL.replace("{LEASE_ALLOC}", _LEASE_ALLOC_FLEET)
-_RECOMPUTE_SITE_SQL = _RECOMPUTE_SQL.replace("{LEASE_ALLOC}", _LEASE_ALLOC_SITE)
+# An allocation's leased hours by day: for a chunk of days, its partial first and last days and
+# its whole days as +1/−1 steps (see the module); for one day (the nightly's), simply its
+# overlap with the day, which spares the four passes over the allocations and their local days
+# (~1 ms of a day's 35 at 10,000 cards). Both give the same hours.
+_EVENTS_CHUNK = """    -- the first day's hours (all of them when it starts and ends on one day)
+    SELECT rack_id, site_id, card_model_id, oos, s_day AS day,
+           extract(epoch FROM LEAST(hi, ((s_day + 1)::timestamp AT TIME ZONE %(tz)s)) - lo)
+               / 3600 AS hours,
+           0 AS delta
+    FROM alloc WHERE s_day BETWEEN %(d0)s AND %(d1)s
+    UNION ALL
+    -- the last day's hours, from its midnight
+    SELECT rack_id, site_id, card_model_id, oos, e_day,
+           extract(epoch FROM hi - (e_day::timestamp AT TIME ZONE %(tz)s)) / 3600, 0
+    FROM alloc WHERE e_day > s_day AND e_day BETWEEN %(d0)s AND %(d1)s
+    UNION ALL
+    -- whole days in between: +1 on the first, −1 after the last
+    SELECT rack_id, site_id, card_model_id, oos, GREATEST(s_day + 1, %(d0)s::date), 0, 1
+    FROM alloc WHERE GREATEST(s_day + 1, %(d0)s::date) < LEAST(e_day, %(d1)s::date + 1)
+    UNION ALL
+    SELECT rack_id, site_id, card_model_id, oos, e_day, 0, -1
+    FROM alloc WHERE e_day <= %(d1)s AND GREATEST(s_day + 1, %(d0)s::date) < e_day"""
+_EVENTS_DAY = """    SELECT rack_id, site_id, card_model_id, oos, %(d0)s::date AS day,
+           extract(epoch FROM LEAST(hi, %(end)s) - GREATEST(lo, %(start)s)) / 3600 AS hours,
+           0 AS delta
+    FROM alloc"""
+
+
+def _recompute_sql(*, site: bool, one_day: bool) -> str:
+    return _RECOMPUTE_SQL.replace(
+        "{LEASE_ALLOC}", _LEASE_ALLOC_SITE if site else _LEASE_ALLOC_FLEET
+    ).replace("{EVENTS}", _EVENTS_DAY if one_day else _EVENTS_CHUNK)
+
+
+# by (a site's, one day's)
+_RECOMPUTE_STATEMENTS = {
+    (site, one_day): _recompute_sql(site=site, one_day=one_day)
+    for site in (False, True)
+    for one_day in (False, True)
+}
 # The chunk's lock and settings: the whole fleet's days take every site's lock (in site order;
 # a site's chunk takes its own), so a fleet-wide and a per-site recompute never write the same
 # rows at once.
@@ -398,7 +419,7 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         "lock": LOCK_KEY,
         "site": site_id,
     }
-    statement = _RECOMPUTE_FLEET_SQL if site_id is None else _RECOMPUTE_SITE_SQL
+    statement = _RECOMPUTE_STATEMENTS[site_id is not None, d0 == d1]
     for attempt in (1, 2):
         try:
             with transaction.atomic(), connection.cursor() as cursor:

@@ -128,6 +128,27 @@ def _fleet_wide_rows() -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
+def test_a_day_at_a_time_equals_the_days_in_one_chunk(fleet: dict[str, Any]) -> None:
+    """A single day's statement counts an allocation's hours as its overlap with the day, a
+    chunk's as partial first and last days and whole days between: the same figures, for the
+    fleet and for each site."""
+    with at("2027-03-12 20:00"):
+        chunk = _fleet_wide_rows()
+        days = [D0 + dt.timedelta(days=n) for n in range((D1 - D0).days + 1)]
+        for day in days:
+            with transaction.atomic():
+                _recompute_chunk(day, day)
+        assert _rows() == chunk
+        for table in ("analytics_occupancydaily", "analytics_revenuedaily", "analytics_sitedaily"):
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table}")
+        for day in days:
+            for site in Site.objects.order_by("id"):
+                with transaction.atomic():
+                    _recompute_chunk(day, day, site.pk)
+        assert _rows() == chunk
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_nightly_hands_out_a_chunk_per_site_and_ends_equal_to_one_statement(
     fleet: dict[str, Any],
