@@ -88,7 +88,10 @@ class Allocation(models.Model):
     """A lease's hold on one card over a half-open period. Never two overlapping per card."""
 
     lease = models.ForeignKey(Lease, on_delete=models.CASCADE, related_name="allocations")
-    card = models.ForeignKey(Card, on_delete=models.PROTECT, related_name="allocations")
+    # indexed by `leasing_allocation_card_upper` (the card first), not an index of its own
+    card = models.ForeignKey(
+        Card, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     period = DateTimeRangeField(help_text="[start, end); an open upper bound = until stopped")
     # The card's model, kept by the database (never by the application): a trigger copies it
     # from the card on every insert and change of card, and a change of a card's model follows
@@ -127,6 +130,22 @@ class Allocation(models.Model):
                     output_field=models.DateTimeField(),
                 ),
                 name="leasing_allocation_upper",
+            ),
+            # A card's allocations ending after t, with their leases and periods (index only):
+            # a site's day in the nightly finds its cards' allocations here, ~3 µs a card,
+            # where the GiST index of the exclusion constraint took ~14 µs a card at 1,000,000
+            # allocations (a site's chunk 56 → 36 ms at 100,000 cards). Also the card's index
+            # for its foreign key.
+            models.Index(
+                F("card"),
+                Func(
+                    Func(F("period"), function="upper"),
+                    Value("infinity"),
+                    function="COALESCE",
+                    output_field=models.DateTimeField(),
+                ),
+                include=["lease", "period"],
+                name="leasing_allocation_card_upper",
             ),
             # A model's allocations ending after t, with their cards and periods (index only):
             # the busy cards of a model over a window, however long the history.
