@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -176,56 +177,54 @@ def _report(
     return response
 
 
-class OccupancyReportView(APIView):
+def _report_schema(groups: dict[str, str], rows: type[serializers.Serializer]) -> Any:
+    return extend_schema_view(
+        get=extend_schema(
+            parameters=[
+                OpenApiParameter("from", OpenApiTypes.DATE, required=True),
+                OpenApiParameter("to", OpenApiTypes.DATE, required=True),
+                OpenApiParameter("group_by", enum=list(groups), required=True),
+                OpenApiParameter("granularity", enum=["day", "month"]),
+                OpenApiParameter("format", enum=["json", "csv"]),
+            ],
+            responses=rows(many=True),
+        )
+    )
+
+
+class _ReportView(APIView):
+    """A report (`_report`): its subclass names the query, the plan, the CSV columns and the
+    file's name."""
+
+    permission_classes = [roles(read=REPORT_READERS)]
+    renderer_classes = JSON_OR_CSV
+    query_class: type[ReportQuerySerializer]
+    plan: Callable[..., reports.ReportPlan]
+    columns: list[str]
+    name: str
+
+    def get(self, request: Request) -> Response | HttpResponseBase:
+        return _report(request, self.query_class, self.plan, self.columns, self.name)
+
+
+@_report_schema(reports.OCCUPANCY_GROUPS, OccupancyRowSerializer)
+class OccupancyReportView(_ReportView):
     """Occupancy by day or month, per rack, site, card model or the fleet (JSON or CSV)."""
 
-    permission_classes = [roles(read=REPORT_READERS)]
-    renderer_classes = JSON_OR_CSV
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("group_by", enum=list(reports.OCCUPANCY_GROUPS), required=True),
-            OpenApiParameter("granularity", enum=["day", "month"]),
-            OpenApiParameter("format", enum=["json", "csv"]),
-        ],
-        responses=OccupancyRowSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response | HttpResponseBase:
-        return _report(
-            request,
-            OccupancyQuerySerializer,
-            reports.occupancy_plan,
-            reports.OCCUPANCY_COLUMNS,
-            "occupancy",
-        )
+    query_class = OccupancyQuerySerializer
+    plan = staticmethod(reports.occupancy_plan)
+    columns = reports.OCCUPANCY_COLUMNS
+    name = "occupancy"
 
 
-class RevenueReportView(APIView):
+@_report_schema(reports.REVENUE_GROUPS, RevenueRowSerializer)
+class RevenueReportView(_ReportView):
     """Accrued revenue by day or month, per site, card model, lease kind or tenant."""
 
-    permission_classes = [roles(read=REPORT_READERS)]
-    renderer_classes = JSON_OR_CSV
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("to", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("group_by", enum=list(reports.REVENUE_GROUPS), required=True),
-            OpenApiParameter("granularity", enum=["day", "month"]),
-            OpenApiParameter("format", enum=["json", "csv"]),
-        ],
-        responses=RevenueRowSerializer(many=True),
-    )
-    def get(self, request: Request) -> Response | HttpResponseBase:
-        return _report(
-            request,
-            RevenueQuerySerializer,
-            reports.revenue_plan,
-            reports.REVENUE_COLUMNS,
-            "revenue",
-        )
+    query_class = RevenueQuerySerializer
+    plan = staticmethod(reports.revenue_plan)
+    columns = reports.REVENUE_COLUMNS
+    name = "revenue"
 
 
 class RecomputeRunSerializer(serializers.ModelSerializer):
