@@ -1,5 +1,6 @@
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -60,6 +61,33 @@ def lines(invoice: Invoice) -> list[tuple]:
 
 def issue(invoice: Invoice) -> Invoice:
     return invoice_issue(actor=None, invoice=invoice)
+
+
+def voucher_drafts(domestic, *, grant: str, months: int) -> tuple[Tenant, Any, Any, list[Invoice]]:
+    """A tenant of a 30 % programme (Hubei, long leases of 2027) with a grant of `grant`, a
+    2-card long lease from 2027-01-01, and the drafts of its first `months` months (each would
+    take 7,020.00 × 30 % = 2,106.00 of the grant): (tenant, programme, grant, drafts by month)."""
+    from billing.services.vouchers import voucher_grant_create, voucher_program_create
+    from tests.factories import TenantFactory
+
+    tenant = TenantFactory()
+    programme = voucher_program_create(
+        actor=None, issuer="Hubei", name="p", budget=Decimal("100000.00"),
+        coverage_rate=Decimal("0.3000"), per_tenant_cap=Decimal("100000.00"),
+        valid_from=dt.date(2027, 1, 1), valid_to=dt.date(2027, 12, 31), lease_kinds=["long"],
+    )  # fmt: skip
+    granted = voucher_grant_create(
+        actor=None, program=programme, tenant=tenant, amount=Decimal(grant)
+    )
+    with at("2027-01-01 08:00"):
+        lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic, card_count=2,
+                     start=dt.date(2027, 1, 1), term_months=12)  # fmt: skip
+    with at(f"2027-{months + 1:02d}-02 08:00"):
+        for month in range(1, months + 1):
+            run(f"2027-{month:02d}")
+    drafts = list(Invoice.objects.filter(tenant=tenant).order_by("month"))
+    assert len(drafts) == months
+    return tenant, programme, granted, drafts
 
 
 D = Decimal

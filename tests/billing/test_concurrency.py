@@ -8,10 +8,9 @@ from rest_framework.test import APIClient
 
 from billing.models import Invoice, UsageRecord, VoucherGrant, VoucherRedemption
 from billing.services.invoicing import invoice_issue
-from billing.services.vouchers import voucher_grant_create, voucher_program_create
 from core import clock
 from leasing.services import lease_create
-from tests.billing.conftest import D, run
+from tests.billing.conftest import D, run, voucher_drafts
 from tests.concurrency import run_concurrently
 from tests.factories import RackFactory, TenantFactory, api_key, make_server_with_cards
 from tests.timing import at
@@ -20,21 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_invoices_sharing_a_grant_issued_at_once_never_over_redeem(domestic):
-    tenant = TenantFactory()
-    programme = voucher_program_create(
-        actor=None, issuer="Hubei", name="p", budget=D("100000.00"), coverage_rate=D("0.3000"),
-        per_tenant_cap=D("100000.00"), valid_from=dt.date(2027, 1, 1),
-        valid_to=dt.date(2027, 12, 31), lease_kinds=["long"],
-    )  # fmt: skip
-    grant = voucher_grant_create(actor=None, program=programme, tenant=tenant, amount=D("5000.00"))
-    with at("2027-01-01 08:00"):
-        lease_create(actor=None, tenant=tenant, kind="long", card_model=domestic, card_count=2,
-                     start=dt.date(2027, 1, 1), term_months=12)  # fmt: skip
-    with at("2027-07-02 08:00"):
-        for month in ("2027-01", "2027-02", "2027-03", "2027-04", "2027-05", "2027-06"):
-            run(month)
-    invoices = list(Invoice.objects.filter(tenant=tenant).order_by("month"))
-    assert len(invoices) == 6  # each would take 2106.00 of the 5000.00
+    # six drafts, each of which would take 2106.00 of the 5000.00
+    _, _, grant, invoices = voucher_drafts(domestic, grant="5000.00", months=6)
 
     with at("2027-07-02 09:00"):
         results = run_concurrently(6, lambda i: invoice_issue(actor=None, invoice=invoices[i]))
