@@ -2,9 +2,9 @@
 the next worker as it starts (core.runs: `recover_runs`), long before the broker would hand the
 task back, and its result equals a clean run's.
 
-"Mid-run" is made certain, not timed: the test holds a row lock the run needs half-way (a later
-chunk of days, or the month's invoice-run lock after metering), waits until the worker's session
-waits on it, and kills the worker then.
+"Mid-run" is made certain, not timed: the test holds a row lock the run needs half-way (a stale
+row of a later chunk of days, or the month's invoice-run lock after metering), waits until the
+worker's session waits on it, and kills the worker then.
 """
 
 import datetime as dt
@@ -66,6 +66,13 @@ def test_a_worker_killed_mid_nightly_is_redone_by_the_next_worker(fault_stack: F
         assert conn.execute(
             "SELECT count(*) FROM analytics_occupancydaily WHERE day = %s", [locked_day]
         ).fetchone()[0]
+        # made stale, so the nightly must rewrite the day's rows (rows it would write alike it
+        # leaves alone, without taking their locks)
+        conn.execute(
+            "UPDATE analytics_occupancydaily SET card_hours_busy = card_hours_busy + 1 "
+            "WHERE day = %s",
+            [locked_day],
+        )
     clean = f"{db}_clean"
     stack.copy_database(db, clean)
     celery = stack.celery(1)
