@@ -19,8 +19,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from psycopg.errors import UniqueViolation
+from django.db import connection, transaction
 
 from analytics.models import RecomputeChunk, RecomputeRun
 from core import clock
@@ -69,26 +68,42 @@ _BOUND_DAYS_SQL = """CASE WHEN lower(a.period) >= %(start)s
                 ELSE %(d1)s::date + 1 END AS e_day"""
 
 
-def _writes_sql(name: str, table: str, keys: tuple[str, ...], values: tuple[str, ...]) -> str:
+def _writes_sql(
+    name: str, table: str, keys: tuple[str, ...], values: tuple[str, ...], *, shared: bool
+) -> str:
     """The CTEs that make `table`'s rows of the chunk's days (of its site) those of the CTE
     `{name}_rows` (columns `keys` + `values`): rows no longer computed deleted, new keys
     inserted, rows whose values differ updated, the others left alone.
 
-    Plain INSERT of the keys not there, not `INSERT … ON CONFLICT DO UPDATE`: the speculative
-    insertion of ON CONFLICT cost 2.8 ms of a day's 36 at 10,000 cards when the day is new (its
-    every row), and locked every existing row of a rerun. A key is found in the table on its
-    own, whatever the site (a lease's revenue moves to another site with its cards). Two sites'
-    chunks inserting one key at once (their snapshots disagree on where a lease's cards are)
-    is a unique violation, which `_recompute_chunk` answers by running the chunk again."""
+    The whole fleet's chunk holds every site's lock: nobody else writes these tables, so keys
+    not there are inserted plainly and changed rows updated through a join on the key.
+    `INSERT … ON CONFLICT DO UPDATE` inserts every row speculatively, 2.8 ms of a new day's 36
+    at 10,000 cards, and locks every row it finds on a rerun. A site's chunk (`shared`) runs
+    beside other sites' and must take ON CONFLICT's care: a lease's revenue row is another
+    site's to delete or insert when their snapshots disagree on where its cards are, and only
+    the speculative insertion waits for that writer and then inserts or updates."""
     same_key = " AND ".join(f"o.{key} = n.{key}" for key in keys)
     chunk = "o.day BETWEEN %(d0)s AND %(d1)s"
-    return f"""{name}_stale AS (
+    columns = ", ".join((*keys, *values))
+    old_values = ", ".join(f"o.{value}" for value in values)
+    stale = f"""{name}_stale AS (
     DELETE FROM {table} o
     WHERE {chunk} AND (%(site)s::bigint IS NULL OR o.site_id = %(site)s::bigint)
       AND NOT EXISTS (SELECT FROM {name}_rows n WHERE {same_key})
-),
+)"""
+    if shared:
+        return f"""{stale},
+{name}_written AS (
+    INSERT INTO {table} AS o ({columns})
+    SELECT {columns} FROM {name}_rows
+    ON CONFLICT ({", ".join(keys)}) DO UPDATE
+    SET {", ".join(f"{value} = excluded.{value}" for value in values)}
+    WHERE ({old_values})
+          IS DISTINCT FROM ({", ".join(f"excluded.{value}" for value in values)})
+)"""
+    return f"""{stale},
 {name}_added AS (
-    INSERT INTO {table} ({", ".join((*keys, *values))})
+    INSERT INTO {table} ({columns})
     SELECT {", ".join(f"n.{column}" for column in (*keys, *values))} FROM {name}_rows n
     WHERE NOT EXISTS (SELECT FROM {table} o WHERE {chunk} AND {same_key})
 ),
@@ -96,8 +111,7 @@ def _writes_sql(name: str, table: str, keys: tuple[str, ...], values: tuple[str,
     UPDATE {table} o SET {", ".join(f"{value} = n.{value}" for value in values)}
     FROM {name}_rows n
     WHERE {chunk} AND {same_key}
-      AND ({", ".join(f"o.{value}" for value in values)})
-          IS DISTINCT FROM ({", ".join(f"n.{value}" for value in values)})
+      AND ({old_values}) IS DISTINCT FROM ({", ".join(f"n.{value}" for value in values)})
 )"""
 
 
@@ -111,9 +125,11 @@ _REVENUE_COLUMNS = (
     ("tenant_id", "site_id", "card_model_id", "lease_kind", "amount"),
 )
 _SITE_COLUMNS = (("day", "site_id"), ("racks_racked", "racks_planned"))
-_OCCUPANCY_WRITES = _writes_sql("occupancy", "analytics_occupancydaily", *_OCCUPANCY_COLUMNS)
-_REVENUE_WRITES = _writes_sql("revenue", "analytics_revenuedaily", *_REVENUE_COLUMNS)
-_SITE_WRITES = _writes_sql("site", "analytics_sitedaily", *_SITE_COLUMNS)
+_WRITES = (
+    ("{OCCUPANCY_WRITES}", "occupancy", "analytics_occupancydaily", _OCCUPANCY_COLUMNS),
+    ("{REVENUE_WRITES}", "revenue", "analytics_revenuedaily", _REVENUE_COLUMNS),
+    ("{SITE_WRITES}", "site", "analytics_sitedaily", _SITE_COLUMNS),
+)
 
 
 # One statement per chunk of days: the allocations overlapping the chunk are read once (by the
@@ -263,7 +279,7 @@ occupancy_rows (day, rack_id, site_id, card_model_id, cards_installed, cards_in_
     LEFT JOIN busy b
       ON b.rack_id = g.rack_id AND b.card_model_id = g.card_model_id AND b.day = g.day
 ),
-{_OCCUPANCY_WRITES},
+{{OCCUPANCY_WRITES}},
 short_held AS (
     -- held intervals widened to whole minutes, as billed (leasing.terms); a running hold
     -- counts until now
@@ -316,7 +332,7 @@ revenue_rows (day, lease_id, tenant_id, site_id, card_model_id, lease_kind, amou
     JOIN leases l ON l.lease_id = s.lease_id
     WHERE s.minutes > 0
 ),
-{_REVENUE_WRITES},
+{{REVENUE_WRITES}},
 site_rows (day, site_id, racks_racked, racks_planned) AS MATERIALIZED (
     SELECT d.day, r.site_id,
            count(*) FILTER (WHERE r.status = 'racked'),
@@ -326,7 +342,7 @@ site_rows (day, site_id, racks_racked, racks_planned) AS MATERIALIZED (
     WHERE %(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint
     GROUP BY d.day, r.site_id
 ),
-{_SITE_WRITES}
+{{SITE_WRITES}}
 SELECT (SELECT count(*) FROM occupancy_rows), (SELECT count(*) FROM revenue_rows),
        (SELECT count(*) FROM site_rows)
 """
@@ -383,9 +399,12 @@ _EVENTS_DAY = """    SELECT rack_id, site_id, card_model_id, oos, %(d0)s::date A
 
 
 def _recompute_sql(*, site: bool, one_day: bool) -> str:
-    return _RECOMPUTE_SQL.replace(
+    sql = _RECOMPUTE_SQL.replace(
         "{LEASE_ALLOC}", _LEASE_ALLOC_SITE if site else _LEASE_ALLOC_FLEET
     ).replace("{EVENTS}", _EVENTS_DAY if one_day else _EVENTS_CHUNK)
+    for placeholder, name, table, (keys, values) in _WRITES:
+        sql = sql.replace(placeholder, _writes_sql(name, table, keys, values, shared=site))
+    return sql
 
 
 # by (a site's, one day's)
@@ -421,22 +440,12 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         "lock": LOCK_KEY,
         "site": site_id,
     }
-    statement = _RECOMPUTE_STATEMENTS[site_id is not None, d0 == d1]
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # one round trip for the lock and the job's settings (client-side binding
-                # sends the statements as one simple query)
-                cursor.execute(_PREPARE_SQL, params)
-                cursor.execute(statement, params)
-                occupancy_rows, revenue_rows, site_rows = cursor.fetchone()
-            break
-        except IntegrityError as exc:
-            # another site's chunk inserted one of our keys since our statement began (see
-            # _writes_sql): run again, which finds it and updates it
-            if attempt == 2 or not isinstance(exc.__cause__, UniqueViolation):
-                raise
-            logger.info("recompute %s..%s (site %s) met a concurrent insert", d0, d1, site_id)
+    with connection.cursor() as cursor:
+        # one round trip for the lock and the job's settings (client-side binding sends the
+        # statements as one simple query)
+        cursor.execute(_PREPARE_SQL, params)
+        cursor.execute(_RECOMPUTE_STATEMENTS[site_id is not None, d0 == d1], params)
+        occupancy_rows, revenue_rows, site_rows = cursor.fetchone()
     return {"occupancy_rows": occupancy_rows, "revenue_rows": revenue_rows, "site_rows": site_rows}
 
 

@@ -213,58 +213,76 @@ def test_a_chunk_whose_taker_died_is_taken_over_and_helpers_leave_held_ones(
     assert _rows() == expected
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_key_another_chunk_inserts_meanwhile_is_updated_on_a_second_try(
-    fleet: dict[str, Any], caplog: pytest.LogCaptureFixture
-) -> None:
-    """Two sites' chunks may compute one revenue key when their snapshots disagree on where a
-    lease's cards are: the one that inserts second meets a unique violation and runs again."""
+def _while_another_session_holds(change: str, params: list[Any], run: Any) -> None:
+    """`run()` while another session has made `change` (SQL) and not committed it; it commits
+    once our session waits on it (which the test means to show)."""
     import threading
     import time
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (ours,) = cursor.fetchone()
+    other = psycopg.connect(**connection.get_connection_params())
+    waited: list[bool] = []
+
+    def commit_once_we_wait() -> None:
+        deadline = time.monotonic() + 30
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as watcher:
+            while time.monotonic() < deadline and not waited:
+                row = watcher.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [ours]
+                ).fetchone()
+                if row == ("Lock",):
+                    waited.append(True)
+                time.sleep(0.02)
+        other.commit()
+
+    try:
+        other.execute(change, params)
+        committer = threading.Thread(target=commit_once_we_wait)
+        committer.start()
+        run()
+        committer.join()
+    finally:
+        other.close()
+    assert waited, "our session never waited on the other's change"
+
+
+def _revenue_row(rows: dict[str, list[tuple[Any, ...]]], day: Any, lease_id: int) -> Any:
+    return next((row for row in rows["revenue"] if row[:2] == (day, lease_id)), None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("other_session", ["inserts it", "deletes it"])
+def test_a_revenue_row_another_sites_chunk_writes_meanwhile_ends_as_computed(
+    fleet: dict[str, Any], other_session: str
+) -> None:
+    """Two sites' chunks run side by side and may both write one lease's revenue row when their
+    snapshots disagree on where the lease's cards are: one inserting it while ours runs, or
+    deleting it as stale while ours rewrites it. Ours waits for the other and ends with the row
+    it computed (ON CONFLICT's speculative insertion: a plain insert would fail on the first,
+    and an update of a row deleted meanwhile would silently lose it)."""
     site = fleet["sites"][0]
     with at("2027-03-13 01:00"):
         expected = _fleet_wide_rows()
     day, lease_id, tenant_id, _, model_id, kind, _ = next(
         row for row in expected["revenue"] if row[3] == site.pk
     )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (ours,) = cursor.fetchone()
-    # another chunk's session, on a connection of its own (the committing thread shares it)
-    other = psycopg.connect(**connection.get_connection_params())
-
-    def commit_once_we_wait() -> None:
-        deadline = time.monotonic() + 30
-        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as watcher:
-            while time.monotonic() < deadline:
-                waiting = watcher.execute(
-                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [ours]
-                ).fetchone()
-                if waiting == ("Lock",):
-                    break
-                time.sleep(0.05)
-        other.commit()
-
-    try:
-        other.execute(  # its insert, not yet committed
+    if other_session == "inserts it":
+        change = (
             "INSERT INTO analytics_revenuedaily (day, lease_id, tenant_id, site_id, "
-            "card_model_id, lease_kind, amount) VALUES (%s, %s, %s, %s, %s, %s, 0)",
-            [day, lease_id, tenant_id, fleet["sites"][1].pk, model_id, kind],
+            "card_model_id, lease_kind, amount) VALUES (%s, %s, %s, %s, %s, %s, 0)"
         )
-        committer = threading.Thread(target=commit_once_we_wait)
-        committer.start()
-        with (
-            caplog.at_level("INFO", logger="analytics.services"),
-            at("2027-03-13 01:00"),
-            transaction.atomic(),
-        ):
+        params = [day, lease_id, tenant_id, fleet["sites"][1].pk, model_id, kind]
+    else:
+        with at("2027-03-13 01:00"), transaction.atomic():
+            _recompute_chunk(D0, D1)  # the row is there, as ours computes it
+        change = "DELETE FROM analytics_revenuedaily WHERE day = %s AND lease_id = %s"
+        params = [day, lease_id]
+
+    def ours() -> None:
+        with at("2027-03-13 01:00"), transaction.atomic():
             _recompute_chunk(D0, D1, site.pk)
-        committer.join()
-    finally:
-        other.close()
-    assert "met a concurrent insert" in caplog.text
-    revenue = {row[:2]: row for row in _rows()["revenue"]}
-    assert revenue[(day, lease_id)] == next(
-        row for row in expected["revenue"] if row[:2] == (day, lease_id)
-    )
+
+    _while_another_session_holds(change, params, ours)
+    assert _revenue_row(_rows(), day, lease_id) == _revenue_row(expected, day, lease_id)
