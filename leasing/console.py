@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Tenant
 from core import clock
-from core.console import console_view, refusal_text
+from core.console import console_view, form_refusal, refusal_text
 from core.exceptions import ApplicationError
 from core.roles import Role
 from leasing import services
@@ -204,7 +204,8 @@ def terminate(request: HttpRequest, pk: int, *, tenant: Tenant) -> HttpResponse:
             else:
                 context["quote"] = lease_termination_quote(lease=lease, effective=data["effective"])
         except ApplicationError as error:
-            context["error"] = refusal_text(error)
+            form_refusal(form, error)  # "Not after today." beside the date, the rule above it
+            context["error"] = error.message
         else:
             if request.method == "POST":
                 done = {"lease": termination.lease, "renewal": termination.cancelled_renewal}

@@ -134,9 +134,11 @@ def test_a_refused_termination_is_shown_in_words(console: Console, people: Peopl
     page.locator(f"#lease-{lease.pk}").get_by_test_id("terminate").click()
     page.get_by_test_id("terminate-fee").wait_for()
     page.fill("#id_effective", clock.local_today().isoformat())
-    expect(page.get_by_test_id("terminate-error")).to_contain_text(
+    expect(page.get_by_test_id("terminate-error")).to_have_text(
         "Termination takes effect after today."
     )
+    # what it says of the date, beside the date
+    expect(page.locator(".terminate p.error")).to_have_text("Not after today.")
     assert page.get_by_test_id("confirm-terminate").count() == 0
     console.check()
     assert Lease.objects.get(pk=lease.pk).status == "active"
