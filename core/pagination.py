@@ -23,6 +23,9 @@ def _whole_number(raw: str, name: str, *, maximum: int | None = None) -> int:
     return value
 
 
+_MAX_OFFSET = 2**62
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """`?page=` and `?page_size=` (at most 500); responses carry count, next, previous, results.
 
@@ -63,7 +66,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
             return None
         raw = request.query_params.get(self.page_query_param)
         number = 1 if raw is None else _whole_number(raw, self.page_query_param)
-        rows, count = fetch((number - 1) * page_size, page_size)
+        offset = (number - 1) * page_size
+        # past any table's rows and past PostgreSQL's bigint OFFSET (a 500 otherwise): the 404
+        # of a page past the last, without a query
+        rows, count = ([], 0) if offset > _MAX_OFFSET else fetch(offset, page_size)
         fetched: Any = _FetchedPage(rows, count)  # what the paginator reads of a queryset
         paginator = self.django_paginator_class(fetched, page_size)
         try:

@@ -33,6 +33,7 @@ QUERIES = [
     "ordering=start,id", "ordering=-status,-id&page_size=2", "page=2&page_size=2",
     "page=3&page_size=2", "page_size=3", "page=99", "page=2", "page=0", "page=x",
     "page_size=501", "status=bogus", "kind=short&ordering=-start,id&page=2&page_size=1",
+    "page=99999999999999999999", "page=184467440737095517",
 ]  # fmt: skip
 
 
