@@ -371,8 +371,10 @@ def _joined_late(queryset: models.QuerySet[Any], page: Any) -> Any:
     needs (display names: the tenant's, the card's serial…) made for the page's rows only: the
     page's keys are chosen by `queryset` alone, in its order, and the columns read for those.
     PostgreSQL joins before it sorts and cuts: a page of 50 usage records among 963 looked up
-    963 cards. Left as it is when its ordering is not plain field names."""
-    if not page.order_by or not all(isinstance(name, str) for name in page.order_by):
+    963 cards. Left as it is when its ordering is not plain field names, or when it selects
+    more than columns (annotations, extra) or is DISTINCT, which the rebuilt page would drop."""
+    plain_order = page.order_by and all(isinstance(name, str) for name in page.order_by)
+    if not plain_order or page.annotation_select or page.extra_select or page.distinct:
         return page
     keys = queryset.values("pk")[page.low_mark : page.high_mark]
     rows = queryset.model._base_manager.filter(pk__in=keys)
@@ -453,6 +455,18 @@ class ValuesReadMixin:
     """
 
     computed_columns: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mro = cls.__mro__
+        if TenantScopedViewSetMixin in mro and mro.index(TenantScopedViewSetMixin) > mro.index(
+            ValuesReadMixin
+        ):
+            raise TypeError(
+                f"{cls.__qualname__}: list TenantScopedViewSetMixin before ValuesReadMixin, "
+                "whose per-class cached queryset must be the unscoped one (else the first "
+                "caller's tenant filter would be cached for everyone)"
+            )
 
     def values_columns(self) -> list[str]:
         """The columns to select: the serializer's, less the computed ones (extend to select

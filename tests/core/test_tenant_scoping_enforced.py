@@ -17,7 +17,12 @@ from rest_framework import mixins, viewsets
 from rest_framework.views import APIView
 
 from accounts.models import Tenant
-from core.viewsets import AuditedModelViewSet, ReadOnlyScopedViewSet, TenantScopedViewSetMixin
+from core.viewsets import (
+    AuditedModelViewSet,
+    ReadOnlyScopedViewSet,
+    TenantScopedViewSetMixin,
+    ValuesReadMixin,
+)
 from leasing.models import Allocation, Lease
 from marketplace.models import Card
 
@@ -161,6 +166,18 @@ def test_a_subclass_of_a_subclass_may_not_override_it_either() -> None:
         class Leaky(Scoped):
             def get_queryset(self) -> Any:
                 return Lease.objects.all()
+
+
+def test_values_reads_come_after_the_scoping_in_a_viewsets_bases() -> None:
+    """ValuesReadMixin caches its class's queryset: it must be the unscoped one, below the
+    scoping in the method order, or the first caller's tenant filter would serve everyone."""
+    with pytest.raises(TypeError, match="before ValuesReadMixin"):
+
+        class Leaky(ValuesReadMixin, TenantScopedViewSetMixin, viewsets.GenericViewSet):
+            queryset = Lease.objects.all()
+
+    class Scoped(TenantScopedViewSetMixin, ValuesReadMixin, viewsets.GenericViewSet):
+        queryset = Lease.objects.all()
 
 
 def test_the_hook_receives_the_scoped_queryset(rf: Any, tenant_user: Any, operator: Any) -> None:
