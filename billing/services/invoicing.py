@@ -409,6 +409,9 @@ def _lines_build(cursor: Any, params: dict[str, Any], *, records_sql: str) -> li
     skipped = _oversized_drop(cursor)
     for statement in _MERGE_SQL:
         cursor.execute(statement, params)
+    # the build's planner settings end with it, not with the caller's transaction (an invoice
+    # issued goes on to write its number, payments, events…)
+    cursor.execute("SET LOCAL jit TO DEFAULT; SET LOCAL enable_mergejoin TO DEFAULT")
     return skipped
 
 
