@@ -18,6 +18,7 @@ from django.db import connection, transaction
 
 from billing.choices import CARD_MINUTES, PLATFORM_SOURCE, UsagePoster
 from billing.pricebook import builtin_metric_id
+from billing.services.usage import ledger_insert_sql
 from core import clock
 from leasing.terms import minute_ceil_sql, minute_floor_sql
 
@@ -66,27 +67,15 @@ windows AS (
     ) AS g(day)
     WHERE held.hi > held.lo
 ),
-r AS MATERIALIZED (
-    SELECT nextval('billing_usagerecord_id_seq') AS id, tenant_id, lease_id, card_id,
+""" + ledger_insert_sql("""
+    SELECT tenant_id, lease_id, card_id, %(metric)s::bigint AS metric_id,
            (extract(epoch FROM w_end - w_start) / 60)::numeric AS quantity,
-           w_start, w_end, date_trunc('month', day)::date AS month,
-           'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD') AS external_id
+           w_start AS start, w_end AS "end", date_trunc('month', day)::date AS month,
+           %(source)s::text AS source,
+           'short:' || allocation_id || ':' || to_char(day, 'YYYY-MM-DD') AS external_id,
+           NULL::bigint AS corrects_id, %(now)s::timestamptz AS created_at
     FROM windows
-    WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date
-),
-k AS (  -- the usage key first: only new ids make records (billing.services.usage)
-    INSERT INTO billing_usagekey (tenant_id, poster, source, external_id, record_id, month)
-    SELECT tenant_id, %(poster)s, %(source)s, external_id, id, month FROM r
-    ON CONFLICT DO NOTHING
-    RETURNING record_id
-)
-INSERT INTO billing_usagerecord
-    (id, tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
-     external_id, poster, created_at)
-SELECT r.id, tenant_id, lease_id, card_id, %(metric)s, quantity, w_start, w_end, month,
-       %(source)s, external_id, %(poster)s, %(now)s
-FROM r JOIN k ON k.record_id = r.id
-"""
+    WHERE w_end > w_start AND day >= (%(since)s::timestamptz AT TIME ZONE %(tz)s)::date""")
 
 CATCH_UP = dt.timedelta(days=3)
 

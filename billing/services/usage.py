@@ -247,18 +247,21 @@ _COPY_SQL = "COPY billing_usage_staging FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = [
     "int8", "int8", "int8", "numeric", "timestamptz", "timestamptz", "text", "text", "int8",
 ]  # fmt: skip
-# `r` is materialized (it is read twice), so each row draws its id once.
-_INSERT_SQL = """
-WITH staged AS (
-    DELETE FROM billing_usage_staging RETURNING *
-),
-r AS MATERIALIZED (
-    SELECT nextval('billing_usagerecord_id_seq') AS id, l.tenant_id, s.lease_id, s.card_id,
-           s.metric_id, s.quantity, s.start, s."end",
-           date_trunc('month', s.start AT TIME ZONE %(tz)s)::date AS month, s.source,
-           s.external_id, s.corrects_id
-    FROM staged s
-    JOIN leasing_lease l ON l.id = s.lease_id
+
+
+def ledger_insert_sql(records: str) -> str:
+    """The tail of a `WITH` statement that puts the rows of `records` into the ledger: the
+    ledger's one way in (ingestion and the platform's meter). `records` is a SELECT of
+    (tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
+    external_id, corrects_id, created_at); `%(poster)s` posts them all.
+
+    Each row draws an id (`r` is materialized, being read twice), its usage key is inserted
+    first, and only the rows whose key was new become records: the key table is what keeps
+    (tenant, poster, source, external_id) unique across the ledger's monthly partitions, so a
+    retried record is a duplicate, not a second row."""
+    return f"""r AS MATERIALIZED (
+    SELECT nextval('billing_usagerecord_id_seq') AS id, x.*
+    FROM ({records}) x
 ),
 k AS (
     INSERT INTO billing_usagekey (tenant_id, poster, source, external_id, record_id, month)
@@ -270,9 +273,21 @@ INSERT INTO billing_usagerecord
     (id, tenant_id, lease_id, card_id, metric_id, quantity, start, "end", month, source,
      external_id, poster, corrects_id, created_at)
 SELECT r.id, r.tenant_id, r.lease_id, r.card_id, r.metric_id, r.quantity, r.start, r."end",
-       r.month, r.source, r.external_id, %(poster)s, r.corrects_id, now()
+       r.month, r.source, r.external_id, %(poster)s, r.corrects_id, r.created_at
 FROM r JOIN k ON k.record_id = r.id
 """
+
+
+_INSERT_SQL = """
+WITH staged AS (
+    DELETE FROM billing_usage_staging RETURNING *
+),
+""" + ledger_insert_sql("""
+    SELECT l.tenant_id, s.lease_id, s.card_id, s.metric_id, s.quantity, s.start, s."end",
+           date_trunc('month', s.start AT TIME ZONE %(tz)s)::date AS month, s.source,
+           s.external_id, s.corrects_id, now() AS created_at
+    FROM staged s
+    JOIN leasing_lease l ON l.id = s.lease_id""")
 
 
 @transaction.atomic
