@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -294,6 +295,37 @@ def represent_rows(
         }
         for row in rows
     ]
+
+
+def instance_row(
+    serializer_class: type[Any], instance: models.Model, *, computed: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The `.values()` row of `instance` that `represent_rows` takes, read from the instance and
+    the related objects cached on it: no query. For an object this transaction has just
+    written in full (its columns are what the database holds); `computed` columns are left
+    for the caller. A relation the row needs but the instance does not hold is an error, not
+    a query per column."""
+    skip = set(computed)
+    return {
+        column.column: _attribute(instance, column.column)
+        for column in values_plan(serializer_class)
+        if column.column not in skip
+    }
+
+
+def _attribute(instance: models.Model, path: str) -> Any:
+    """`.values(path)` of one instance: a foreign key as its id, a choice as its plain value."""
+    *relations_, last = path.split("__")
+    obj: Any = instance
+    for name in relations_:
+        field = obj._meta.get_field(name)
+        if not field.is_cached(obj) and getattr(obj, field.attname) is not None:
+            raise ImproperlyConfigured(f"{type(obj).__name__}.{name} is not in hand")
+        obj = getattr(obj, name)
+        if obj is None:
+            return None
+    value = getattr(obj, obj._meta.get_field(last).attname)
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 def fetch_page(

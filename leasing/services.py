@@ -30,7 +30,7 @@ from core.queue import enqueue_nudge
 from core.roles import Role
 from events.choices import EventType
 from events.services import events_record
-from leasing.api.serializers import lease_payloads
+from leasing.api.serializers import lease_payload_created, lease_payloads
 from leasing.choices import LeaseKind, LeaseStatus
 from leasing.models import Allocation, Lease, LeaseEvent
 from leasing.terms import (
@@ -188,7 +188,8 @@ def lease_create(
         data={"cards": placement.card_ids, "servers": placement.server_ids},
     )
     _audit(actor, "lease.create", lease, None)
-    lease.shown = _emit(EventType.LEASE_CREATED, [lease.pk])[lease.pk]
+    lease.shown = lease_payload_created(lease, placement.card_ids, placement.server_ids)
+    events_record([(EventType.LEASE_CREATED, lease.tenant_id, lease.shown)])
     _spend_limit_check(lease)
     return lease
 

@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from core import clock
 from core.exceptions import NoCapacity
+from core.prepared import prepared_cursor
 from marketplace.choices import CardStatus, RackStatus
 from marketplace.models import Card, Rack, Site
 
@@ -49,7 +50,7 @@ class Placement:
 # A card `c` that may be leased: allocatable (available, in a racked rack `r`) of one model,
 # optionally at one site.
 _ALLOCATABLE_CARD = """
-    c.card_model_id = %(card_model)s
+    c.card_model_id = %(card_model)s::bigint
     AND c.status = %(available)s
     AND r.status = %(racked)s
     AND (%(site)s::bigint IS NULL OR r.site_id = %(site)s::bigint)
@@ -213,7 +214,7 @@ def placement_find(
     and server id order), found by a walk that stops there."""
     if count > 0:
         params = {**_free_params(card_model_id, site_id, start, end), "count": count}
-        with connection.cursor() as cursor:
+        with prepared_cursor(binary=True) as cursor:  # planned once per connection
             cursor.execute(_ONE_SERVER_SQL, params)
             row = cursor.fetchone()
         if row is not None:

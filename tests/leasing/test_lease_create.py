@@ -3,7 +3,9 @@ import datetime as dt
 import pytest
 
 from core.models import AuditLog
+from events.models import Event
 from leasing.models import Allocation, Lease, LeaseEvent
+from marketplace.models import Site
 from tests.factories import CardModelFactory, RackFactory, make_server_with_cards
 from tests.leasing.conftest import long_body, short_body
 
@@ -220,12 +222,23 @@ def test_a_long_lease_starts_at_most_a_year_ahead(tenant_client, model, fleet, s
     assert not Lease.objects.exists()
 
 
-@pytest.mark.parametrize("body", [short_body, long_body])
+def _site_short_body(model):
+    """Twelve cards (both servers) at the fleet's site, reserved ahead with an end."""
+    site = Site.objects.get()
+    return short_body(
+        model, card_count=12, site=site.pk, start="2027-03-11T01:30:15Z", end="2027-03-11T05:00:00Z"
+    )
+
+
+@pytest.mark.parametrize("body", [short_body, long_body, _site_short_body])
 def test_the_created_lease_is_answered_as_the_api_shows_it(tenant_client, model, fleet, body):
-    """The 201's body is the lease rendered for its `lease.created` event in the same
-    transaction: exactly what reading it back shows."""
+    """The 201's body is the lease rendered, from what creation has in hand, for its
+    `lease.created` event in the same transaction: exactly what reading it back shows."""
     created = tenant_client.post("/api/v1/leases/", body(model), format="json")
     assert created.status_code == 201, created.json()
     shown = tenant_client.get(f"/api/v1/leases/{created.json()['id']}/")
     assert created.json() == shown.json()
+    assert Event.objects.get(type="lease.created").data == shown.json()
     assert created.json()["cards"] and created.json()["servers"]
+    if body is _site_short_body:
+        assert len(shown.json()["servers"]) == 2 and shown.json()["site_name"]
