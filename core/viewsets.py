@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet, FullResultSet, ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.db import connections, models
+from django.db.models import F, Subquery
+from django.db.models.sql.constants import INNER
 from django.dispatch import receiver
 from django.utils import timezone
 from django_filters.filters import QuerySetRequestMixin
@@ -409,8 +411,23 @@ def _joined_late(queryset: models.QuerySet[Any], page: Any) -> Any:
     if not plain_order or page.annotation_select or page.extra_select or page.distinct:
         return page
     keys = queryset.values("pk")[page.low_mark : page.high_mark]
-    rows = queryset.model._base_manager.filter(pk__in=keys)
+    keys.query = _removable_joins(keys.query)
+    rows = queryset.model._base_manager.filter(_KeyAmong(F("pk"), Subquery(keys)))
     return rows.values(*page.values_select).order_by(*page.order_by).query
+
+
+class _KeyAmong(models.Func):
+    """`key = ANY(ARRAY(<keys>))`: the page's rows by primary key, one index probe a key. As
+    `key IN (<keys>)` PostgreSQL planned a semi-join that read every lease of the table to keep
+    50 (1.8 ms against 0.7 ms at 10,000 leases)."""
+
+    output_field = models.BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        key, keys = self.get_source_expressions()
+        key_sql, key_params = compiler.compile(key)
+        keys_sql, keys_params = compiler.compile(keys)  # a Subquery: in parentheses
+        return f"{key_sql} = ANY(ARRAY{keys_sql})", [*key_params, *keys_params]
 
 
 def _shape(query: Any, connection: Any) -> tuple[tuple[Any, ...] | None, list[Any]]:
@@ -467,9 +484,29 @@ def _count_sql(queryset: models.QuerySet[Any], connection: Any) -> tuple[str, tu
     query = queryset.query
     if query.combinator or query.distinct_fields or query.is_sliced or query.group_by:
         raise ImproperlyConfigured("fetch_page counts plain filtered querysets only")
-    keys = queryset.order_by().values("pk").query
+    keys = _removable_joins(queryset.order_by().values("pk").query)
     sql, params = keys.get_compiler(connection=connection).as_sql()
     return f"SELECT count(*) FROM ({sql}) c", tuple(params)
+
+
+def _removable_joins(query: Any) -> Any:
+    """`query` (of keys: the joins of `.values()` columns it no longer selects are still in it)
+    with each join along a non-null foreign key written as a LEFT JOIN: the same rows, since
+    every row has exactly one partner there (the key is not null, the database checks it, and
+    the target is unique), but PostgreSQL drops a LEFT JOIN to a unique key that nothing reads,
+    where it must run an INNER one. A page of 50 leases among 116 counted and chose its keys
+    through the joins to the tenant and the card model (for `tenant_name`, `card_model_name`)."""
+    query = query.clone()
+    for alias, join in list(query.alias_map.items()):
+        field = getattr(join, "join_field", None)
+        if (
+            getattr(join, "join_type", None) == INNER
+            and isinstance(field, models.ForeignKey)
+            and not field.null
+            and not join.nullable
+        ):
+            query.alias_map[alias] = join.promote()
+    return query
 
 
 _values_bases: dict[tuple[type[Any], tuple[str, ...]], models.QuerySet[Any]] = {}
