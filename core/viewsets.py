@@ -423,7 +423,9 @@ class _KeyAmong(models.Func):
 
     output_field = models.BooleanField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
         key, keys = self.get_source_expressions()
         key_sql, key_params = compiler.compile(key)
         keys_sql, keys_params = compiler.compile(keys)  # a Subquery: in parentheses
