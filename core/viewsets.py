@@ -330,18 +330,35 @@ def _attribute(instance: models.Model, path: str) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+@dataclass(frozen=True)
+class PageLateral:
+    """Columns computed in SQL for each row of a page, in the page's own statement: `sql` is
+    the body of a LATERAL subquery that reads the page's row as `p` (its `.values()` columns by
+    name) and gives exactly one row of `columns`, of types psycopg reads alike in binary and in
+    text (integers, arrays of them, text)."""
+
+    sql: str
+    columns: tuple[str, ...]
+
+
 def fetch_page(
-    queryset: models.QuerySet[Any], rows: models.QuerySet[Any], offset: int, limit: int
+    queryset: models.QuerySet[Any],
+    rows: models.QuerySet[Any],
+    offset: int,
+    limit: int,
+    lateral: PageLateral | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """The `.values()` rows `rows[offset:offset + limit]` and the count of `queryset` (the
     same rows without the joins `.values()` may add, which cannot change the count), in one
     prepared statement (core.prepared): the count is a scalar subquery next to the page, so
-    PostgreSQL plans it as it would a `count(*)` of its own, and both read one snapshot. No
-    rows: the count is 0 (nothing tells it; see `PageNumberPagination.paginate_fetched`)."""
+    PostgreSQL plans it as it would a `count(*)` of its own, and both read one snapshot. With
+    `lateral`, each row also has its columns (joined LATERAL to the page's rows, in their
+    order). No rows: the count is 0 (nothing tells it; see
+    `PageNumberPagination.paginate_fetched`)."""
     page = rows[offset : offset + limit]
     connection = connections[page.db]
     try:
-        statement, params = _page_statement(queryset, page.query, connection)
+        statement, params = _page_statement(queryset, page.query, connection, lateral)
     except EmptyResultSet:
         return [], 0
     with prepared_cursor(page.db, binary=statement.binary) as cursor:
@@ -374,11 +391,13 @@ _PAGE_STATEMENTS_MAX = 1000
 
 
 def _page_statement(
-    queryset: models.QuerySet[Any], page: Any, connection: Any
+    queryset: models.QuerySet[Any], page: Any, connection: Any, lateral: PageLateral | None
 ) -> tuple[_PageStatement, tuple[Any, ...]]:
-    """The statement of `page` (a sliced `.values()` query of `queryset`) with its count, and
-    its parameters."""
+    """The statement of `page` (a sliced `.values()` query of `queryset`) with its count (and
+    `lateral`'s columns), and its parameters."""
     key, where_params = _shape(page, connection)
+    if key is not None:
+        key = (*key, lateral)
     statement = _page_statements.get(key) if key is not None else None
     if statement is not None:
         return statement, (*where_params, *where_params)
@@ -386,9 +405,15 @@ def _page_statement(
     sql, params = compiler.as_sql()
     count_sql, count_params = _count_sql(queryset, connection)
     fields = [expression for expression, _, _ in compiler.select[: compiler.col_count]]
+    names = (*page.extra_select, *page.values_select, *page.annotation_select)
+    computed, joined = "", ""
+    if lateral is not None:
+        computed = "".join(f'x."{column}", ' for column in lateral.columns)
+        joined = f" CROSS JOIN LATERAL ({lateral.sql}) x"  # p's rows, in p's order
+        names = (*names, *lateral.columns)
     statement = _PageStatement(
-        sql=f'SELECT p.*, ({count_sql}) AS "__count" FROM ({sql}) p',
-        names=(*page.extra_select, *page.values_select, *page.annotation_select),
+        sql=f'SELECT p.*, {computed}({count_sql}) AS "__count" FROM ({sql}) p{joined}',
+        names=names,
         binary=all(binary_safe(field.output_field) for field in fields),
         converters=tuple(compiler.get_converters(fields).items()),
     )
@@ -526,6 +551,8 @@ class ValuesReadMixin:
     """
 
     computed_columns: tuple[str, ...] = ()
+    # the computed columns of a list page in its own statement (else `complete_rows` reads them)
+    page_lateral: PageLateral | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -561,9 +588,13 @@ class ValuesReadMixin:
     def complete_rows(self, rows: list[dict[str, Any]]) -> None:
         """Add the `computed_columns` to `rows` (in place)."""
 
-    def represent_rows(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    def represent_rows(
+        self, rows: Iterable[dict[str, Any]], *, complete: bool = True
+    ) -> list[dict[str, Any]]:
+        """`rows` as the serializer shows them, their computed columns added first unless they
+        hold them (`complete=False`)."""
         rows = list(rows)
-        if self.computed_columns:
+        if self.computed_columns and complete:
             self.complete_rows(rows)
         return represent_rows(self.get_serializer_class(), rows)  # type: ignore[attr-defined]
 
@@ -582,12 +613,15 @@ class ValuesReadMixin:
             return Response(self.represent_rows(rows))
         if not isinstance(paginator, PageNumberPagination):
             raise ImproperlyConfigured(f"{type(self).__name__}: use core's PageNumberPagination")
+        lateral = self.page_lateral
         page = paginator.paginate_fetched(
-            lambda offset, limit: fetch_page(queryset, rows, offset, limit), request, view
+            lambda offset, limit: fetch_page(queryset, rows, offset, limit, lateral), request, view
         )
         if page is None:
             return Response(self.represent_rows(rows))
-        response: Response = view.get_paginated_response(self.represent_rows(page))
+        response: Response = view.get_paginated_response(
+            self.represent_rows(page, complete=lateral is None)
+        )
         return response
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

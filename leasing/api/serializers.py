@@ -17,7 +17,7 @@ from core.serializers import (
     UnitPriceField,
     name_of,
 )
-from core.viewsets import instance_row, represent_rows, values_plan
+from core.viewsets import PageLateral, instance_row, represent_rows, values_plan
 from leasing.choices import LeaseKind
 from leasing.models import Lease, LeaseEvent
 from leasing.terms import LONG_TERMS, lease_window
@@ -69,18 +69,21 @@ class RenewSerializer(StrictSerializer):
 # The cards each lease holds at its end, in card order, and their servers (distinct, in order).
 # An allocation is held at the end when its period is open-ended, or ends at or after the
 # lease's end (never for an open-ended lease: the comparison with a null end is not true).
-# LATERAL keeps the plan to index lookups per lease (~10 allocations each): a join of the whole
-# page's allocations was planned as hash joins over every lease and card, 5x slower.
-_HELD_SQL = """
-SELECT l.id, h.cards, h.servers
-FROM leasing_lease l
-CROSS JOIN LATERAL (
-    SELECT array_agg(a.card_id ORDER BY a.card_id) AS cards,
-           array_agg(DISTINCT c.server_id ORDER BY c.server_id) AS servers
+# A LATERAL subquery per lease `{row}` keeps the plan to index lookups per lease (~10
+# allocations each): a join of the whole page's allocations was planned as hash joins over every
+# lease and card, 5x slower. A list page joins it to its own rows (`HELD_LATERAL`).
+_HELD = """
+    SELECT coalesce(array_agg(a.card_id ORDER BY a.card_id), '{{}}') AS cards,
+           coalesce(array_agg(DISTINCT c.server_id ORDER BY c.server_id), '{{}}') AS servers
     FROM leasing_allocation a
     JOIN marketplace_card c ON c.id = a.card_id
-    WHERE a.lease_id = l.id AND (upper_inf(a.period) OR upper(a.period) >= l."end")
-) h
+    WHERE a.lease_id = {row}.id AND (upper_inf(a.period) OR upper(a.period) >= {row}."end")
+"""
+HELD_LATERAL = PageLateral(_HELD.format(row="p"), ("cards", "servers"))
+_HELD_SQL = f"""
+SELECT l.id, h.cards, h.servers
+FROM leasing_lease l
+CROSS JOIN LATERAL ({_HELD.format(row="l")}) h
 WHERE l.id = ANY(%s::bigint[])
 """
 

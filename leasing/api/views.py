@@ -17,6 +17,7 @@ from core.viewsets import FILTER_BACKENDS, TenantScopedViewSetMixin, ValuesReadM
 from leasing import services
 from leasing.api.filters import LeaseFilter
 from leasing.api.serializers import (
+    HELD_LATERAL,
     AvailabilityQuerySerializer,
     AvailabilitySerializer,
     CardSwapSerializer,
@@ -46,7 +47,8 @@ class LeaseViewSet(
     """Leases. Tenants see and act on their own; operators see all and may act for a tenant."""
 
     # Lists, details and the answers of actions are `.values()` rows, with `cards` and
-    # `servers` aggregated in SQL for the whole page (`held_cards`): a page is three queries.
+    # `servers` aggregated in SQL per lease (`HELD_LATERAL` in a list page's own statement,
+    # `held_cards` for details and answers).
 
     serializer_class = LeaseSerializer
     permission_classes = [roles(read=ALL_ROLES, write=LEASE_WRITERS)]
@@ -58,6 +60,7 @@ class LeaseViewSet(
     queryset = Lease.objects.all()
 
     computed_columns = ("cards", "servers")
+    page_lateral = HELD_LATERAL  # a list page is one statement
 
     def complete_rows(self, rows: list[dict[str, Any]]) -> None:
         held = held_cards([row["id"] for row in rows])
