@@ -2,6 +2,7 @@
 
     make bench-compare BASE=main~3                      # every benchmark, 2 rounds
     make bench-compare BASE=41d8a65 BENCH_ARGS="availability nightly" ROUNDS=3
+    make bench-compare BASE=main~1 BENCH_ARGS="--threads 4 lease_create" ROUNDS=2  # as served
 
 A refactor must not be slower: this runs `bench/run.py` from a detached worktree of BASE
 (var/bench-base, replaced on each run) and from this tree, alternating A B / B A per round so
@@ -62,11 +63,12 @@ def base_python() -> str:
     return str(python)
 
 
-def run_side(tree: Path, python: str, names: list[str]) -> list[dict[str, Any]]:
-    """Run the benchmarks from `tree` with `python`; return the records it appended."""
+def run_side(tree: Path, python: str, names: list[str], options: list[str]) -> list[dict[str, Any]]:
+    """Run the benchmarks from `tree` with `python` (and `bench/run.py` options); return the
+    records it appended."""
     before = {path: path.stat().st_size for path in (tree / "bench" / "results").glob("*.jsonl")}
     log(f"running {' '.join(names) or 'all'} from {tree}")
-    code = subprocess.run([python, "bench/run.py", *names], cwd=tree).returncode
+    code = subprocess.run([python, "bench/run.py", *options, *names], cwd=tree).returncode
     if code != 0:
         raise SystemExit(f"[compare] bench/run.py failed in {tree} (exit {code})")
     records: list[dict[str, Any]] = []
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base", help="the revision to compare against (e.g. main~3)")
     parser.add_argument("names", nargs="*", help="benchmarks (default: all)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="gunicorn threads a worker, both sides")
     args = parser.parse_args(argv)
+    options = [] if args.threads is None else ["--threads", str(args.threads)]
     commit = prepare_base(args.base)
     log(f"base {args.base} = {commit[:12]} in {BASE_TREE}")
     pythons = {"base": base_python(), "current": sys.executable}
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     for round_ in range(args.rounds):
         order = [("base", BASE_TREE), ("current", ROOT)]
         for side, tree in order if round_ % 2 == 0 else reversed(order):
-            sides[side].append(run_side(tree, pythons[side], args.names))
+            sides[side].append(run_side(tree, pythons[side], args.names, options))
     print(f"\n== base {commit[:12]} vs current, median of {args.rounds} rounds ==")
     print(f"{'benchmark / figure':70} {'base':>12} {'current':>12} {'cur/base':>9}")
     benchmarks = [r["benchmark"] for r in sides["current"][0]]
