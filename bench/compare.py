@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="benchmarks (default: all)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, help="gunicorn threads a worker, both sides")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come between the names
     options = [] if args.threads is None else ["--threads", str(args.threads)]
     commit = prepare_base(args.base)
     log(f"base {args.base} = {commit[:12]} in {BASE_TREE}")
