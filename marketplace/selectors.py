@@ -58,13 +58,20 @@ _ALLOCATABLE_CARD = """
 
 # ... that is free: no allocation holds it during [start, end). Allocations live in leasing; the
 # NOT EXISTS below and the one in `_FREE_CARDS_SQL` are the places inventory looks at them.
-# This one probes card by card (the exclusion constraint's GiST index on (card, period)): what a
-# walk that stops early wants. `end` may be NULL: an open-ended hold.
+# This one probes card by card: what a walk that stops early wants. `end` may be NULL: an
+# open-ended hold. An allocation [lo, hi) meets the window when lo < end and hi > start (an
+# open-ended one's hi is infinity), written so that the probe is a range scan of the B-tree on
+# (card, upper bound) (`leasing_allocation_card_upper`), the card's allocations still running at
+# `start`, rather than of the exclusion constraint's GiST index on (card, period) with `&&`: the
+# same answers, in half the database time (0.33 against 0.74 ms for a placement, 400 random
+# requests on the bench fleet).
 _FREE_CARD = f"""
     {_ALLOCATABLE_CARD}
     AND NOT EXISTS (
         SELECT 1 FROM leasing_allocation a
-        WHERE a.card_id = c.id AND a.period && tstzrange(%(start)s, %(end)s, '[)')
+        WHERE a.card_id = c.id
+            AND COALESCE(upper(a.period), 'infinity') > %(start)s
+            AND (%(end)s::timestamptz IS NULL OR lower(a.period) < %(end)s)
     )
 """
 
@@ -88,7 +95,7 @@ WHERE {_ALLOCATABLE_CARD}
         SELECT 1 FROM leasing_allocation a
         WHERE a.card_id = c.id
             AND a.card_model_id = %(card_model)s::bigint
-            AND COALESCE(upper(a.period), 'infinity') >= %(start)s
+            AND COALESCE(upper(a.period), 'infinity') > %(start)s
             AND NOT isempty(a.period * tstzrange(%(start)s, %(end)s, '[)'))
     )
 GROUP BY c.server_id, s.rack_id

@@ -179,9 +179,11 @@ def test_the_one_server_walk_places_exactly_as_the_full_rule() -> None:
 @pytest.mark.django_db
 def test_free_cards_found_by_the_models_allocations_are_those_probed_card_by_card() -> None:
     """`free_cards_by_server` finds the busy cards by one scan of the model's allocations
-    ending at or after the start; over random fleets, holds (ending before, at and after the
-    window's edges, open-ended, on other models) and windows (open-ended too), it must list
-    exactly the cards a probe of every card's allocations leaves free."""
+    ending at or after the start, the placement walk (`_FREE_CARD`) by bounds on each card's
+    allocations; over random fleets, holds (ending before, at and after the window's edges,
+    open-ended, on other models) and windows (open-ended too), both must list exactly the cards
+    that no allocation overlapping the window (`&&`, the exclusion constraint's own operator)
+    holds."""
     import random
 
     from django.db import connection
@@ -199,9 +201,16 @@ def test_free_cards_found_by_the_models_allocations_are_those_probed_card_by_car
         ORDER BY c.server_id, c.id
     """
 
-    def probed(model_id, site_id, start, end):
+    overlap_sql = probed_sql.replace(
+        _FREE_CARD,
+        _FREE_CARD.split("AND NOT EXISTS")[0]
+        + """AND NOT EXISTS (SELECT 1 FROM leasing_allocation a WHERE a.card_id = c.id
+                 AND a.period && tstzrange(%(start)s, %(end)s, '[)'))""",
+    )
+
+    def probed(model_id, site_id, start, end, sql=probed_sql):
         with connection.cursor() as cursor:
-            cursor.execute(probed_sql, _free_params(model_id, site_id, start, end))
+            cursor.execute(sql, _free_params(model_id, site_id, start, end))
             return cursor.fetchall()
 
     rnd = random.Random(20261201)
@@ -238,7 +247,14 @@ def test_free_cards_found_by_the_models_allocations_are_those_probed_card_by_car
         edges = sorted({START, END, *(a.period[0] for a in allocations)})
         for _ in range(40):
             start = rnd.choice(edges) + rnd.choice([-hour, dt.timedelta(0), hour])
-            end = None if rnd.random() < 0.2 else start + rnd.randrange(1, 500) * hour
+            later = [edge for edge in edges if edge > start]
+            draw = rnd.random()
+            if draw < 0.2:
+                end = None
+            elif draw < 0.5 and later:  # ending where a hold starts: it does not meet it
+                end = rnd.choice(later)
+            else:
+                end = start + rnd.randrange(1, 500) * hour
             model = rnd.choice(models)
             site = rnd.choice([None, *sites])
             site_id = site.pk if site else None
@@ -249,4 +265,6 @@ def test_free_cards_found_by_the_models_allocations_are_those_probed_card_by_car
                 )
                 for card in server.card_ids
             ]
-            assert found == probed(model.pk, site_id, start, end), (fleet, start, end)
+            free = probed(model.pk, site_id, start, end, overlap_sql)
+            assert found == free, (fleet, start, end)
+            assert probed(model.pk, site_id, start, end) == free, (fleet, start, end)
