@@ -99,8 +99,8 @@ def held_cards(lease_ids: Collection[int]) -> dict[int, tuple[list[int], list[in
 
 
 # LeaseViewSet represents `.values()` rows with these fields (core.viewsets.ValuesReadMixin),
-# `cards` and `servers` from `held_cards()`; to serialize a Lease instance, set
-# `lease.cards, lease.servers = held_cards([lease.pk])[lease.pk]` first.
+# `cards` and `servers` from `HELD_LATERAL` (a list page) or `held_cards()`; to serialize a
+# Lease instance, set `lease.cards, lease.servers = held_cards([lease.pk])[lease.pk]` first.
 class LeaseSerializer(serializers.ModelSerializer):
     tenant_name = name_of("tenant")
     card_model_name = name_of("card_model")
