@@ -236,6 +236,7 @@ def _corrections_state(
 # so the key table's primary key decides between two batches racing with the same ids. The
 # statement empties the staging table as it reads it, so a batch never sees another's rows,
 # whatever the transaction around it.
+#
 # Each staged row carries its lease's tenant, which validation read (the ledger's foreign key
 # on (lease, tenant) checks the pair): joining the leases again for it cost a hash of the whole
 # lease table per batch (~3.5 ms of a 1,000-record batch's ~21 ms statement at 10,000 leases).
