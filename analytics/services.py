@@ -440,6 +440,8 @@ def _recompute_chunk(d0: dt.date, d1: dt.date, site_id: int | None = None) -> di
         "lock": LOCK_KEY,
         "site": site_id,
     }
+    if not connection.in_atomic_block:  # its lock and settings last as long as the transaction
+        raise RuntimeError("recompute a chunk inside the transaction that commits it")
     with connection.cursor() as cursor:
         # one round trip for the lock and the job's settings (client-side binding sends the
         # statements as one simple query)

@@ -150,6 +150,17 @@ def test_a_day_at_a_time_equals_the_days_in_one_chunk(fleet: dict[str, Any]) -> 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_chunk_outside_a_transaction_is_refused_and_writes_nothing() -> None:
+    """A chunk's site locks and settings are transaction-scoped: in autocommit they would end
+    with their own statement and the chunk would run unlocked."""
+    from analytics.models import OccupancyDaily
+
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        _recompute_chunk(D0, D1)
+    assert not OccupancyDaily.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_nightly_hands_out_a_chunk_per_site_and_ends_equal_to_one_statement(
     fleet: dict[str, Any],
 ) -> None:
